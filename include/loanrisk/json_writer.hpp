@@ -1,0 +1,58 @@
+// A small JSON writer into a std::string: shortest round-trip numbers (std::to_chars), escaped strings,
+// optional two-space indentation. Used for model artifacts, reports and (later) responses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loanrisk::io {
+
+// Appends the shortest representation that reads back to the same double; non-finite -> null.
+void append_number(std::string& out, double value);
+// Appends `value` with at most `digits` significant digits (shortest form within that), non-finite -> null.
+void append_number(std::string& out, double value, int digits);
+void append_integer(std::string& out, std::int64_t value);
+// Appends a quoted, escaped JSON string.
+void append_string(std::string& out, std::string_view value);
+
+class json_writer {
+public:
+    explicit json_writer(bool pretty = false) : pretty_(pretty) {}
+
+    json_writer& begin_object();
+    json_writer& end_object();
+    json_writer& begin_array();
+    json_writer& end_array();
+    json_writer& key(std::string_view k);
+    json_writer& value(std::string_view v);
+    json_writer& value(const char* v) { return value(std::string_view(v)); }
+    json_writer& value(double v);
+    json_writer& value(double v, int digits);
+    json_writer& value(int v) { return value(static_cast<std::int64_t>(v)); }
+    json_writer& value(std::int64_t v);
+    json_writer& value(std::size_t v) { return value(static_cast<std::int64_t>(v)); }
+    json_writer& value(bool v);
+    json_writer& null();
+    // Inserts already-serialized JSON as a value.
+    json_writer& raw(std::string_view json);
+    // A whole array of numbers on one line, even when pretty.
+    json_writer& numbers(const std::vector<double>& v, int digits = 17);
+
+    const std::string& str() const { return out_; }
+    std::string take() { return std::move(out_); }
+
+private:
+    void before_value();
+    void newline();
+    json_writer& end_container(char close);
+
+    std::string out_;
+    bool pretty_;
+    struct level { bool array; bool empty; };
+    std::vector<level> stack_;
+    bool after_key_ = false;
+};
+
+}  // namespace loanrisk::io

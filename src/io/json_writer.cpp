@@ -1,0 +1,173 @@
+// JSON output without streams or printf: numbers through std::to_chars, so they round-trip exactly
+// and the same model always serializes to the same bytes.
+#include "loanrisk/json_writer.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <system_error>
+
+namespace loanrisk::io {
+
+void append_number(std::string& out, double value) {
+    if (!std::isfinite(value)) {
+        out += "null";
+        return;
+    }
+    if (value == 0) value = 0;  // no "-0"
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, r.ptr);
+}
+
+void append_number(std::string& out, double value, int digits) {
+    if (!std::isfinite(value)) {
+        out += "null";
+        return;
+    }
+    // Round to `digits` significant digits, then print the shortest form of the rounded value.
+    char buf[40];
+    auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific, digits - 1);
+    double rounded = 0;
+    std::from_chars(buf, r.ptr, rounded);
+    append_number(out, rounded);
+}
+
+void append_integer(std::string& out, std::int64_t value) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, r.ptr);
+}
+
+void append_string(std::string& out, std::string_view value) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (char c : value) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                out += "\\u00";
+                out += hex[(c >> 4) & 0xf];
+                out += hex[c & 0xf];
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
+void json_writer::newline() {
+    if (!pretty_) return;
+    out_ += '\n';
+    out_.append(2 * stack_.size(), ' ');
+}
+
+void json_writer::before_value() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (stack_.empty()) return;
+    if (!stack_.back().empty) out_ += ',';
+    stack_.back().empty = false;
+    newline();
+}
+
+json_writer& json_writer::begin_object() {
+    before_value();
+    out_ += '{';
+    stack_.push_back({false, true});
+    return *this;
+}
+
+json_writer& json_writer::end_container(char close) {
+    bool empty = stack_.back().empty;
+    stack_.pop_back();
+    if (!empty) newline();
+    out_ += close;
+    return *this;
+}
+
+json_writer& json_writer::end_object() { return end_container('}'); }
+
+json_writer& json_writer::begin_array() {
+    before_value();
+    out_ += '[';
+    stack_.push_back({true, true});
+    return *this;
+}
+
+json_writer& json_writer::end_array() { return end_container(']'); }
+
+json_writer& json_writer::key(std::string_view k) {
+    before_value();
+    append_string(out_, k);
+    out_ += pretty_ ? ": " : ":";
+    after_key_ = true;
+    return *this;
+}
+
+json_writer& json_writer::value(std::string_view v) {
+    before_value();
+    append_string(out_, v);
+    return *this;
+}
+
+json_writer& json_writer::value(double v) {
+    before_value();
+    append_number(out_, v);
+    return *this;
+}
+
+json_writer& json_writer::value(double v, int digits) {
+    before_value();
+    append_number(out_, v, digits);
+    return *this;
+}
+
+json_writer& json_writer::value(std::int64_t v) {
+    before_value();
+    append_integer(out_, v);
+    return *this;
+}
+
+json_writer& json_writer::value(bool v) {
+    before_value();
+    out_ += v ? "true" : "false";
+    return *this;
+}
+
+json_writer& json_writer::null() {
+    before_value();
+    out_ += "null";
+    return *this;
+}
+
+json_writer& json_writer::raw(std::string_view json) {
+    before_value();
+    out_ += json;
+    return *this;
+}
+
+json_writer& json_writer::numbers(const std::vector<double>& v, int digits) {
+    before_value();
+    out_ += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out_ += pretty_ ? ", " : ",";
+        if (digits >= 17)
+            append_number(out_, v[i]);
+        else
+            append_number(out_, v[i], digits);
+    }
+    out_ += ']';
+    return *this;
+}
+
+}  // namespace loanrisk::io

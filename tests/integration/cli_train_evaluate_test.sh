@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `loanrisk train` on the real data reproduces the shipped artifact byte for byte, and `loanrisk evaluate`
+# on the holdout meets the model's goals (ROC-AUC >= 0.895, Brier <= 0.0928, ECE <= 0.02).
+set -euo pipefail
+bin=$1 src=$2 data=$3/credit_risk_dataset.csv
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if [[ ! -f $data ]]; then
+    [[ -n ${LOANRISK_REQUIRE_DATA:-} ]] && { echo "FAIL: $data is required but missing"; exit 1; }
+    echo "SKIP: $data not found"; exit 77
+fi
+
+"$bin" train --data "$data" --out "$work/m.json" --quiet
+cmp "$work/m.json" "$src/models/credit_risk_pd.json" || { echo "FAIL: retrained artifact differs from models/credit_risk_pd.json"; exit 1; }
+
+"$bin" evaluate --model "$src/models/credit_risk_pd.json" --data "$data" --json > "$work/eval.json"
+metric() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$work/eval.json"; }
+check() {  # name op bound
+    local v; v=$(metric "$1")
+    [[ -n $v ]] || { echo "FAIL: no $1 in evaluate output"; cat "$work/eval.json"; exit 1; }
+    awk -v v="$v" -v b="$3" "BEGIN { exit !(v $2 b) }" || { echo "FAIL: $1 = $v, goal $2 $3"; exit 1; }
+    echo "ok: $1 = $v ($2 $3)"
+}
+[[ $(sed -n 's/^  "rows_used": "\(.*\)",$/\1/p' "$work/eval.json") == holdout ]] || { echo "FAIL: not evaluated on the holdout"; exit 1; }
+[[ $(metric count) == 6516 ]] || { echo "FAIL: holdout should hold 6516 rows"; exit 1; }
+check roc_auc '>=' 0.895
+check brier '<=' 0.0928
+check ece '<=' 0.02
+
+# The human-readable report carries the threshold table.
+"$bin" evaluate --model "$src/models/credit_risk_pd.json" --data "$data" > "$work/eval.txt"
+grep -q '^    0.95 ' "$work/eval.txt" || { echo "FAIL: threshold table lacks the 0.95 cut-off"; cat "$work/eval.txt"; exit 1; }
+
+# Absent data is said clearly.
+if "$bin" train --data "$work/nope.csv" --out "$work/x.json" 2> "$work/err"; then echo "FAIL: train on a missing file succeeded"; exit 1; fi
+grep -q "nope.csv: cannot open the data file (does it exist?)" "$work/err" || { echo "FAIL: unclear message:"; cat "$work/err"; exit 1; }
+echo PASS

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every subcommand has --help; usage mistakes give one clear line and exit code 2.
+set -euo pipefail
+bin=$1
+fail() { echo "FAIL: $*"; exit 1; }
+
+for cmd in serve score train evaluate bench; do
+    "$bin" "$cmd" --help | grep -q "usage: loanrisk $cmd" || fail "$cmd --help"
+done
+"$bin" --help | grep -q "commands:" || fail "--help"
+"$bin" --version | grep -q "^loanrisk " || fail "--version"
+
+expect() {  # expected-exit expected-stderr args...
+    local code=$1 text=$2; shift 2
+    local err rc=0
+    err=$("$bin" "$@" 2>&1 >/dev/null) || rc=$?
+    [[ $rc == "$code" ]] || fail "'$*' exited $rc, expected $code ($err)"
+    [[ $err == *"$text"* ]] || fail "'$*' said '$err', expected '$text'"
+}
+expect 2 "unknown command 'frobnicate'" frobnicate
+expect 2 "loanrisk train: unknown option --bogus (see loanrisk train --help)" train --bogus
+expect 2 "loanrisk train: --data is required" train
+expect 2 "loanrisk train: --bins expects a number, got 'many'" train --data x.csv --bins many
+expect 2 "loanrisk evaluate: --model and --data are required" evaluate --model m.json
+expect 1 "loanrisk evaluate: /nonexistent.json: cannot open model file" evaluate --model /nonexistent.json --data x.csv
+echo PASS

@@ -1,0 +1,180 @@
+// Pins the model loader: a valid artifact loads whole, and each kind of defect is refused with the JSON
+// path of the offending value.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../model_fixture.hpp"
+#include "loanrisk/model.hpp"
+
+using loanrisk::core::parse_model;
+using loanrisk::testing::small_model;
+using loanrisk::testing::small_model_with;
+
+namespace {
+
+std::string failure(const std::string& json) {
+    auto m = parse_model(json);
+    return m ? "loaded" : m.err().message();
+}
+
+}  // namespace
+
+TEST(model_loader, loads_every_part_of_a_valid_artifact) {
+    auto m = parse_model(small_model);
+    ASSERT_TRUE(m) << m.err().message();
+    EXPECT_EQ(m->model_version, "test");
+    EXPECT_EQ(m->exposure_field, "amount");
+    EXPECT_EQ(m->intercept, -1);
+    ASSERT_EQ(m->features.size(), 5u);
+    EXPECT_EQ(m->features[0].edges, (std::vector<double>{200, 500}));
+    EXPECT_EQ(m->features[0].missing_weight, 0.15);
+    EXPECT_EQ(m->features[0].domain.min, 0);
+    EXPECT_TRUE(std::isinf(m->features[0].domain.max));
+    EXPECT_EQ(m->features[1].transform, loanrisk::core::numeric_transform::standardize);
+    EXPECT_EQ(m->features[1].scale, 2);
+    EXPECT_EQ(m->features[2].categories, (std::vector<std::string>{"A", "B"}));
+    EXPECT_EQ(m->features[4].cross_of[0], 2u);
+    EXPECT_EQ(m->features[4].cross_of[1], 3u);
+    EXPECT_EQ(m->features[4].pair_codes[1], (std::vector<std::uint32_t>{0, 1}));
+    EXPECT_EQ(m->training_pd.fractions, (std::vector<double>{0.6, 0.4}));
+    EXPECT_EQ(m->metrics_json, R"({"holdout":{"roc_auc":0.8}})");
+    EXPECT_EQ(m->find("home"), 3u);
+    EXPECT_EQ(m->find("nope"), loanrisk::core::model::npos);
+}
+
+TEST(model_loader, write_then_parse_round_trips_to_the_same_bytes) {
+    auto m = parse_model(small_model);
+    ASSERT_TRUE(m);
+    std::string once = loanrisk::core::write_model(*m);
+    auto again = parse_model(once);
+    ASSERT_TRUE(again) << again.err().message();
+    EXPECT_EQ(loanrisk::core::write_model(*again), once);
+}
+
+TEST(model_loader, content_version_changes_with_any_weight) {
+    auto a = parse_model(small_model);
+    auto b = parse_model(small_model_with("0.3]", "0.31]"));
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(loanrisk::core::content_version(*a).size(), 16u);
+    EXPECT_NE(loanrisk::core::content_version(*a), loanrisk::core::content_version(*b));
+    b->model_version = "other";
+    auto c = parse_model(small_model_with("0.3]", "0.31]"));
+    EXPECT_EQ(loanrisk::core::content_version(*b), loanrisk::core::content_version(*c));
+}
+
+TEST(model_loader, rejects_text_that_is_not_json) {
+    EXPECT_EQ(failure("{\"schema_version\": 1,"), "not valid JSON: The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc.");
+}
+
+TEST(model_loader, rejects_an_unknown_schema_version) {
+    EXPECT_EQ(failure(small_model_with("\"schema_version\": 1", "\"schema_version\": 7")),
+              "schema_version: unsupported schema version 7 (this build reads 1)");
+}
+
+TEST(model_loader, rejects_a_missing_exposure_field) {
+    EXPECT_EQ(failure(small_model_with("\"exposure_field\": \"amount\",", "")), "exposure_field: missing");
+}
+
+TEST(model_loader, rejects_an_exposure_field_that_is_categorical) {
+    EXPECT_EQ(failure(small_model_with("\"exposure_field\": \"amount\"", "\"exposure_field\": \"grade\"")),
+              "exposure_field: 'grade' must be a numeric feature");
+}
+
+TEST(model_loader, rejects_a_weight_of_the_wrong_type) {
+    EXPECT_EQ(failure(small_model_with("[0.1, 0.2, 0.3]", "[0.1, \"0.2\", 0.3]")),
+              "features[0].transform.weights[1]: expected a number");
+}
+
+TEST(model_loader, rejects_nan_weights) {
+    EXPECT_EQ(failure(small_model_with("[0.1, 0.2, 0.3]", "[0.1, NaN, 0.3]")).rfind("not valid JSON", 0), 0u);
+    EXPECT_EQ(failure(small_model_with("[0.1, 0.2, 0.3]", "[0.1, null, 0.3]")),
+              "features[0].transform.weights[1]: expected a number");
+}
+
+TEST(model_loader, rejects_bin_edges_that_do_not_increase) {
+    EXPECT_EQ(failure(small_model_with("[200, 500]", "[500, 500]")),
+              "features[0].transform.edges[1]: must be greater than the previous value (strictly increasing)");
+}
+
+TEST(model_loader, rejects_a_bin_weight_count_that_does_not_match_the_edges) {
+    EXPECT_EQ(failure(small_model_with("[0.1, 0.2, 0.3]", "[0.1, 0.2]")),
+              "features[0].transform.weights: must hold one weight per bin (3 for 2 edges), not 2");
+}
+
+TEST(model_loader, rejects_duplicate_features) {
+    EXPECT_EQ(failure(small_model_with("\"name\": \"rate\"", "\"name\": \"amount\"")),
+              "features[1].name: duplicate feature 'amount'");
+}
+
+TEST(model_loader, rejects_an_unknown_feature_type) {
+    EXPECT_EQ(failure(small_model_with("\"type\": \"categorical\"", "\"type\": \"ordinal\"")),
+              "features[2].type: unknown feature type 'ordinal' (expected numeric, categorical or cross)");
+}
+
+TEST(model_loader, rejects_an_unknown_transform) {
+    EXPECT_EQ(failure(small_model_with("\"kind\": \"bins\"", "\"kind\": \"spline\"")),
+              "features[0].transform.kind: unknown transform 'spline' (expected standardize or bins)");
+}
+
+TEST(model_loader, rejects_a_zero_scale) {
+    EXPECT_EQ(failure(small_model_with("\"scale\": 2", "\"scale\": 0")), "features[1].transform.scale: must be > 0");
+}
+
+TEST(model_loader, rejects_a_domain_with_min_above_max) {
+    EXPECT_EQ(failure(small_model_with("\"domain\": {\"min\": 0, \"max\": 100}", "\"domain\": {\"min\": 101, \"max\": 100}")),
+              "features[1].domain: min must not exceed max");
+}
+
+TEST(model_loader, rejects_duplicate_categories) {
+    EXPECT_EQ(failure(small_model_with("[\"A\", \"B\"]", "[\"A\", \"A\"]")),
+              "features[2].categories[1]: duplicate category 'A'");
+}
+
+TEST(model_loader, rejects_a_category_weight_count_mismatch) {
+    EXPECT_EQ(failure(small_model_with("[-0.5, 0.5]", "[-0.5]")), "features[2].weights: must hold one weight per category (2)");
+}
+
+TEST(model_loader, rejects_a_cross_of_an_unknown_feature) {
+    EXPECT_EQ(failure(small_model_with("\"of\": [\"grade\", \"home\"]", "\"of\": [\"grade\", \"town\"]")),
+              "features[4].of[1]: no feature named 'town' (list inputs before the cross)");
+}
+
+TEST(model_loader, rejects_a_cross_of_a_numeric_feature) {
+    EXPECT_EQ(failure(small_model_with("\"of\": [\"grade\", \"home\"]", "\"of\": [\"grade\", \"rate\"]")),
+              "features[4].of[1]: 'rate' is not a categorical feature");
+}
+
+TEST(model_loader, rejects_a_cross_pair_naming_an_unknown_category) {
+    EXPECT_EQ(failure(small_model_with("[\"B\", \"OWN\"]", "[\"C\", \"OWN\"]")),
+              "features[4].pairs[1][0]: 'C' is not a category of grade");
+}
+
+TEST(model_loader, rejects_a_pd_distribution_that_does_not_sum_to_one) {
+    EXPECT_EQ(failure(small_model_with("[0.6, 0.4]", "[0.6, 0.5]")), "training_pd_distribution.fractions: must sum to 1");
+}
+
+TEST(model_loader, rejects_a_pd_distribution_not_spanning_zero_to_one) {
+    EXPECT_EQ(failure(small_model_with("\"edges\": [0, 0.5, 1]", "\"edges\": [0, 0.5, 0.9]")),
+              "training_pd_distribution.edges: must run from 0 to 1 with at least one bin");
+}
+
+TEST(model_loader, rejects_a_model_without_features) {
+    std::string s = small_model;
+    auto a = s.find("\"features\": [") + 13, b = s.find("\"training_pd_distribution\"");
+    s.replace(a, b - a, "],\n  ");
+    EXPECT_EQ(failure(s), "features: must list at least one feature");
+}
+
+TEST(model_loader, load_model_names_the_file_in_its_errors) {
+    auto m = loanrisk::core::load_model("/nonexistent/model.json");
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.err().message(), "/nonexistent/model.json: cannot open model file");
+}
+
+TEST(model_loader, loads_the_shipped_model) {
+    auto m = loanrisk::core::load_model(LOANRISK_SOURCE_DIR "/models/credit_risk_pd.json");
+    ASSERT_TRUE(m) << m.err().message();
+    EXPECT_EQ(m->exposure_field, "loan_amnt");
+    EXPECT_EQ(loanrisk::core::content_version(*m), m->model_version);
+}

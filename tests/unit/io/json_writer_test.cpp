@@ -1,0 +1,60 @@
+// Pins the JSON writer: shortest round-trip numbers, rounding to significant digits, escaping, layout.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "loanrisk/json_writer.hpp"
+
+using namespace loanrisk::io;
+
+namespace {
+std::string num(double x) {
+    std::string s;
+    append_number(s, x);
+    return s;
+}
+std::string num(double x, int digits) {
+    std::string s;
+    append_number(s, x, digits);
+    return s;
+}
+}  // namespace
+
+TEST(json_writer, numbers_use_the_shortest_round_trip_form) {
+    EXPECT_EQ(num(0.1), "0.1");
+    EXPECT_EQ(num(42), "42");
+    EXPECT_EQ(num(-0.0), "0");
+    EXPECT_EQ(num(1.0 / 3), "0.3333333333333333");
+    EXPECT_EQ(num(6e6), "6e+06");
+}
+
+TEST(json_writer, non_finite_numbers_become_null) {
+    EXPECT_EQ(num(NAN), "null");
+    EXPECT_EQ(num(INFINITY), "null");
+    EXPECT_EQ(num(-INFINITY, 4), "null");
+}
+
+TEST(json_writer, numbers_round_to_significant_digits) {
+    EXPECT_EQ(num(0.123456789, 4), "0.1235");
+    EXPECT_EQ(num(1.0 / 3, 10), "0.3333333333");
+    EXPECT_EQ(num(2.5, 10), "2.5");
+}
+
+TEST(json_writer, strings_are_escaped) {
+    std::string s;
+    append_string(s, "a\"b\\c\n\x01");
+    EXPECT_EQ(s, R"("a\"b\\c\n\u0001")");
+}
+
+TEST(json_writer, compact_layout) {
+    json_writer w;
+    w.begin_object().key("a").value(1).key("b").begin_array().value("x").null().value(true).end_array();
+    w.key("c").begin_object().end_object().end_object();
+    EXPECT_EQ(w.str(), R"({"a":1,"b":["x",null,true],"c":{}})");
+}
+
+TEST(json_writer, pretty_layout_keeps_number_arrays_on_one_line) {
+    json_writer w(true);
+    w.begin_object().key("a").numbers({1, 2.5}).key("b").raw("{\"x\":1}").end_object();
+    EXPECT_EQ(w.str(), "{\n  \"a\": [1, 2.5],\n  \"b\": {\"x\":1}\n}");
+}

@@ -1,0 +1,84 @@
+// Pins data set loading: type inference, missing values, declared types and errors with line numbers.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "loanrisk/dataset.hpp"
+
+using namespace loanrisk::train;
+
+TEST(dataset, infers_numeric_and_categorical_columns) {
+    auto d = parse_dataset("age,grade,rate\n22,A,5.5\n30,B,\n");
+    ASSERT_TRUE(d) << d.err().message();
+    EXPECT_EQ(d->rows(), 2u);
+    EXPECT_TRUE(d->find("age")->numeric);
+    EXPECT_FALSE(d->find("grade")->numeric);
+    EXPECT_EQ(d->find("grade")->text, (std::vector<std::string>{"A", "B"}));
+    EXPECT_EQ(d->find("rate")->numbers[0], 5.5);
+    EXPECT_TRUE(std::isnan(d->find("rate")->numbers[1]));
+}
+
+TEST(dataset, records_the_source_line_of_each_row) {
+    auto d = parse_dataset("a,b\n1,\"x\ny\"\n\n2,z\n");
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->lines, (std::vector<std::size_t>{2, 5}));
+}
+
+TEST(dataset, declared_categorical_columns_stay_text) {
+    dataset_options o;
+    o.categorical = {"code"};
+    auto d = parse_dataset("code\n1\n2\n", o);
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(d->find("code")->numeric);
+}
+
+TEST(dataset, a_non_number_in_a_declared_numeric_column_names_its_line) {
+    dataset_options o;
+    o.numeric = {"age"};
+    auto d = parse_dataset("age,g\n22,A\nabc,B\n", o);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.err().message(), "line 3, column age: 'abc' is not a number");
+}
+
+TEST(dataset, a_stray_non_number_in_an_otherwise_numeric_column_is_an_error) {
+    std::string csv = "age\n";
+    for (int i = 0; i < 40; ++i) csv += std::to_string(20 + i) + "\n";
+    csv += "n/a\n";
+    auto d = parse_dataset(csv);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.err().message(),
+              "line 42, column age: 'n/a' is not a number (the column is otherwise numeric; declare it categorical if it is not)");
+}
+
+TEST(dataset, a_record_with_the_wrong_field_count_names_its_line) {
+    auto d = parse_dataset("a,b\n1,2\n3\n");
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.err().message(), "line 3: expected 2 fields, found 1");
+}
+
+TEST(dataset, malformed_csv_is_reported_with_its_line) {
+    auto d = parse_dataset("a,b\n1,\"2\n");
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.err().where, "line 2");
+}
+
+TEST(dataset, rejects_empty_input_and_duplicate_columns) {
+    EXPECT_EQ(parse_dataset("").err().message(), "line 1: the CSV is empty (no header line)");
+    EXPECT_EQ(parse_dataset("a,a\n1,2\n").err().message(), "line 1: duplicate column 'a'");
+}
+
+TEST(dataset, parse_number_accepts_plus_and_spaces_but_not_nan) {
+    double d = 0;
+    EXPECT_TRUE(parse_number(" +5.0 ", d));
+    EXPECT_EQ(d, 5.0);
+    EXPECT_FALSE(parse_number("nan", d));
+    EXPECT_FALSE(parse_number("inf", d));
+    EXPECT_FALSE(parse_number("5x", d));
+    EXPECT_FALSE(parse_number("", d));
+}
+
+TEST(dataset, load_dataset_says_clearly_when_the_file_is_absent) {
+    auto d = load_dataset("/nonexistent/credit_risk_dataset.csv");
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.err().message(), "/nonexistent/credit_risk_dataset.csv: cannot open the data file (does it exist?)");
+}
