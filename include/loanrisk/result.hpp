@@ -14,6 +14,9 @@ struct error {
     std::string what;
     std::string where;
     std::size_t offset = 0;  // byte offset into the input, when known
+    // Machine-readable kind for the wire ("malformed_json", "malformed_csv", "invalid_field", ...);
+    // empty where the caller decides.
+    std::string code = {};
 
     std::string message() const { return where.empty() ? what : where + ": " + what; }
 };

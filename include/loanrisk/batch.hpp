@@ -1,0 +1,117 @@
+// LoanBatch: loans as columns, the form decoders produce and the kernel consumes. Every model term is
+// either a dense float column (standardized numerics, already imputed and standardized) or a uint16 code
+// column looked up in a weight table (binned numerics, categories, crosses), so the kernel needs no
+// knowledge of the original fields. Decoders compute codes in double precision, exactly as the
+// reference scorer bins.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loanrisk/model.hpp"
+#include "loanrisk/result.hpp"
+
+namespace loanrisk::core {
+
+// One named input field that decoders look for (every non-cross model feature).
+struct input_field {
+    std::string name;
+    bool numeric = true;
+    value_range domain, training_range;
+    // numeric, standardized: z = ((x or impute) - mean) / scale goes to dense column `column`
+    // numeric, binned: code = number of edges <= x, or edges.size() + 1 when missing, to code column `column`
+    bool standardized = false;
+    double impute = 0, mean = 0, scale = 1;
+    std::vector<double> edges;
+    // categorical: code = index in categories, categories.size() when unknown, + 1 when missing
+    std::vector<std::string> categories;
+    std::uint32_t column = 0;
+    bool is_exposure = false;  // also copied to loan_batch::exposure
+    bool is_age = false;       // also copied to loan_batch::age
+
+    std::uint16_t missing_code() const {
+        return static_cast<std::uint16_t>(numeric ? edges.size() + 1 : categories.size() + 1);
+    }
+    std::uint16_t unknown_code() const { return static_cast<std::uint16_t>(categories.size()); }
+};
+
+struct lookup_term {
+    std::string name;       // the model feature's name (reason codes report it)
+    std::size_t feature;    // index in model::features
+    std::vector<float> table;  // weight per code; padded with zeros to a multiple of 16 entries
+    // crosses: inputs (indices into compiled_model::inputs) and the partner's code count
+    bool cross = false;
+    std::uint32_t first_input = 0, second_input = 0, stride = 0;
+};
+
+struct dense_term {
+    std::string name;
+    std::size_t feature;
+    float weight;
+};
+
+// The model reduced to what decoders and the kernel need. Built once per model load.
+struct compiled_model {
+    std::shared_ptr<const model> source;
+    std::vector<input_field> inputs;
+    std::vector<dense_term> dense;
+    std::vector<lookup_term> lookups;
+    float intercept = 0;
+    std::string exposure_field;
+    int exposure_input = -1;  // index into inputs, or -1 when the exposure is not a feature
+    std::string age_field;    // numeric input used for the age bands of the summary ("" = none)
+    int age_input = -1;
+
+    // Index into inputs by name, or -1.
+    int find_input(std::string_view name) const;
+};
+
+// age_field: the field whose value places a loan in an age band for the summary (ignored when the model
+// has no such numeric input). Fails (start-up error) only when a cross's code space exceeds 16 bits.
+result<compiled_model> compile(std::shared_ptr<const model> m, std::string age_field = "person_age");
+
+struct loan_batch {
+    std::size_t size = 0;
+    std::vector<std::vector<float>> dense;          // [dense term][loan]
+    std::vector<std::vector<std::uint16_t>> codes;  // [lookup term][loan]
+    std::vector<double> exposure;                   // NaN when missing or not a number
+    std::vector<double> age;                        // NaN when missing or no age field
+    // Application ids, kept aside: text concatenated, end offsets, and whether one was given at all.
+    std::string id_text;
+    std::vector<std::uint32_t> id_end;
+    std::vector<std::uint8_t> id_present;
+    // Raw numeric inputs [input][loan] (NaN when missing), kept only when asked (explanations, warnings).
+    bool keep_raw = false;
+    std::vector<std::vector<double>> raw;
+
+    // Shapes the columns for `m` and empties the batch.
+    void reset(const compiled_model& m, bool keep_raw_values = false);
+    void clear();  // size 0, same shape
+    void reserve(std::size_t loans);
+    std::string_view id(std::size_t i) const {
+        std::uint32_t begin = i ? id_end[i - 1] : 0;
+        return std::string_view(id_text).substr(begin, id_end[i] - begin);
+    }
+    // Appends one loan whose columns the caller then fills through the setters below: codes default to
+    // "missing", dense to the imputed value, exposure and age to NaN, no id. Returns its index.
+    std::size_t push_default(const compiled_model& m);
+    // Removes the last loan (a decoder that hit an error part-way through an item).
+    void pop_back();
+};
+
+// Field setters shared by every decoder, so JSON, NDJSON and CSV validate and encode identically.
+// Each returns an error whose `what` is the reason ("expected a finite number", "must be >= 0"); the
+// decoder adds `where` (the item's path) and `code`.
+status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int input, double value);
+status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, int input, std::string_view value);
+// The exposure field when it is not a model feature: a non-number or missing value just leaves EL null.
+void set_exposure(loan_batch& b, std::size_t loan, double value);
+void set_id(loan_batch& b, std::size_t loan, std::string_view id);
+// After all of a loan's fields are set: derives the cross codes from their inputs' codes.
+void finish_loan(const compiled_model& m, loan_batch& b, std::size_t loan);
+
+}  // namespace loanrisk::core

@@ -1,0 +1,74 @@
+// Decoders: request bodies (JSON, NDJSON, CSV) -> LoanBatch. They never throw on bad input: the first
+// bad item stops decoding and comes back as an error value naming the item and field, e.g.
+// {code "invalid_field", where "items[17].data.person_age", what "expected a number"} or
+// {code "malformed_json", what "...", offset 123}. Unknown fields are ignored; missing features are
+// left to the model's missing handling; the id comes from the first non-empty of the id fields.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loanrisk/batch.hpp"
+#include "loanrisk/result.hpp"
+
+namespace loanrisk::io {
+
+// The API contract's id fallback list, in priority order.
+inline constexpr std::string_view id_fields[] = {"application_id", "ID",          "id",          "loan_id",
+                                                 "client_id",      "customer_id", "reference_id"};
+
+struct decode_limits {
+    std::size_t max_items = 50'000'000;     // items per request body
+    std::size_t max_line_bytes = 1 << 20;   // one NDJSON line / CSV record
+};
+
+// /predict body: {"application_id": "A-1", "data": {...features}} or a flat object of features (with
+// an id field among them). Appends exactly one loan to `out` on success.
+status decode_json_single(std::string_view body, const core::compiled_model& m, core::loan_batch& out);
+
+// /batch_predict JSON body: {"items": [item, ...]} where each item is flat or {"application_id", "data"}.
+// Paths: items[17].person_age (flat) or items[17].data.person_age. Appends every item to `out`.
+status decode_json_batch(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
+                         const decode_limits& limits = {});
+
+// NDJSON (one item per line, either item shape), fed in arbitrary chunks: complete lines are decoded
+// into `out` as they arrive; a partial last line waits for the next chunk or finish(). Empty lines are
+// skipped. Error paths: "line 17.person_age" (1-based line of the body).
+class ndjson_decoder {
+public:
+    ndjson_decoder(const core::compiled_model& m, decode_limits limits = {});
+    status feed(std::string_view chunk, core::loan_batch& out);
+    status finish(core::loan_batch& out);  // decodes a last line without a trailing newline
+    std::size_t items() const { return items_; }
+
+private:
+    // implementation state (the helper owns its shape)
+    struct state;
+    const core::compiled_model& model_;
+    decode_limits limits_;
+    std::string carry_;
+    std::size_t line_ = 0, items_ = 0;
+};
+
+// CSV with a header line naming the fields (RFC 4180, LF or CRLF, quoted fields, empty = missing), fed
+// in arbitrary chunks. Numeric features must parse as numbers; categorical fields are text. Error paths:
+// "line 17, column person_age".
+class csv_decoder {
+public:
+    csv_decoder(const core::compiled_model& m, decode_limits limits = {});
+    status feed(std::string_view chunk, core::loan_batch& out);
+    status finish(core::loan_batch& out);
+    std::size_t items() const { return items_; }
+
+private:
+    const core::compiled_model& model_;
+    decode_limits limits_;
+    std::string carry_;
+    std::size_t line_ = 0, items_ = 0;
+    bool have_header_ = false;
+    std::vector<int> column_input_;  // per CSV column: input index, or -1 ignored, -2 exposure, -3 id field
+};
+
+}  // namespace loanrisk::io

@@ -1,0 +1,49 @@
+// Response writers: scored loans and the portfolio summary -> JSON, NDJSON or CSV bytes, appended to a
+// std::string with std::to_chars numbers and no per-loan heap allocation.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "loanrisk/batch.hpp"
+#include "loanrisk/explain.hpp"
+#include "loanrisk/portfolio.hpp"
+#include "loanrisk/scorer.hpp"
+
+namespace loanrisk::io {
+
+// PD as the shortest decimal that reads back to the same float; Expected Loss rounded to cents.
+void append_pd(std::string& out, float pd);
+void append_money(std::string& out, double amount);  // NaN -> null
+
+// {"LGD":0.6,"APPROVE_MAX":0.3,"REJECT_MIN":0.6}
+void append_assumptions(std::string& out, const core::policy& p);
+
+// Results of loans [begin, end) as JSON objects separated by commas (the caller writes the brackets and
+// the comma before the first when continuing a list): {"application_id":..,"pd_default":..,"decision":..,
+// "expected_loss":..}. With `explain`, each adds "score" and "reason_codes".
+void append_results_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                         const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain = false);
+// One JSON object per line.
+void append_results_ndjson(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                           const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain = false);
+// CSV: application_id,pd_default,decision,expected_loss (header written by append_results_csv_header).
+void append_results_csv_header(std::string& out);
+void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
+                        std::size_t end);
+
+// The summary object of SPEC section 3.
+void append_summary_json(std::string& out, const core::portfolio_summary& s);
+
+// The whole /batch_predict JSON response.
+void append_batch_response_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                                const core::scored_batch& s, const core::portfolio_summary& summary,
+                                const core::policy& p, bool results, bool explain);
+
+// The /predict JSON response for loan `i` of the batch (id, PD, decision, EL, assumptions, model version,
+// score, reason codes, warnings).
+void append_predict_response_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                                  const core::scored_batch& s, std::size_t i, const core::explanation& e,
+                                  const core::policy& p);
+
+}  // namespace loanrisk::io

@@ -1,0 +1,221 @@
+// Compiling a model into engine form (dense columns and code tables) and filling a LoanBatch. The setters
+// here are the single place where a field's value is validated against the model and encoded.
+#include "loanrisk/batch.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "loanrisk/json_writer.hpp"
+
+namespace loanrisk::core {
+
+int compiled_model::find_input(std::string_view name) const {
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].name == name) return static_cast<int>(i);
+    return -1;
+}
+
+namespace {
+
+std::vector<float> padded(std::vector<float> table) {
+    table.resize((table.size() + 15) / 16 * 16, 0.0f);
+    return table;
+}
+
+std::string number_text(double x) {
+    std::string s;
+    io::append_number(s, x);
+    return s;
+}
+
+}  // namespace
+
+result<compiled_model> compile(std::shared_ptr<const model> source, std::string age_field) {
+    compiled_model c;
+    const model& m = *source;
+    c.source = source;
+    c.intercept = static_cast<float>(m.intercept);
+    c.exposure_field = m.exposure_field;
+    std::vector<int> input_of_feature(m.features.size(), -1);
+    for (std::size_t k = 0; k < m.features.size(); ++k) {
+        const feature& f = m.features[k];
+        if (f.type == feature_type::cross) {
+            const input_field& a = c.inputs[static_cast<std::size_t>(input_of_feature[f.cross_of[0]])];
+            const input_field& b = c.inputs[static_cast<std::size_t>(input_of_feature[f.cross_of[1]])];
+            lookup_term t;
+            t.name = f.name;
+            t.feature = k;
+            t.cross = true;
+            t.first_input = static_cast<std::uint32_t>(input_of_feature[f.cross_of[0]]);
+            t.second_input = static_cast<std::uint32_t>(input_of_feature[f.cross_of[1]]);
+            t.stride = static_cast<std::uint32_t>(b.categories.size() + 2);
+            std::size_t size = (a.categories.size() + 2) * t.stride;
+            if (size > std::numeric_limits<std::uint16_t>::max())
+                return error{"cross has too many category pairs for 16-bit codes", "features[" + std::to_string(k) + "]"};
+            std::vector<float> table(size, 0.0f);
+            for (std::size_t p = 0; p < f.pair_weights.size(); ++p)
+                table[f.pair_codes[0][p] * t.stride + f.pair_codes[1][p]] = static_cast<float>(f.pair_weights[p]);
+            t.table = padded(std::move(table));
+            c.lookups.push_back(std::move(t));
+            continue;
+        }
+        input_field in;
+        in.name = f.name;
+        in.numeric = f.type == feature_type::numeric;
+        in.domain = f.domain;
+        in.training_range = f.training_range;
+        in.is_exposure = f.name == m.exposure_field;
+        in.is_age = in.numeric && f.name == age_field;
+        if (in.numeric && f.transform == numeric_transform::standardize) {
+            in.standardized = true;
+            in.impute = f.impute;
+            in.mean = f.mean;
+            in.scale = f.scale;
+            in.column = static_cast<std::uint32_t>(c.dense.size());
+            c.dense.push_back({f.name, k, static_cast<float>(f.weight)});
+        } else {
+            lookup_term t;
+            t.name = f.name;
+            t.feature = k;
+            std::vector<float> table;
+            if (in.numeric) {
+                in.edges = f.edges;
+                for (double w : f.bin_weights) table.push_back(static_cast<float>(w));
+                table.push_back(static_cast<float>(f.missing_weight));  // code edges.size() + 1
+            } else {
+                in.categories = f.categories;
+                if (f.categories.size() + 2 > std::numeric_limits<std::uint16_t>::max())
+                    return error{"too many categories for 16-bit codes", "features[" + std::to_string(k) + "]"};
+                for (double w : f.category_weights) table.push_back(static_cast<float>(w));
+                table.push_back(0.0f);                                  // unknown
+                table.push_back(static_cast<float>(f.missing_weight));  // missing
+            }
+            in.column = static_cast<std::uint32_t>(c.lookups.size());
+            t.table = padded(std::move(table));
+            c.lookups.push_back(std::move(t));
+        }
+        input_of_feature[k] = static_cast<int>(c.inputs.size());
+        c.inputs.push_back(std::move(in));
+    }
+    c.exposure_input = c.find_input(m.exposure_field);
+    int age = c.find_input(age_field);
+    if (age >= 0 && c.inputs[static_cast<std::size_t>(age)].numeric) {
+        c.age_field = age_field;
+        c.age_input = age;
+    }
+    return c;
+}
+
+void loan_batch::reset(const compiled_model& m, bool keep_raw_values) {
+    dense.assign(m.dense.size(), {});
+    codes.assign(m.lookups.size(), {});
+    keep_raw = keep_raw_values;
+    raw.assign(keep_raw ? m.inputs.size() : 0, {});
+    clear();
+}
+
+void loan_batch::clear() {
+    size = 0;
+    for (auto& d : dense) d.clear();
+    for (auto& c : codes) c.clear();
+    for (auto& r : raw) r.clear();
+    exposure.clear();
+    age.clear();
+    id_text.clear();
+    id_end.clear();
+    id_present.clear();
+}
+
+void loan_batch::reserve(std::size_t loans) {
+    for (auto& d : dense) d.reserve(loans);
+    for (auto& c : codes) c.reserve(loans);
+    for (auto& r : raw) r.reserve(loans);
+    exposure.reserve(loans);
+    age.reserve(loans);
+    id_end.reserve(loans);
+    id_present.reserve(loans);
+}
+
+std::size_t loan_batch::push_default(const compiled_model& m) {
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    for (const auto& in : m.inputs) {
+        if (in.standardized) dense[in.column].push_back(static_cast<float>((in.impute - in.mean) / in.scale));
+        else codes[in.column].push_back(in.missing_code());
+    }
+    for (std::size_t t = 0; t < m.lookups.size(); ++t)
+        if (m.lookups[t].cross) codes[t].push_back(0);
+    for (auto& r : raw) r.push_back(nan);
+    exposure.push_back(nan);
+    age.push_back(nan);
+    id_end.push_back(static_cast<std::uint32_t>(id_text.size()));
+    id_present.push_back(0);
+    return size++;
+}
+
+void loan_batch::pop_back() {
+    for (auto& d : dense) d.pop_back();
+    for (auto& c : codes) c.pop_back();
+    for (auto& r : raw) r.pop_back();
+    exposure.pop_back();
+    age.pop_back();
+    id_end.pop_back();
+    id_present.pop_back();
+    id_text.resize(id_end.empty() ? 0 : id_end.back());
+    --size;
+}
+
+status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int input, double x) {
+    const input_field& in = m.inputs[static_cast<std::size_t>(input)];
+    if (!in.numeric) return error{"expected a string (one of the model's categories)", ""};
+    if (!std::isfinite(x)) return error{"expected a finite number", ""};
+    if (x < in.domain.min) return error{"must be >= " + number_text(in.domain.min), ""};
+    if (x > in.domain.max) return error{"must be <= " + number_text(in.domain.max), ""};
+    if (in.standardized) {
+        b.dense[in.column][loan] = static_cast<float>((x - in.mean) / in.scale);
+    } else {
+        auto bin = std::upper_bound(in.edges.begin(), in.edges.end(), x) - in.edges.begin();
+        b.codes[in.column][loan] = static_cast<std::uint16_t>(bin);
+    }
+    if (in.is_exposure) b.exposure[loan] = x;
+    if (in.is_age) b.age[loan] = x;
+    if (b.keep_raw) b.raw[static_cast<std::size_t>(input)][loan] = x;
+    return ok();
+}
+
+status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, int input, std::string_view value) {
+    const input_field& in = m.inputs[static_cast<std::size_t>(input)];
+    if (in.numeric) return error{"expected a number", ""};
+    std::uint16_t code = in.unknown_code();
+    for (std::size_t c = 0; c < in.categories.size(); ++c)
+        if (in.categories[c] == value) {
+            code = static_cast<std::uint16_t>(c);
+            break;
+        }
+    b.codes[in.column][loan] = code;
+    return ok();
+}
+
+void set_exposure(loan_batch& b, std::size_t loan, double value) {
+    b.exposure[loan] = std::isfinite(value) ? value : std::numeric_limits<double>::quiet_NaN();
+}
+
+void set_id(loan_batch& b, std::size_t loan, std::string_view id) {
+    // Only the last loan's id can change: ids are stored back to back.
+    b.id_text.resize(loan ? b.id_end[loan - 1] : 0);
+    b.id_text.append(id);
+    b.id_end[loan] = static_cast<std::uint32_t>(b.id_text.size());
+    b.id_present[loan] = 1;
+}
+
+void finish_loan(const compiled_model& m, loan_batch& b, std::size_t loan) {
+    for (std::size_t t = 0; t < m.lookups.size(); ++t) {
+        const lookup_term& term = m.lookups[t];
+        if (!term.cross) continue;
+        const input_field& a = m.inputs[term.first_input];
+        const input_field& c = m.inputs[term.second_input];
+        b.codes[t][loan] = static_cast<std::uint16_t>(b.codes[a.column][loan] * term.stride + b.codes[c.column][loan]);
+    }
+}
+
+}  // namespace loanrisk::core

@@ -1,0 +1,8 @@
+// The PD kernel instantiated for sse4_2; this file is compiled with that instruction set's flags
+// (see CMakeLists.txt) and only ever called after a run-time check that the CPU has it.
+#include "kernel_impl.hpp"
+
+namespace loanrisk::core::detail {
+template void pd_kernel::operator()<xsimd::sse4_2>(xsimd::sse4_2, const kernel_args&, std::size_t, std::size_t,
+                                                   float*) const;
+}  // namespace loanrisk::core::detail

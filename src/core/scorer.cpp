@@ -1,0 +1,61 @@
+// One pass per chunk: kernel PDs, then decision, Expected Loss and aggregation while they are hot.
+#include "loanrisk/scorer.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+#include "loanrisk/kernel.hpp"
+
+namespace loanrisk::core {
+
+namespace {
+
+void score_chunk(const compiled_model& m, const loan_batch& b, const score_options& o, std::size_t begin,
+                 std::size_t end, scored_batch& out, portfolio_accumulator& acc) {
+    float* pd = out.pd.data() + begin;
+    if (o.kernel.empty()) compute_pd(m, b, begin, end, pd);
+    else compute_pd_with(o.kernel, m, b, begin, end, pd);
+    const double lgd = o.rules.lgd;
+    for (std::size_t i = begin; i < end; ++i) {
+        double p = out.pd[i];
+        decision d = decide(o.rules, p);
+        double exposure = b.exposure[i];
+        double el = std::isnan(exposure) ? std::numeric_limits<double>::quiet_NaN() : p * exposure * lgd;
+        out.decisions[i] = d;
+        out.expected_loss[i] = el;
+        acc.add(m, o.rules, b, i, p, d, el);
+    }
+}
+
+}  // namespace
+
+void score_batch(const compiled_model& m, const loan_batch& b, const score_options& o, scored_batch& out,
+                 portfolio_accumulator& acc) {
+    out.resize(b.size);
+    const std::size_t chunks = (b.size + score_chunk_loans - 1) / score_chunk_loans;
+    std::vector<portfolio_accumulator> partial(chunks, acc.empty_copy());
+    auto run = [&](std::size_t c) {
+        std::size_t begin = c * score_chunk_loans, end = std::min(b.size, begin + score_chunk_loans);
+        score_chunk(m, b, o, begin, end, out, partial[c]);
+    };
+    unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = static_cast<unsigned>(std::min<std::size_t>(threads, chunks));
+    if (threads <= 1) {
+        for (std::size_t c = 0; c < chunks; ++c) run(c);
+    } else {
+        std::atomic<std::size_t> next{0};
+        auto worker = [&] {
+            for (std::size_t c; (c = next.fetch_add(1)) < chunks;) run(c);
+        };
+        std::vector<std::thread> pool;
+        for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+        worker();
+        for (auto& t : pool) t.join();
+    }
+    for (const auto& p : partial) acc.merge(p);
+}
+
+}  // namespace loanrisk::core

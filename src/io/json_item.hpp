@@ -1,0 +1,100 @@
+// Internal to io: one JSON item (flat, or {"application_id", "data": {...}}) -> one LoanBatch row. The JSON
+// batch, /predict and NDJSON decoders all go through item_decoder, so they validate and report alike.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loanrisk/batch.hpp"
+#include "loanrisk/result.hpp"
+
+namespace loanrisk::io::detail {
+
+namespace od = simdjson::ondemand;
+
+// Where an item sits in its body, for error paths: "items[17]", "[17]" (a top-level array), "line 17"
+// (NDJSON) or nothing (/predict).
+struct item_place {
+    enum class kind : std::uint8_t { single, element, line };
+    kind where = kind::single;
+    std::string_view array_name;  // element: "items", or "" for a top-level array
+    std::size_t n = 0;
+
+    std::string prefix() const;
+    std::string path(std::string_view field, bool in_data) const;
+};
+
+// The parsed text an item lives in: offsets in errors are relative to the whole body, so a line of an
+// NDJSON body carries the body offset of its first byte.
+struct json_source {
+    od::document* doc = nullptr;
+    const char* begin = nullptr;
+    std::size_t base = 0;
+
+    std::size_t offset_of(const char* p) const { return base + static_cast<std::size_t>(p - begin); }
+    // The parser's position (where it stopped, after an error), or the end of the text.
+    std::size_t here(std::size_t end_offset) const;
+};
+
+// A JSON syntax error as the wire reports it: code "malformed_json", a readable reason and the offset.
+error malformed_json(simdjson::error_code e, const json_source& src, std::size_t text_size);
+
+// Maps the keys an item may hold (model inputs, the exposure field, the id fields, "data") to what they
+// mean. Documents usually repeat one key order, so the key that followed the previous one last time is
+// tried first and the full scan is the fallback; the table therefore learns and is not shared between
+// threads.
+class key_table {
+public:
+    struct entry {
+        std::string_view name;  // views into the compiled model or string literals
+        int input = -1;         // index into compiled_model::inputs
+        int id_rank = -1;       // position in io::id_fields
+        bool exposure = false;  // the exposure field when it is not a model input
+        bool data = false;      // "data": the features of a {"application_id", "data"} item
+    };
+
+    explicit key_table(const core::compiled_model& m);
+
+    int start_state(bool in_data) const { return static_cast<int>(entries_.size()) + (in_data ? 1 : 0); }
+    // Entry index of `key`, or -1 for a key the model does not use. `state` is the last matched entry
+    // on the same object (start_state() before the first) and is updated.
+    int find(std::string_view key, int& state);
+    const entry& operator[](int i) const { return entries_[static_cast<std::size_t>(i)]; }
+
+private:
+    std::vector<entry> entries_;
+    std::vector<int> next_;  // per entry and per start state: the entry that followed it last time
+};
+
+class item_decoder {
+public:
+    explicit item_decoder(const core::compiled_model& m) : model_(m), keys_(m) {}
+
+    // Decodes `item` into one new loan of `out`. A value that is not an object is invalid_request; on
+    // any error `out` is left as it was.
+    status decode(od::value item, const json_source& src, const item_place& place, core::loan_batch& out);
+    // The same for a document whose root is the item (/predict, one NDJSON line).
+    status decode(od::document& doc, const json_source& src, const item_place& place, core::loan_batch& out);
+
+private:
+    struct item_state;
+    status decode_object(od::object obj, const char* at, const json_source& src, const item_place& place,
+                         core::loan_batch& out);
+    status decode_fields(od::object obj, bool in_data, item_state& st, const json_source& src,
+                         const item_place& place, core::loan_batch& out);
+    status decode_field(const key_table::entry& e, std::string_view key, od::value& v, bool in_data,
+                        item_state& st, const json_source& src, const item_place& place, core::loan_batch& out);
+
+    const core::compiled_model& model_;
+    key_table keys_;
+};
+
+// Fails with trailing content when the parser has not reached the end of the document.
+status expect_end(const json_source& src, std::size_t text_size);
+
+}  // namespace loanrisk::io::detail

@@ -1,0 +1,261 @@
+// The response writers: string appends and std::to_chars only, so a million results cost no allocations
+// beyond the output buffer's growth.
+#include "loanrisk/response_writer.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include "loanrisk/json_writer.hpp"
+
+namespace loanrisk::io {
+
+void append_pd(std::string& out, float pd) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, pd);
+    out.append(buf, r.ptr);
+}
+
+void append_money(std::string& out, double amount) {
+    if (std::isnan(amount)) {
+        out += "null";
+        return;
+    }
+    append_number(out, std::round(amount * 100) / 100);
+}
+
+void append_assumptions(std::string& out, const core::policy& p) {
+    out += "{\"LGD\":";
+    append_number(out, p.lgd);
+    out += ",\"APPROVE_MAX\":";
+    append_number(out, p.approve_max);
+    out += ",\"REJECT_MIN\":";
+    append_number(out, p.reject_min);
+    out += '}';
+}
+
+namespace {
+
+void append_id(std::string& out, const core::loan_batch& b, std::size_t i) {
+    if (b.id_present[i]) append_string(out, b.id(i));
+    else out += "null";
+}
+
+void append_reasons(std::string& out, const core::explanation& e) {
+    out += "\"score\":";
+    append_integer(out, e.score);
+    out += ",\"reason_codes\":[";
+    for (std::size_t r = 0; r < e.reasons.size(); ++r) {
+        if (r) out += ',';
+        out += "{\"feature\":";
+        append_string(out, e.reasons[r].feature);
+        out += ",\"value\":";
+        append_string(out, e.reasons[r].value);
+        out += ",\"contribution\":";
+        append_number(out, e.reasons[r].contribution, 6);
+        out += '}';
+    }
+    out += ']';
+}
+
+void append_result(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                   const core::scored_batch& s, std::size_t i, bool explain) {
+    out += "{\"application_id\":";
+    append_id(out, b, i);
+    out += ",\"pd_default\":";
+    append_pd(out, s.pd[i]);
+    out += ",\"decision\":\"";
+    out += core::decision_name(s.decisions[i]);
+    out += "\",\"expected_loss\":";
+    append_money(out, s.expected_loss[i]);
+    if (explain) {
+        out += ',';
+        append_reasons(out, core::explain(m, b, i));
+    }
+    out += '}';
+}
+
+void append_rate(std::string& out, double r) { append_number(out, r, 6); }
+
+}  // namespace
+
+void append_results_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                         const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain) {
+    for (std::size_t i = begin; i < end; ++i) {
+        if (i != begin) out += ',';
+        append_result(out, m, b, s, i, explain);
+    }
+}
+
+void append_results_ndjson(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                           const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain) {
+    for (std::size_t i = begin; i < end; ++i) {
+        append_result(out, m, b, s, i, explain);
+        out += '\n';
+    }
+}
+
+void append_results_csv_header(std::string& out) { out += "application_id,pd_default,decision,expected_loss\n"; }
+
+void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
+                        std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+        if (b.id_present[i]) {
+            std::string_view id = b.id(i);
+            if (id.find_first_of(",\"\r\n") == std::string_view::npos) {
+                out += id;
+            } else {  // RFC 4180 quoting
+                out += '"';
+                for (char c : id) out += c == '"' ? std::string_view("\"\"") : std::string_view(&c, 1);
+                out += '"';
+            }
+        }
+        out += ',';
+        append_pd(out, s.pd[i]);
+        out += ',';
+        out += core::decision_name(s.decisions[i]);
+        out += ',';
+        if (!std::isnan(s.expected_loss[i])) append_money(out, s.expected_loss[i]);
+        out += '\n';
+    }
+}
+
+void append_summary_json(std::string& out, const core::portfolio_summary& s) {
+    const core::portfolio_accumulator& a = *s.totals;
+    out += "{\"count\":";
+    append_integer(out, static_cast<std::int64_t>(a.count));
+    out += ",\"decisions\":{\"APPROVE\":";
+    append_integer(out, static_cast<std::int64_t>(a.decisions[0]));
+    out += ",\"MANUAL_REVIEW\":";
+    append_integer(out, static_cast<std::int64_t>(a.decisions[1]));
+    out += ",\"REJECT\":";
+    append_integer(out, static_cast<std::int64_t>(a.decisions[2]));
+    out += "},\"approval_rate\":";
+    append_rate(out, s.approval_rate);
+    out += ",\"manual_review_rate\":";
+    append_rate(out, s.manual_review_rate);
+    out += ",\"reject_rate\":";
+    append_rate(out, s.reject_rate);
+    out += ",\"total_exposure\":";
+    append_money(out, a.exposure_total);
+    out += ",\"total_expected_loss\":";
+    append_money(out, a.expected_loss_total);
+    out += ",\"mean_expected_loss\":";
+    append_money(out, s.mean_expected_loss);
+    out += ",\"mean_pd\":";
+    append_rate(out, s.mean_pd);
+    out += ",\"pd_histogram\":{\"edges\":[";
+    for (std::size_t i = 0; i < core::pd_histogram_edges.size(); ++i) {
+        if (i) out += ',';
+        append_number(out, core::pd_histogram_edges[i]);
+    }
+    out += "],\"counts\":[";
+    for (std::size_t i = 0; i < a.pd_histogram.size(); ++i) {
+        if (i) out += ',';
+        append_integer(out, static_cast<std::int64_t>(a.pd_histogram[i]));
+    }
+    out += "]},\"expected_loss_by\":{";
+    for (std::size_t g = 0; g < s.group_fields.size(); ++g) {
+        if (g) out += ',';
+        append_string(out, s.group_fields[g]);
+        out += ":{";
+        bool first = true;
+        for (std::size_t c = 0; c < a.groups[g].size(); ++c) {
+            const auto& t = a.groups[g][c];
+            if (!t.count) continue;
+            if (!first) out += ',';
+            first = false;
+            append_string(out, s.group_labels[g][c]);
+            out += ":{\"count\":";
+            append_integer(out, static_cast<std::int64_t>(t.count));
+            out += ",\"exposure\":";
+            append_money(out, t.exposure);
+            out += ",\"expected_loss\":";
+            append_money(out, t.expected_loss);
+            out += '}';
+        }
+        out += '}';
+    }
+    out += "},\"approval_by_age_band\":{\"field\":";
+    if (s.age_field.empty()) out += "null";
+    else append_string(out, s.age_field);
+    out += ",\"bands\":[";
+    for (std::size_t i = 0; i < a.band_count.size(); ++i) {
+        if (i) out += ',';
+        out += "{\"band\":\"";
+        out += core::age_band_names[i];
+        out += "\",\"count\":";
+        append_integer(out, static_cast<std::int64_t>(a.band_count[i]));
+        out += ",\"approved\":";
+        append_integer(out, static_cast<std::int64_t>(a.band_approved[i]));
+        out += ",\"approval_rate\":";
+        append_rate(out, s.band_approval_rate[i]);
+        out += '}';
+    }
+    out += "],\"unknown\":";
+    append_integer(out, static_cast<std::int64_t>(a.band_unknown));
+    out += ",\"disparate_impact_ratio\":";
+    if (s.disparate_impact_ratio) append_rate(out, *s.disparate_impact_ratio);
+    else out += "null";
+    out += "},\"psi\":{\"value\":";
+    if (s.psi) append_number(out, *s.psi, 6);
+    else out += "null";
+    out += ",\"expected\":[";
+    for (std::size_t i = 0; i < s.psi_expected.size(); ++i) {
+        if (i) out += ',';
+        append_rate(out, s.psi_expected[i]);
+    }
+    out += "],\"actual\":[";
+    for (std::size_t i = 0; i < s.psi_actual.size(); ++i) {
+        if (i) out += ',';
+        append_rate(out, s.psi_actual[i]);
+    }
+    out += "]}}";
+}
+
+void append_batch_response_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                                const core::scored_batch& s, const core::portfolio_summary& summary,
+                                const core::policy& p, bool results, bool explain) {
+    out.reserve(out.size() + (results ? b.size * (explain ? 300 : 96) : 0) + 2048);
+    out += '{';
+    if (results) {
+        out += "\"results\":[";
+        append_results_json(out, m, b, s, 0, b.size, explain);
+        out += "],";
+    }
+    out += "\"count\":";
+    append_integer(out, static_cast<std::int64_t>(b.size));
+    out += ",\"assumptions\":";
+    append_assumptions(out, p);
+    out += ",\"model_version\":";
+    append_string(out, m.source->model_version);
+    out += ",\"summary\":";
+    append_summary_json(out, summary);
+    out += '}';
+}
+
+void append_predict_response_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                                  const core::scored_batch& s, std::size_t i, const core::explanation& e,
+                                  const core::policy& p) {
+    out += "{\"application_id\":";
+    append_id(out, b, i);
+    out += ",\"pd_default\":";
+    append_pd(out, s.pd[i]);
+    out += ",\"decision\":\"";
+    out += core::decision_name(s.decisions[i]);
+    out += "\",\"expected_loss\":";
+    append_money(out, s.expected_loss[i]);
+    out += ",\"assumptions\":";
+    append_assumptions(out, p);
+    out += ",\"model_version\":";
+    append_string(out, m.source->model_version);
+    out += ',';
+    append_reasons(out, e);
+    out += ",\"warnings\":[";
+    for (std::size_t w = 0; w < e.warnings.size(); ++w) {
+        if (w) out += ',';
+        append_string(out, e.warnings[w] + " is outside the training range");
+    }
+    out += "]}";
+}
+
+}  // namespace loanrisk::io

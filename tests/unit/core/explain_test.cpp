@@ -1,0 +1,54 @@
+// Pins explanations: scorecard points on the 600 / 50:1 / 20-points-to-double scale, and reason codes
+// that are the largest positive contributions, in order, summing with the rest to the logit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../batch_support.hpp"
+#include "../model_fixture.hpp"
+#include "loanrisk/explain.hpp"
+
+using namespace loanrisk;
+
+TEST(explain, points_are_600_at_odds_50_to_1_and_20_more_per_doubling) {
+    EXPECT_EQ(core::score_points(-std::log(50.0)), 600);
+    EXPECT_EQ(core::score_points(-std::log(100.0)), 620);
+    EXPECT_EQ(core::score_points(-std::log(25.0)), 580);
+    EXPECT_EQ(core::score_points(0), 487);  // even odds
+}
+
+TEST(explain, reason_codes_are_the_top_positive_contributions_in_order) {
+    auto model = core::parse_model(loanrisk::testing::small_model);
+    ASSERT_TRUE(model);
+    auto m = loanrisk::testing::compiled(*model, "amount");
+    core::loan_batch b;
+    b.reset(m, /*keep_raw=*/true);
+    // amount 600 -> bin 2 (+0.3); rate 15 -> +1.0; grade B +0.5; home RENT +0.2; cross (B, RENT) unseen 0.
+    ASSERT_TRUE(loanrisk::testing::push_loan(
+        m, b, {{"amount", 600.0}, {"rate", 15.0}, {"grade", std::string("B")}, {"home", std::string("RENT")}}));
+    auto e = core::explain(m, b, 0);
+    ASSERT_EQ(e.reasons.size(), 3u);
+    EXPECT_EQ(e.reasons[0].feature, "rate");
+    EXPECT_EQ(e.reasons[0].value, "15");
+    EXPECT_NEAR(e.reasons[0].contribution, 1.0, 1e-6);
+    EXPECT_EQ(e.reasons[1].feature, "grade");
+    EXPECT_EQ(e.reasons[1].value, "B");
+    EXPECT_EQ(e.reasons[2].feature, "amount");
+    EXPECT_EQ(e.reasons[2].value, "600");
+    EXPECT_EQ(e.score, core::score_points(-1 + 0.3 + 1.0 + 0.5 + 0.2));
+    EXPECT_TRUE(e.warnings.empty());
+}
+
+TEST(explain, negative_contributions_are_never_reasons_and_out_of_range_values_warn) {
+    auto model = core::parse_model(loanrisk::testing::small_model);
+    ASSERT_TRUE(model);
+    auto m = loanrisk::testing::compiled(*model, "amount");
+    core::loan_batch b;
+    b.reset(m, true);
+    ASSERT_TRUE(loanrisk::testing::push_loan(m, b, {{"amount", 5000.0}, {"rate", 1.0}, {"grade", std::string("A")}}));
+    auto e = core::explain(m, b, 0);
+    // amount bin 2 (+0.3) is the only positive term: rate -2.5, grade A -0.5, home missing 0, cross 0.
+    ASSERT_EQ(e.reasons.size(), 1u);
+    EXPECT_EQ(e.reasons[0].feature, "amount");
+    EXPECT_EQ(e.warnings, (std::vector<std::string>{"amount", "rate"}));
+}

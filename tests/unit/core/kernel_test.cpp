@@ -1,0 +1,124 @@
+// Pins the PD kernel: every instruction set this CPU runs, and the plain scalar kernel, agree with the
+// double-precision reference scorer to |dPD| <= 1e-6, on the whole real data set and on edge inputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+
+#include "../batch_support.hpp"
+#include "loanrisk/kernel.hpp"
+#include "loanrisk/trainer.hpp"
+
+using namespace loanrisk;
+using loanrisk::testing::push_loan;
+
+namespace {
+
+const std::string real_data = LOANRISK_DATA_DIR "/credit_risk_dataset.csv";
+
+// Max |PD - reference PD| over the batch, for one kernel.
+double max_error(const std::string& kernel, const core::compiled_model& m, const core::loan_batch& b,
+                 const std::vector<double>& reference) {
+    std::vector<float> pd(b.size + 1, -1.0f);
+    core::compute_pd_with(kernel, m, b, 0, b.size, pd.data());
+    EXPECT_EQ(pd[b.size], -1.0f) << kernel << " wrote past the end";
+    double worst = 0;
+    for (std::size_t i = 0; i < b.size; ++i) worst = std::max(worst, std::fabs(static_cast<double>(pd[i]) - reference[i]));
+    return worst;
+}
+
+struct loans {
+    core::loan_batch batch;
+    std::vector<double> reference;
+};
+
+loans from_fields(const core::model& model, const core::compiled_model& m, const std::vector<core::loan_fields>& all) {
+    loans l;
+    l.batch.reset(m);
+    for (const auto& f : all) {
+        auto r = core::score_reference(model, f);
+        EXPECT_TRUE(r) << r.err().message();
+        EXPECT_TRUE(push_loan(m, l.batch, f));
+        l.reference.push_back(r->pd);
+    }
+    return l;
+}
+
+}  // namespace
+
+TEST(kernel, the_scalar_kernel_and_baseline_sse2_are_always_available) {
+    auto k = core::available_kernels();
+    EXPECT_NE(std::find(k.begin(), k.end(), "scalar"), k.end());
+    EXPECT_NE(std::find(k.begin(), k.end(), "sse2"), k.end());
+    EXPECT_EQ(core::best_kernel(), k.front());
+}
+
+TEST(kernel, an_unavailable_or_unknown_kernel_is_refused) {
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    core::loan_batch b;
+    b.reset(m);
+    float pd = 0;
+    EXPECT_THROW(core::compute_pd_with("neon", m, b, 0, 0, &pd), std::invalid_argument);
+}
+
+TEST(kernel, every_kernel_matches_the_reference_on_the_real_data) {
+    if (!std::ifstream(real_data)) {
+        if (std::getenv("LOANRISK_REQUIRE_DATA")) FAIL() << real_data << " is required";
+        GTEST_SKIP() << real_data << " not found";
+    }
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    auto data = train::load_dataset(real_data, train::columns_for(model));
+    ASSERT_TRUE(data);
+    std::vector<core::loan_fields> all;
+    for (std::size_t r = 0; r < data->rows(); ++r) all.push_back(loanrisk::testing::row_fields(*data, r));
+    auto l = from_fields(model, m, all);
+    ASSERT_EQ(l.batch.size, 32581u);
+    for (const auto& k : core::available_kernels()) EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6) << k;
+    // The dispatched kernel too.
+    std::vector<float> pd(l.batch.size);
+    core::compute_pd(m, l.batch, 0, l.batch.size, pd.data());
+    for (std::size_t i = 0; i < l.batch.size; ++i) ASSERT_NEAR(pd[i], l.reference[i], 1e-6) << "loan " << i;
+}
+
+TEST(kernel, every_kernel_matches_the_reference_on_edge_inputs) {
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    std::vector<core::loan_fields> all = {
+        {},                                                          // everything missing
+        {{"person_age", 1e300}, {"person_income", 1e300}, {"loan_amnt", 1e300}},  // huge: end bins
+        {{"person_age", 0.0}, {"person_income", 0.0}, {"loan_percent_income", 1.0}},
+        {{"loan_grade", std::string("Z")}, {"loan_intent", std::string("")}, {"person_home_ownership", std::string("rent")}},
+        {{"loan_grade", std::string("G")}, {"person_home_ownership", std::string("OTHER")}, {"loan_int_rate", 23.22}},
+        {{"loan_grade", std::string("A")}, {"loan_int_rate", 5.42}, {"cb_person_default_on_file", std::string("N")}},
+    };
+    // Every bin edge of every binned feature, exactly on the edge and just below it.
+    for (const auto& f : model.features)
+        for (double e : f.edges) {
+            all.push_back({{f.name, e}});
+            all.push_back({{f.name, std::nextafter(e, 0.0)}});
+        }
+    auto l = from_fields(model, m, all);
+    for (const auto& k : core::available_kernels()) EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6) << k;
+}
+
+TEST(kernel, batch_sizes_that_are_not_a_multiple_of_the_vector_width) {
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    std::vector<core::loan_fields> all;
+    for (int i = 0; i < 67; ++i)
+        all.push_back({{"person_age", 20.0 + i}, {"loan_amnt", 1000.0 * (i + 1)},
+                       {"loan_grade", std::string(1, static_cast<char>('A' + i % 7))}});
+    auto l = from_fields(model, m, all);
+    for (const auto& k : core::available_kernels())
+        for (std::size_t n : {0u, 1u, 3u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 33u, 67u}) {
+            std::vector<float> pd(n + 1, -1.0f);
+            // An offset start too: kernels must not assume aligned or zero-based ranges.
+            std::size_t begin = n < 67 ? 67 - n : 0;
+            core::compute_pd_with(k, m, l.batch, begin, begin + n, pd.data());
+            for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(pd[i], l.reference[begin + i], 1e-6) << k << " n=" << n;
+            EXPECT_EQ(pd[n], -1.0f) << k << " n=" << n;
+        }
+}

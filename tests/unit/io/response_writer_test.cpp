@@ -1,0 +1,100 @@
+// Pins the response writers: exact bytes for results in JSON, NDJSON and CSV, number formatting, the
+// assumptions object and the summary's shape.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../batch_support.hpp"
+#include "../model_fixture.hpp"
+#include "loanrisk/response_writer.hpp"
+
+using namespace loanrisk;
+
+namespace {
+
+struct fixture {
+    core::compiled_model m;
+    core::loan_batch b;
+    core::scored_batch s;
+    core::portfolio_accumulator acc;
+};
+
+fixture scored_two_loans() {
+    auto model = core::parse_model(loanrisk::testing::small_model);
+    if (!model) throw std::runtime_error(model.err().message());
+    fixture f{loanrisk::testing::compiled(*model, "no_age_field"), {}, {}, {}};
+    f.b.reset(f.m);
+    loanrisk::testing::push_loan(f.m, f.b, {{"amount", 300.0}, {"grade", std::string("B")}});
+    core::set_id(f.b, 0, "A-1");
+    loanrisk::testing::push_loan(f.m, f.b, {{"grade", std::string("A")}});
+    core::set_id(f.b, 1, "x,\"y\"");
+    f.acc.reset(f.m, {{"grade"}});
+    core::score_batch(f.m, f.b, {}, f.s, f.acc);
+    return f;
+}
+
+std::string pd_text(float pd) {
+    std::string s;
+    io::append_pd(s, pd);
+    return s;
+}
+
+}  // namespace
+
+TEST(response_writer, pd_is_the_shortest_float_text_and_money_is_rounded_to_cents) {
+    EXPECT_EQ(pd_text(0.1f), "0.1");
+    EXPECT_EQ(pd_text(0.123456789f), "0.12345679");
+    std::string s;
+    io::append_money(s, 1234.5678);
+    s += ' ';
+    io::append_money(s, NAN);
+    EXPECT_EQ(s, "1234.57 null");
+}
+
+TEST(response_writer, assumptions_echo_the_policy) {
+    std::string s;
+    io::append_assumptions(s, core::policy{0.25, 0.5, 0.45});
+    EXPECT_EQ(s, R"({"LGD":0.45,"APPROVE_MAX":0.25,"REJECT_MIN":0.5})");
+}
+
+TEST(response_writer, results_as_json_ndjson_and_csv) {
+    auto f = scored_two_loans();
+    std::string pd0 = pd_text(f.s.pd[0]), pd1 = pd_text(f.s.pd[1]);
+    std::string el0;
+    io::append_money(el0, f.s.expected_loss[0]);
+    std::string d0(core::decision_name(f.s.decisions[0])), d1(core::decision_name(f.s.decisions[1]));
+
+    std::string json;
+    io::append_results_json(json, f.m, f.b, f.s, 0, 2);
+    EXPECT_EQ(json, "{\"application_id\":\"A-1\",\"pd_default\":" + pd0 + ",\"decision\":\"" + d0 +
+                        "\",\"expected_loss\":" + el0 + "},{\"application_id\":\"x,\\\"y\\\"\",\"pd_default\":" + pd1 +
+                        ",\"decision\":\"" + d1 + "\",\"expected_loss\":null}");
+
+    std::string nd;
+    io::append_results_ndjson(nd, f.m, f.b, f.s, 1, 2);
+    EXPECT_EQ(nd, "{\"application_id\":\"x,\\\"y\\\"\",\"pd_default\":" + pd1 + ",\"decision\":\"" + d1 +
+                      "\",\"expected_loss\":null}\n");
+
+    std::string csv;
+    io::append_results_csv_header(csv);
+    io::append_results_csv(csv, f.b, f.s, 0, 2);
+    EXPECT_EQ(csv, "application_id,pd_default,decision,expected_loss\nA-1," + pd0 + "," + d0 + "," + el0 + "\n\"x,\"\"y\"\"\"," +
+                       pd1 + "," + d1 + ",\n");
+}
+
+TEST(response_writer, batch_response_carries_count_assumptions_version_and_summary) {
+    auto f = scored_two_loans();
+    auto summary = core::summarize(f.m, f.acc, {{"grade"}});
+    std::string out;
+    io::append_batch_response_json(out, f.m, f.b, f.s, summary, {}, /*results=*/false, false);
+    EXPECT_EQ(out.rfind("{\"count\":2,\"assumptions\":{\"LGD\":0.6,\"APPROVE_MAX\":0.3,\"REJECT_MIN\":0.6},"
+                        "\"model_version\":\"test\",\"summary\":{\"count\":2,",
+                        0),
+              0u)
+        << out;
+    EXPECT_NE(out.find("\"expected_loss_by\":{\"grade\":{\"A\":{\"count\":1,\"exposure\":0,\"expected_loss\":0},\"B\":{\"count\":1,"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("\"approval_by_age_band\":{\"field\":null,"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"pd_histogram\":{\"edges\":[0,0.1,0.2,0.3,0.4,0.5,0.6,0.8,1],\"counts\":["), std::string::npos);
+}
