@@ -46,11 +46,15 @@ struct portfolio_accumulator {
 
     // Shapes the accumulator for a model and the requested groups.
     void reset(const compiled_model& m, const summary_options& options);
-    void add(const compiled_model& m, const policy& p, const loan_batch& b, std::size_t loan, double pd, decision d,
-             double expected_loss);
+    // Adds loans [begin, end) of the batch, whose PDs, decisions and Expected Losses are pd[0..n) etc.
+    void add(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end, const float* pd,
+             const decision* decisions, const double* expected_loss);
     void merge(const portfolio_accumulator& other);
     // A zeroed accumulator of the same shape (for per-chunk partials).
     portfolio_accumulator empty_copy() const;
+
+private:
+    std::vector<group_totals> lanes_;  // add()'s scratch: interleaved group totals
 };
 
 // Derived figures, computed once at the end. Rates are NaN when undefined (no loans); writers print null.

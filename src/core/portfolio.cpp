@@ -9,7 +9,8 @@ namespace loanrisk::core {
 
 void portfolio_accumulator::reset(const compiled_model& m, const summary_options& options) {
     *this = portfolio_accumulator{};
-    psi_counts.assign(m.source->training_pd.fractions.size(), 0);
+    // add() counts PSI bins against at most 16 inner edges; the trainer writes deciles (9).
+    psi_counts.assign(std::min<std::size_t>(m.source->training_pd.fractions.size(), 17), 0);
     for (const auto& name : options.group_by) {
         int input = m.find_input(name);
         if (input < 0 || m.inputs[static_cast<std::size_t>(input)].numeric) continue;
@@ -27,40 +28,88 @@ portfolio_accumulator portfolio_accumulator::empty_copy() const {
     return z;
 }
 
-void portfolio_accumulator::add(const compiled_model& m, const policy&, const loan_batch& b, std::size_t loan,
-                                double pd, decision d, double expected_loss) {
-    ++count;
-    ++decisions[static_cast<std::size_t>(d)];
-    double exposure = b.exposure[loan];
-    bool has_exposure = !std::isnan(exposure);
-    if (has_exposure) {
-        exposure_total += exposure;
-        expected_loss_total += expected_loss;
-        ++expected_loss_count;
-    }
-    pd_sum += pd;
-    // PD histogram bucket: number of inner edges <= pd (so 1.0 lands in the last bucket).
-    auto inner = pd_histogram_edges.begin() + 1;
-    ++pd_histogram[static_cast<std::size_t>(std::upper_bound(inner, pd_histogram_edges.end() - 1, pd) - inner)];
-    // PSI bin: number of inner training edges <= pd.
-    const auto& edges = m.source->training_pd.edges;
-    std::size_t bin = static_cast<std::size_t>(std::upper_bound(edges.begin() + 1, edges.end() - 1, pd) - (edges.begin() + 1));
-    ++psi_counts[bin];
-    double age = b.age[loan];
-    if (std::isnan(age) || age < 18) {
-        ++band_unknown;
-    } else {
-        std::size_t band = age < 25 ? 0 : age < 35 ? 1 : age < 45 ? 2 : age < 55 ? 3 : 4;
-        ++band_count[band];
-        band_approved[band] += d == decision::approve;
-    }
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-        group_totals& t = groups[g][b.codes[group_column[g]][loan]];
-        ++t.count;
-        if (has_exposure) {
-            t.exposure += exposure;
-            t.expected_loss += expected_loss;
+void portfolio_accumulator::add(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end,
+                                const float* pd, const decision* decisions_in, const double* expected_loss) {
+    // Every count is accumulated as "how many are >= this edge" (cumulative) from comparisons alone, over
+    // fixed-size edge lists padded with +inf: no branches to mispredict, no read-modify-write of a bin the
+    // previous loan just bumped, and loops the compiler can keep in registers. Bins are differences at the
+    // end. Group totals go to four interleaved copies for the same reason.
+    constexpr std::size_t psi_slots = 16, hist_slots = 8, age_slots = 8;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    const auto& psi_edges = m.source->training_pd.edges;
+    const std::size_t psi_inner_n = psi_edges.size() - 2;  // <= psi_slots: checked in reset()
+    double psi_e[psi_slots], hist_e[hist_slots], age_e[age_slots];
+    for (std::size_t k = 0; k < psi_slots; ++k) psi_e[k] = k < psi_inner_n ? psi_edges[k + 1] : inf;
+    for (std::size_t k = 0; k < hist_slots; ++k) hist_e[k] = k < 7 ? pd_histogram_edges[k + 1] : inf;
+    constexpr double age_edges[5] = {18, 25, 35, 45, 55};
+    for (std::size_t k = 0; k < age_slots; ++k) age_e[k] = k < 5 ? age_edges[k] : inf;
+
+    const double* exposure = b.exposure.data() + begin;
+    const double* age = b.age.data() + begin;
+    const std::size_t n = end - begin;
+    std::int64_t hist_ge[hist_slots] = {}, psi_ge[psi_slots] = {}, age_ge[age_slots] = {}, approved_age_ge[age_slots] = {};
+    std::int64_t review_or_worse = 0, rejected = 0, with_exposure = 0;
+    double pd_total = 0, exposure_sum = 0, el_sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double p = pd[i];
+        const auto d = static_cast<unsigned>(decisions_in[i]);
+        review_or_worse += d >= 1;
+        rejected += d >= 2;
+        pd_total += p;
+        for (std::size_t k = 0; k < hist_slots; ++k) hist_ge[k] += p >= hist_e[k];
+        for (std::size_t k = 0; k < psi_slots; ++k) psi_ge[k] += p >= psi_e[k];
+        const double x = exposure[i];
+        const bool has = x == x;  // not NaN
+        with_exposure += has;
+        exposure_sum += has ? x : 0.0;
+        el_sum += has ? expected_loss[i] : 0.0;
+        const double a = age[i];  // NaN compares false: no band
+        const std::int64_t approved = d == 0;
+        for (std::size_t k = 0; k < age_slots; ++k) {
+            const std::int64_t in = a >= age_e[k];
+            age_ge[k] += in;
+            approved_age_ge[k] += in & approved;
         }
+    }
+    const auto un = static_cast<std::int64_t>(n);
+    auto diff = [](const std::int64_t* ge, std::size_t k, std::size_t last) { return ge[k] - (k + 1 < last ? ge[k + 1] : 0); };
+    count += n;
+    decisions[0] += static_cast<std::size_t>(un - review_or_worse);
+    decisions[1] += static_cast<std::size_t>(review_or_worse - rejected);
+    decisions[2] += static_cast<std::size_t>(rejected);
+    pd_sum += pd_total;
+    exposure_total += exposure_sum;
+    expected_loss_total += el_sum;
+    expected_loss_count += static_cast<std::size_t>(with_exposure);
+    pd_histogram[0] += static_cast<std::size_t>(un - hist_ge[0]);
+    for (std::size_t k = 0; k < 7; ++k) pd_histogram[k + 1] += static_cast<std::size_t>(diff(hist_ge, k, 7));
+    psi_counts[0] += static_cast<std::size_t>(un - (psi_inner_n ? psi_ge[0] : 0));
+    for (std::size_t k = 0; k < psi_inner_n; ++k) psi_counts[k + 1] += static_cast<std::size_t>(diff(psi_ge, k, psi_inner_n));
+    band_unknown += static_cast<std::size_t>(un - age_ge[0]);
+    for (std::size_t k = 0; k < 5; ++k) {
+        band_count[k] += static_cast<std::size_t>(diff(age_ge, k, 5));
+        band_approved[k] += static_cast<std::size_t>(diff(approved_age_ge, k, 5));
+    }
+
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        const std::size_t codes = groups[g].size();
+        lanes_.assign(4 * codes, group_totals{});
+        const std::uint16_t* code = b.codes[group_column[g]].data() + begin;
+        for (std::size_t i = 0; i < n; ++i) {
+            group_totals& t = lanes_[code[i] * 4 + (i & 3)];
+            ++t.count;
+            const double x = exposure[i];
+            const bool has = x == x;
+            t.exposure += has ? x : 0.0;
+            t.expected_loss += has ? expected_loss[i] : 0.0;
+        }
+        for (std::size_t c = 0; c < codes; ++c)
+            for (std::size_t l = 0; l < 4; ++l) {
+                const group_totals& t = lanes_[c * 4 + l];
+                groups[g][c].count += t.count;
+                groups[g][c].exposure += t.exposure;
+                groups[g][c].expected_loss += t.expected_loss;
+            }
     }
 }
 

@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <limits>
 #include <thread>
 
 #include "loanrisk/kernel.hpp"
@@ -19,15 +17,15 @@ void score_chunk(const compiled_model& m, const loan_batch& b, const score_optio
     if (o.kernel.empty()) compute_pd(m, b, begin, end, pd);
     else compute_pd_with(o.kernel, m, b, begin, end, pd);
     const double lgd = o.rules.lgd;
-    for (std::size_t i = begin; i < end; ++i) {
-        double p = out.pd[i];
-        decision d = decide(o.rules, p);
-        double exposure = b.exposure[i];
-        double el = std::isnan(exposure) ? std::numeric_limits<double>::quiet_NaN() : p * exposure * lgd;
-        out.decisions[i] = d;
-        out.expected_loss[i] = el;
-        acc.add(m, o.rules, b, i, p, d, el);
+    decision* decisions = out.decisions.data() + begin;
+    double* el = out.expected_loss.data() + begin;
+    const double* exposure = b.exposure.data() + begin;
+    for (std::size_t i = 0; i < end - begin; ++i) {
+        const double p = pd[i];
+        decisions[i] = decide(o.rules, p);
+        el[i] = p * exposure[i] * lgd;  // NaN exposure -> NaN Expected Loss (null on the wire)
     }
+    acc.add(m, b, begin, end, pd, decisions, el);
 }
 
 }  // namespace
@@ -39,7 +37,10 @@ void score_batch(const compiled_model& m, const loan_batch& b, const score_optio
     std::vector<portfolio_accumulator> partial(chunks, acc.empty_copy());
     auto run = [&](std::size_t c) {
         std::size_t begin = c * score_chunk_loans, end = std::min(b.size, begin + score_chunk_loans);
-        score_chunk(m, b, o, begin, end, out, partial[c]);
+        // Accumulate on this thread's stack: neighbouring partials share cache lines.
+        portfolio_accumulator local = acc.empty_copy();
+        score_chunk(m, b, o, begin, end, out, local);
+        partial[c] = std::move(local);
     };
     unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<std::size_t>(threads, chunks));
