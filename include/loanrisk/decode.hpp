@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,17 +41,25 @@ status decode_json_batch(std::string_view body, const core::compiled_model& m, c
 class ndjson_decoder {
 public:
     ndjson_decoder(const core::compiled_model& m, decode_limits limits = {});
+    ~ndjson_decoder();
+    ndjson_decoder(ndjson_decoder&&) noexcept;
+    // After an error, feed() and finish() return that error again.
     status feed(std::string_view chunk, core::loan_batch& out);
     status finish(core::loan_batch& out);  // decodes a last line without a trailing newline
     std::size_t items() const { return items_; }
 
 private:
-    // implementation state (the helper owns its shape)
-    struct state;
+    struct state;  // the JSON parser and item decoder, kept out of this header (simdjson is large)
+    status drain(core::loan_batch& out, bool final);
+    status decode_line(std::size_t begin, std::size_t end, core::loan_batch& out);
+
     const core::compiled_model& model_;
     decode_limits limits_;
-    std::string carry_;
-    std::size_t line_ = 0, items_ = 0;
+    std::string carry_;                  // the unfinished last line
+    std::size_t line_ = 0, items_ = 0;   // lines consumed; loans decoded
+    std::size_t offset_ = 0;             // body offset of carry_[0]
+    std::size_t scanned_ = 0;            // bytes of carry_ known to hold no line end
+    std::unique_ptr<state> state_;
 };
 
 // CSV with a header line naming the fields (RFC 4180, LF or CRLF, quoted fields, empty = missing), fed
@@ -58,17 +68,29 @@ private:
 class csv_decoder {
 public:
     csv_decoder(const core::compiled_model& m, decode_limits limits = {});
+    // After an error, feed() and finish() return that error again.
     status feed(std::string_view chunk, core::loan_batch& out);
     status finish(core::loan_batch& out);
     std::size_t items() const { return items_; }
 
 private:
+    status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);
+    status header(const std::vector<std::string_view>& names, std::size_t line);
+    status record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,
+                  core::loan_batch& out);
+    status fail(error e);
+
     const core::compiled_model& model_;
     decode_limits limits_;
-    std::string carry_;
-    std::size_t line_ = 0, items_ = 0;
+    std::string carry_;                 // the unfinished last record
+    std::size_t line_ = 0, items_ = 0;  // lines consumed; loans decoded
+    std::size_t offset_ = 0;            // body offset of carry_[0]
+    bool in_quotes_ = false;            // whether carry_ ends inside a quoted field
     bool have_header_ = false;
     std::vector<int> column_input_;  // per CSV column: input index, or -1 ignored, -2 exposure, -3 id field
+    std::vector<std::size_t> id_columns_;     // columns holding id fields, in id_fields priority order
+    std::vector<std::string_view> fields_;    // the record being decoded (reused)
+    std::optional<error> failed_;
 };
 
 }  // namespace loanrisk::io

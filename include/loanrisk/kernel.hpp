@@ -25,6 +25,34 @@ struct kernel_args {
     float intercept = 0;
 };
 
+// The policy pass over a block of PDs (same instruction set as the PD kernel): decision, Expected Loss,
+// and every portfolio count kept as "how many are >= this edge" (cumulative, from comparisons alone,
+// so nothing branches or bumps a bin the previous loan just bumped). Counts are doubles: exact below 2^53.
+inline constexpr std::size_t max_psi_edges = 16;
+
+struct policy_args {
+    double approve_max = 0.3, reject_min = 0.6, lgd = 0.6;
+    const double* exposure = nullptr;  // per loan, NaN when missing
+    const double* age = nullptr;       // per loan, NaN when missing
+    double hist_edges[7] = {};         // the PD histogram's inner edges
+    double psi_edges[max_psi_edges] = {};  // the training PD bins' inner edges
+    std::size_t psi_edge_count = 0;
+    double age_edges[5] = {};          // lower bounds of the age bands
+};
+
+struct block_totals {
+    double review_or_worse = 0, rejected = 0;  // PD >= approve_max, PD >= reject_min
+    double hist_ge[7] = {}, psi_ge[max_psi_edges] = {}, age_ge[5] = {}, approved_age_ge[5] = {};
+    double pd_sum = 0, exposure_sum = 0, expected_loss_sum = 0, with_exposure = 0;
+};
+
+// Decisions (0 approve, 1 review, 2 reject) and Expected Losses of pd[0..n) into decision[]/expected_loss[]
+// (exposure/age pointers already offset to the block), totals added into `t`.
+void apply_policy(const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision,
+                  double* expected_loss, block_totals& t);
+void apply_policy_with(std::string_view kernel, const policy_args& a, const float* pd, std::size_t n,
+                       std::uint8_t* decision, double* expected_loss, block_totals& t);
+
 // The instruction sets this build has kernels for, best first, and which of them this CPU runs.
 std::vector<std::string> kernel_names();
 std::vector<std::string> available_kernels();

@@ -11,9 +11,13 @@
 #include <vector>
 
 #include "loanrisk/batch.hpp"
+#include "loanrisk/kernel.hpp"
 #include "loanrisk/policy.hpp"
 
 namespace loanrisk::core {
+
+// The policy kernel's arguments for a model and policy (exposure and age pointers left for the caller).
+policy_args make_policy_args(const compiled_model& m, const policy& p);
 
 // The reference design's PD buckets: [0,.1) [.1,.2) [.2,.3) [.3,.4) [.4,.5) [.5,.6) [.6,.8) [.8,1].
 inline constexpr std::array<double, 9> pd_histogram_edges = {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1};
@@ -46,9 +50,10 @@ struct portfolio_accumulator {
 
     // Shapes the accumulator for a model and the requested groups.
     void reset(const compiled_model& m, const summary_options& options);
-    // Adds loans [begin, end) of the batch, whose PDs, decisions and Expected Losses are pd[0..n) etc.
-    void add(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end, const float* pd,
-             const decision* decisions, const double* expected_loss);
+    // Adds the totals of a block of n loans from the policy kernel (kernel.hpp), then the block's group
+    // totals: loans [begin, end) of the batch with their Expected Losses el[0 .. end-begin).
+    void add(const block_totals& t, std::size_t n);
+    void add_groups(const loan_batch& b, std::size_t begin, std::size_t end, const double* el);
     void merge(const portfolio_accumulator& other);
     // A zeroed accumulator of the same shape (for per-chunk partials).
     portfolio_accumulator empty_copy() const;

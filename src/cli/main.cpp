@@ -1,6 +1,9 @@
 // The one binary: `loanrisk serve | score | train | evaluate | bench`. Parses flags, calls the library,
 // reports start-up failures as one clear line and a non-zero exit.
 #include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -10,7 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "loanrisk/batch.hpp"
 #include "loanrisk/dataset.hpp"
+#include "loanrisk/decode.hpp"
+#include "loanrisk/kernel.hpp"
+#include "loanrisk/response_writer.hpp"
+#include "loanrisk/scorer.hpp"
+#include "loanrisk/synthetic.hpp"
 #include "loanrisk/json_writer.hpp"
 #include "loanrisk/model.hpp"
 #include "loanrisk/trainer.hpp"
@@ -259,6 +268,101 @@ int run_evaluate(const flags& f) {
     return 0;
 }
 
+// ---- bench -------------------------------------------------------------------------------------------
+
+constexpr const char* bench_help = R"(usage: loanrisk bench [--model MODEL.json] [--loans N] [--threads T]
+
+In-process throughput on this machine, no code to write: generates N loans from the model's own feature
+distributions (its quantile bins and categories), then times each stage: decoding a JSON /batch_predict
+body and a CSV body, scoring (kernel + policy + Expected Loss + portfolio summary) with every
+instruction set this CPU runs, and encoding the JSON response. Prints loans/s and ns/loan per stage.
+
+options:
+  --model FILE   model artifact (default: models/credit_risk_pd.json)
+  --loans N      portfolio size (default: 1000000)
+  --threads T    threads for the multi-threaded scoring row (default: one per core)
+)";
+
+// Best of `runs` wall-clock timings of f(), in seconds.
+template <class F>
+double best_time(int runs, F&& f) {
+    double best = 1e300;
+    for (int r = 0; r < runs; ++r) {
+        auto t0 = std::chrono::steady_clock::now();
+        f();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+}
+
+int run_bench(const flags& f) {
+    if (f.has("help")) return print(bench_help), 0;
+    auto loaded = core::load_model(f.get("model", "models/credit_risk_pd.json"));
+    if (!loaded) throw std::runtime_error(loaded.err().message());
+    double loans_flag = number_flag(f, "loans", 1e6);
+    if (!(loans_flag >= 1 && loans_flag <= 1e9)) throw usage_error{"--loans must be between 1 and 1e9"};
+    const auto n = static_cast<std::size_t>(loans_flag);
+    unsigned threads = static_cast<unsigned>(number_flag(f, "threads", std::max(1u, std::thread::hardware_concurrency())));
+    auto model = std::make_shared<const core::model>(std::move(*loaded));
+    auto compiled = core::compile(model);
+    if (!compiled) throw std::runtime_error(compiled.err().message());
+    const core::compiled_model& m = *compiled;
+
+    std::cerr << "generating " << n << " loans...\n";
+    const std::string json = io::synthetic_portfolio(*model, n, io::text_format::json_batch);
+    const std::string csv = io::synthetic_portfolio(*model, n, io::text_format::csv);
+
+    std::string out = std::string(version_text) + ", " + std::to_string(n) + " loans, kernel chosen at run time: " +
+                      core::best_kernel() + "\n\n";
+    out += "stage                          loans/s     ns/loan      MB/s\n";
+    auto row = [&](const std::string& stage, double seconds, double bytes) {
+        double rate = static_cast<double>(n) / seconds;
+        std::string line = stage;
+        line.resize(26, ' ');
+        line += pad(fixed(rate, 4), 13) + pad(fixed(1e9 / rate, 3), 12) + pad(bytes > 0 ? fixed(bytes / seconds / 1e6, 4) : "-", 10);
+        out += line + "\n";
+    };
+    core::loan_batch batch;
+    auto decode_json = [&] {
+        batch.reset(m);
+        batch.reserve(n);
+        if (auto s = io::decode_json_batch(json, m, batch); !s) throw std::runtime_error(s.err().message());
+    };
+    row("decode JSON", best_time(3, decode_json), static_cast<double>(json.size()));
+    row("decode CSV", best_time(3, [&] {
+            batch.reset(m);
+            batch.reserve(n);
+            io::csv_decoder d(m);
+            if (auto s = d.feed(csv, batch); !s) throw std::runtime_error(s.err().message());
+            if (auto s = d.finish(batch); !s) throw std::runtime_error(s.err().message());
+        }), static_cast<double>(csv.size()));
+    core::scored_batch scored;
+    core::portfolio_accumulator acc;
+    for (const auto& k : core::available_kernels()) {
+        core::score_options o;
+        o.kernel = k;
+        o.threads = 1;
+        row("score " + k + ", 1 thread", best_time(3, [&] {
+                acc.reset(m, {});
+                core::score_batch(m, batch, o, scored, acc);
+            }), 0);
+    }
+    core::score_options all;
+    all.threads = threads;
+    row("score " + core::best_kernel() + ", " + std::to_string(threads) + " threads", best_time(3, [&] {
+            acc.reset(m, {});
+            core::score_batch(m, batch, all, scored, acc);
+        }), 0);
+    std::string body;
+    auto summary = core::summarize(m, acc, {});
+    row("encode JSON response", best_time(3, [&] {
+            body.clear();
+            io::append_batch_response_json(body, m, batch, scored, summary, all.rules, true, false);
+        }), static_cast<double>(body.size()));
+    print(out);
+    return 0;
+}
+
 // ---- later subcommands ------------------------------------------------------------------------------
 
 int not_yet(const std::string& name, int argc, char** argv) {
@@ -279,7 +383,7 @@ commands:
   score      bulk rescoring of CSV / NDJSON     (not yet available)
   train      fit a model artifact from a labelled CSV
   evaluate   metrics of a model on a labelled CSV
-  bench      in-process throughput benchmark    (not yet available)
+  bench      in-process throughput of decode, score and encode on this machine
 
 `loanrisk <command> --help` describes each command.
 )";
@@ -292,7 +396,12 @@ int main(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     std::string command = argv[1];
-    if (command == "--version") return print(std::string(version_text) + "\n"), 0;
+    if (command == "--version") {
+        // The instruction set is chosen at run time; say which, and what else this CPU could run.
+        std::string kernels;
+        for (const auto& k : core::available_kernels()) kernels += " " + k;
+        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + " (available:" + kernels + ")\n"), 0;
+    }
     try {
         if (command == "train")
             return run_train(parse_flags(argc, argv, 2,
@@ -300,7 +409,8 @@ int main(int argc, char** argv) {
                                           "exclude", "domain"},
                                          {"no-crosses", "quiet"}));
         if (command == "evaluate") return run_evaluate(parse_flags(argc, argv, 2, {"model", "data", "rows"}, {"json"}));
-        if (command == "serve" || command == "score" || command == "bench") return not_yet(command, argc, argv);
+        if (command == "bench") return run_bench(parse_flags(argc, argv, 2, {"model", "loans", "threads"}, {}));
+        if (command == "serve" || command == "score") return not_yet(command, argc, argv);
         std::cerr << "loanrisk: unknown command '" << command << "'\n" << main_help;
         return 2;
     } catch (const usage_error& e) {

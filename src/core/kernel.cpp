@@ -1,5 +1,5 @@
-// Run-time choice of the PD kernel (xsimd::dispatch over the instruction sets compiled in), the
-// plain scalar kernel, and the named access tests and benchmarks use to run every available path.
+// Run-time choice of the kernels (xsimd::dispatch over the instruction sets compiled in), the plain
+// scalar kernels, and the named access tests and benchmarks use to run every available path.
 #include "loanrisk/kernel.hpp"
 
 #include <cmath>
@@ -10,14 +10,16 @@
 namespace loanrisk::core {
 
 namespace detail {
-extern template void pd_kernel::operator()<xsimd::sse2>(xsimd::sse2, const kernel_args&, std::size_t, std::size_t,
-                                                        float*) const;
-extern template void pd_kernel::operator()<xsimd::sse4_2>(xsimd::sse4_2, const kernel_args&, std::size_t, std::size_t,
-                                                          float*) const;
-extern template void pd_kernel::operator()<xsimd::fma3<xsimd::avx2>>(xsimd::fma3<xsimd::avx2>, const kernel_args&,
-                                                                     std::size_t, std::size_t, float*) const;
-extern template void pd_kernel::operator()<xsimd::avx512bw>(xsimd::avx512bw, const kernel_args&, std::size_t,
-                                                            std::size_t, float*) const;
+#define LOANRISK_EXTERN_KERNELS(ARCH)                                                                           \
+    extern template void pd_kernel::operator()<ARCH>(ARCH, const kernel_args&, std::size_t, std::size_t, float*)  \
+        const;                                                                                                  \
+    extern template void policy_kernel::operator()<ARCH>(ARCH, const policy_args&, const float*, std::size_t,    \
+                                                         std::uint8_t*, double*, block_totals&) const;
+LOANRISK_EXTERN_KERNELS(xsimd::sse2)
+LOANRISK_EXTERN_KERNELS(xsimd::sse4_2)
+LOANRISK_EXTERN_KERNELS(xsimd::fma3<xsimd::avx2>)
+LOANRISK_EXTERN_KERNELS(xsimd::avx512bw)
+#undef LOANRISK_EXTERN_KERNELS
 }  // namespace detail
 
 namespace {
@@ -29,7 +31,20 @@ bool cpu_has() {
     return Arch::version() <= xsimd::available_architectures().best;
 }
 
-void scalar_kernel(const kernel_args& a, std::size_t begin, std::size_t end, float* pd) {
+// Calls f(arch) for the named instruction set, or f_scalar() for "scalar"; refuses what this CPU lacks.
+template <class F, class G>
+void with_kernel(std::string_view name, F&& f, G&& f_scalar) {
+    auto unavailable = [&] { throw std::invalid_argument("kernel '" + std::string(name) + "' is not available on this CPU"); };
+    if (name == "scalar") return f_scalar();
+    if (name == "sse2") return cpu_has<xsimd::sse2>() ? f(xsimd::sse2{}) : unavailable();
+    if (name == "sse4_2") return cpu_has<xsimd::sse4_2>() ? f(xsimd::sse4_2{}) : unavailable();
+    if (name == "avx2") return cpu_has<xsimd::fma3<xsimd::avx2>>() ? f(xsimd::fma3<xsimd::avx2>{}) : unavailable();
+    if (name == "avx512") return cpu_has<xsimd::avx512bw>() ? f(xsimd::avx512bw{}) : unavailable();
+    unavailable();
+}
+
+// The plain loop the vector kernels are measured against: per loan, terms in model order, std::exp.
+void scalar_pd(const kernel_args& a, std::size_t begin, std::size_t end, float* pd) {
     for (std::size_t i = begin; i < end; ++i) {
         float logit = a.intercept;
         for (std::size_t t = 0; t < a.dense_terms; ++t) logit += a.dense_weight[t] * a.dense[t][i];
@@ -38,7 +53,12 @@ void scalar_kernel(const kernel_args& a, std::size_t begin, std::size_t end, flo
     }
 }
 
-// Pointer tables for the kernel; small and rebuilt per call (a handful of terms).
+void scalar_policy(const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision, double* expected_loss,
+                   block_totals& t) {
+    for (std::size_t i = 0; i < n; ++i) detail::policy_one(a, pd[i], i, decision, expected_loss, t);
+}
+
+// Pointer tables for the PD kernel; small and rebuilt per call (a handful of terms).
 struct args_holder {
     std::vector<const float*> dense, tables;
     std::vector<float> weights;
@@ -83,15 +103,22 @@ void compute_pd(const compiled_model& m, const loan_batch& b, std::size_t begin,
 void compute_pd_with(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
                      std::size_t end, float* pd) {
     args_holder h(m, b);
-    detail::pd_kernel k;
-    auto unavailable = [&] { throw std::invalid_argument("kernel '" + std::string(kernel) + "' is not available on this CPU"); };
-    if (kernel == "scalar") return scalar_kernel(h.args, begin, end, pd);
-    if (kernel == "sse2") return cpu_has<xsimd::sse2>() ? k(xsimd::sse2{}, h.args, begin, end, pd) : unavailable();
-    if (kernel == "sse4_2") return cpu_has<xsimd::sse4_2>() ? k(xsimd::sse4_2{}, h.args, begin, end, pd) : unavailable();
-    if (kernel == "avx2")
-        return cpu_has<xsimd::fma3<xsimd::avx2>>() ? k(xsimd::fma3<xsimd::avx2>{}, h.args, begin, end, pd) : unavailable();
-    if (kernel == "avx512") return cpu_has<xsimd::avx512bw>() ? k(xsimd::avx512bw{}, h.args, begin, end, pd) : unavailable();
-    unavailable();
+    with_kernel(
+        kernel, [&](auto arch) { detail::pd_kernel{}(arch, h.args, begin, end, pd); },
+        [&] { scalar_pd(h.args, begin, end, pd); });
+}
+
+void apply_policy(const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision, double* expected_loss,
+                  block_totals& t) {
+    static auto dispatched = xsimd::dispatch<kernel_archs>(detail::policy_kernel{});
+    dispatched(a, pd, n, decision, expected_loss, t);
+}
+
+void apply_policy_with(std::string_view kernel, const policy_args& a, const float* pd, std::size_t n,
+                       std::uint8_t* decision, double* expected_loss, block_totals& t) {
+    with_kernel(
+        kernel, [&](auto arch) { detail::policy_kernel{}(arch, a, pd, n, decision, expected_loss, t); },
+        [&] { scalar_policy(a, pd, n, decision, expected_loss, t); });
 }
 
 }  // namespace loanrisk::core

@@ -14,6 +14,92 @@ struct pd_kernel {
     void operator()(Arch, const kernel_args& a, std::size_t begin, std::size_t end, float* pd) const;
 };
 
+struct policy_kernel {
+    template <class Arch>
+    void operator()(Arch, const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision,
+                    double* expected_loss, block_totals& t) const;
+};
+
+// One loan of the policy pass, also the tail of the vector loop: the same arithmetic lane by lane.
+inline void policy_one(const policy_args& a, double p, std::size_t i, std::uint8_t* decision, double* expected_loss,
+                       block_totals& t) {
+    const bool review = p >= a.approve_max, reject = p >= a.reject_min;
+    decision[i] = static_cast<std::uint8_t>(review + reject);
+    t.review_or_worse += review;
+    t.rejected += reject;
+    t.pd_sum += p;
+    for (std::size_t k = 0; k < 7; ++k) t.hist_ge[k] += p >= a.hist_edges[k];
+    for (std::size_t k = 0; k < a.psi_edge_count; ++k) t.psi_ge[k] += p >= a.psi_edges[k];
+    const double x = a.exposure[i], el = p * x * a.lgd;  // NaN exposure -> NaN Expected Loss
+    expected_loss[i] = el;
+    if (x == x) {
+        t.exposure_sum += x;
+        t.expected_loss_sum += el;
+        t.with_exposure += 1;
+    }
+    const double age = a.age[i];  // NaN compares false: no band
+    for (std::size_t k = 0; k < 5; ++k) {
+        t.age_ge[k] += age >= a.age_edges[k];
+        t.approved_age_ge[k] += (age >= a.age_edges[k]) && !review;
+    }
+}
+
+// Vectorised over loans in double lanes (the PDs widen from float on load): every count is a masked add
+// of 1.0 into a per-edge vector accumulator, summed across lanes once per call.
+template <class Arch>
+void policy_kernel::operator()(Arch, const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision,
+                               double* expected_loss, block_totals& t) const {
+    using dbatch = xsimd::batch<double, Arch>;
+    constexpr std::size_t width = dbatch::size;
+    const dbatch one(1.0), zero(0.0), approve_max(a.approve_max), reject_min(a.reject_min), lgd(a.lgd);
+    dbatch review_or_worse = zero, rejected = zero, pd_sum = zero, exposure_sum = zero, el_sum = zero, with_exposure = zero;
+    dbatch hist_ge[7], psi_ge[max_psi_edges], age_ge[5], approved_age_ge[5];
+    for (auto& v : hist_ge) v = zero;
+    for (auto& v : psi_ge) v = zero;
+    for (auto& v : age_ge) v = zero;
+    for (auto& v : approved_age_ge) v = zero;
+    const std::size_t vec_n = n / width * width;
+    alignas(64) double dec[width];
+    for (std::size_t i = 0; i < vec_n; i += width) {
+        const dbatch p = dbatch::load_unaligned(pd + i);
+        const auto review = p >= approve_max, reject = p >= reject_min;
+        const dbatch review_1 = xsimd::select(review, one, zero), reject_1 = xsimd::select(reject, one, zero);
+        (review_1 + reject_1).store_aligned(dec);
+        for (std::size_t l = 0; l < width; ++l) decision[i + l] = static_cast<std::uint8_t>(dec[l]);
+        review_or_worse += review_1;
+        rejected += reject_1;
+        pd_sum += p;
+        for (std::size_t k = 0; k < 7; ++k) hist_ge[k] += xsimd::select(p >= dbatch(a.hist_edges[k]), one, zero);
+        for (std::size_t k = 0; k < a.psi_edge_count; ++k) psi_ge[k] += xsimd::select(p >= dbatch(a.psi_edges[k]), one, zero);
+        const dbatch x = dbatch::load_unaligned(a.exposure + i);
+        const dbatch el = p * x * lgd;
+        el.store_unaligned(expected_loss + i);
+        const auto has = x == x;
+        exposure_sum += xsimd::select(has, x, zero);
+        el_sum += xsimd::select(has, el, zero);
+        with_exposure += xsimd::select(has, one, zero);
+        const dbatch age = dbatch::load_unaligned(a.age + i);
+        for (std::size_t k = 0; k < 5; ++k) {
+            const auto in_band = age >= dbatch(a.age_edges[k]);
+            age_ge[k] += xsimd::select(in_band, one, zero);
+            approved_age_ge[k] += xsimd::select(in_band && !review, one, zero);
+        }
+    }
+    t.review_or_worse += xsimd::hadd(review_or_worse);
+    t.rejected += xsimd::hadd(rejected);
+    t.pd_sum += xsimd::hadd(pd_sum);
+    t.exposure_sum += xsimd::hadd(exposure_sum);
+    t.expected_loss_sum += xsimd::hadd(el_sum);
+    t.with_exposure += xsimd::hadd(with_exposure);
+    for (std::size_t k = 0; k < 7; ++k) t.hist_ge[k] += xsimd::hadd(hist_ge[k]);
+    for (std::size_t k = 0; k < a.psi_edge_count; ++k) t.psi_ge[k] += xsimd::hadd(psi_ge[k]);
+    for (std::size_t k = 0; k < 5; ++k) {
+        t.age_ge[k] += xsimd::hadd(age_ge[k]);
+        t.approved_age_ge[k] += xsimd::hadd(approved_age_ge[k]);
+    }
+    for (std::size_t i = vec_n; i < n; ++i) policy_one(a, pd[i], i, decision, expected_loss, t);
+}
+
 // Term-major over blocks of loans: for each term, one tight loop adds its weight to a block of logits held
 // in L1. Independent iterations let the lookups of many loans overlap, instead of each loan waiting on a
 // chain of dependent adds; the block then goes through the sigmoid.

@@ -9,8 +9,9 @@ namespace loanrisk::core {
 
 void portfolio_accumulator::reset(const compiled_model& m, const summary_options& options) {
     *this = portfolio_accumulator{};
-    // add() counts PSI bins against at most 16 inner edges; the trainer writes deciles (9).
-    psi_counts.assign(std::min<std::size_t>(m.source->training_pd.fractions.size(), 17), 0);
+    // The policy kernel counts PSI bins against at most max_psi_edges inner edges; the trainer writes
+    // deciles (9).
+    psi_counts.assign(std::min(m.source->training_pd.fractions.size(), max_psi_edges + 1), 0);
     for (const auto& name : options.group_by) {
         int input = m.find_input(name);
         if (input < 0 || m.inputs[static_cast<std::size_t>(input)].numeric) continue;
@@ -28,69 +29,51 @@ portfolio_accumulator portfolio_accumulator::empty_copy() const {
     return z;
 }
 
-void portfolio_accumulator::add(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end,
-                                const float* pd, const decision* decisions_in, const double* expected_loss) {
-    // Every count is accumulated as "how many are >= this edge" (cumulative) from comparisons alone, over
-    // fixed-size edge lists padded with +inf: no branches to mispredict, no read-modify-write of a bin the
-    // previous loan just bumped, and loops the compiler can keep in registers. Bins are differences at the
-    // end. Group totals go to four interleaved copies for the same reason.
-    constexpr std::size_t psi_slots = 16, hist_slots = 8, age_slots = 8;
-    constexpr double inf = std::numeric_limits<double>::infinity();
-    const auto& psi_edges = m.source->training_pd.edges;
-    const std::size_t psi_inner_n = psi_edges.size() - 2;  // <= psi_slots: checked in reset()
-    double psi_e[psi_slots], hist_e[hist_slots], age_e[age_slots];
-    for (std::size_t k = 0; k < psi_slots; ++k) psi_e[k] = k < psi_inner_n ? psi_edges[k + 1] : inf;
-    for (std::size_t k = 0; k < hist_slots; ++k) hist_e[k] = k < 7 ? pd_histogram_edges[k + 1] : inf;
-    constexpr double age_edges[5] = {18, 25, 35, 45, 55};
-    for (std::size_t k = 0; k < age_slots; ++k) age_e[k] = k < 5 ? age_edges[k] : inf;
+policy_args make_policy_args(const compiled_model& m, const policy& p) {
+    policy_args a;
+    a.approve_max = p.approve_max;
+    a.reject_min = p.reject_min;
+    a.lgd = p.lgd;
+    for (std::size_t k = 0; k < 7; ++k) a.hist_edges[k] = pd_histogram_edges[k + 1];
+    const auto& edges = m.source->training_pd.edges;
+    a.psi_edge_count = std::min(edges.size() - 2, max_psi_edges);
+    for (std::size_t k = 0; k < a.psi_edge_count; ++k) a.psi_edges[k] = edges[k + 1];
+    constexpr double age_lower[5] = {18, 25, 35, 45, 55};
+    for (std::size_t k = 0; k < 5; ++k) a.age_edges[k] = age_lower[k];
+    return a;
+}
 
-    const double* exposure = b.exposure.data() + begin;
-    const double* age = b.age.data() + begin;
-    const std::size_t n = end - begin;
-    std::int64_t hist_ge[hist_slots] = {}, psi_ge[psi_slots] = {}, age_ge[age_slots] = {}, approved_age_ge[age_slots] = {};
-    std::int64_t review_or_worse = 0, rejected = 0, with_exposure = 0;
-    double pd_total = 0, exposure_sum = 0, el_sum = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double p = pd[i];
-        const auto d = static_cast<unsigned>(decisions_in[i]);
-        review_or_worse += d >= 1;
-        rejected += d >= 2;
-        pd_total += p;
-        for (std::size_t k = 0; k < hist_slots; ++k) hist_ge[k] += p >= hist_e[k];
-        for (std::size_t k = 0; k < psi_slots; ++k) psi_ge[k] += p >= psi_e[k];
-        const double x = exposure[i];
-        const bool has = x == x;  // not NaN
-        with_exposure += has;
-        exposure_sum += has ? x : 0.0;
-        el_sum += has ? expected_loss[i] : 0.0;
-        const double a = age[i];  // NaN compares false: no band
-        const std::int64_t approved = d == 0;
-        for (std::size_t k = 0; k < age_slots; ++k) {
-            const std::int64_t in = a >= age_e[k];
-            age_ge[k] += in;
-            approved_age_ge[k] += in & approved;
-        }
-    }
-    const auto un = static_cast<std::int64_t>(n);
-    auto diff = [](const std::int64_t* ge, std::size_t k, std::size_t last) { return ge[k] - (k + 1 < last ? ge[k + 1] : 0); };
+void portfolio_accumulator::add(const block_totals& t, std::size_t n) {
+    // Cumulative counts ("how many are >= edge k") become bins by differences.
+    auto count_of = [](double c) { return static_cast<std::size_t>(c); };
+    auto bin = [&](const double* ge, std::size_t k, std::size_t edges) {
+        return count_of(ge[k]) - (k + 1 < edges ? count_of(ge[k + 1]) : 0);
+    };
     count += n;
-    decisions[0] += static_cast<std::size_t>(un - review_or_worse);
-    decisions[1] += static_cast<std::size_t>(review_or_worse - rejected);
-    decisions[2] += static_cast<std::size_t>(rejected);
-    pd_sum += pd_total;
-    exposure_total += exposure_sum;
-    expected_loss_total += el_sum;
-    expected_loss_count += static_cast<std::size_t>(with_exposure);
-    pd_histogram[0] += static_cast<std::size_t>(un - hist_ge[0]);
-    for (std::size_t k = 0; k < 7; ++k) pd_histogram[k + 1] += static_cast<std::size_t>(diff(hist_ge, k, 7));
-    psi_counts[0] += static_cast<std::size_t>(un - (psi_inner_n ? psi_ge[0] : 0));
-    for (std::size_t k = 0; k < psi_inner_n; ++k) psi_counts[k + 1] += static_cast<std::size_t>(diff(psi_ge, k, psi_inner_n));
-    band_unknown += static_cast<std::size_t>(un - age_ge[0]);
+    decisions[0] += n - count_of(t.review_or_worse);
+    decisions[1] += count_of(t.review_or_worse) - count_of(t.rejected);
+    decisions[2] += count_of(t.rejected);
+    pd_sum += t.pd_sum;
+    exposure_total += t.exposure_sum;
+    expected_loss_total += t.expected_loss_sum;
+    expected_loss_count += count_of(t.with_exposure);
+    pd_histogram[0] += n - count_of(t.hist_ge[0]);
+    for (std::size_t k = 0; k < 7; ++k) pd_histogram[k + 1] += bin(t.hist_ge, k, 7);
+    const std::size_t psi_edges = psi_counts.size() - 1;
+    psi_counts[0] += n - (psi_edges ? count_of(t.psi_ge[0]) : 0);
+    for (std::size_t k = 0; k < psi_edges; ++k) psi_counts[k + 1] += bin(t.psi_ge, k, psi_edges);
+    band_unknown += n - count_of(t.age_ge[0]);
     for (std::size_t k = 0; k < 5; ++k) {
-        band_count[k] += static_cast<std::size_t>(diff(age_ge, k, 5));
-        band_approved[k] += static_cast<std::size_t>(diff(approved_age_ge, k, 5));
+        band_count[k] += bin(t.age_ge, k, 5);
+        band_approved[k] += bin(t.approved_age_ge, k, 5);
     }
+}
 
+void portfolio_accumulator::add_groups(const loan_batch& b, std::size_t begin, std::size_t end, const double* el) {
+    // Four interleaved copies of the totals, so consecutive loans of the same group do not wait on each
+    // other's read-modify-write.
+    const double* exposure = b.exposure.data() + begin;
+    const std::size_t n = end - begin;
     for (std::size_t g = 0; g < groups.size(); ++g) {
         const std::size_t codes = groups[g].size();
         lanes_.assign(4 * codes, group_totals{});
@@ -99,9 +82,9 @@ void portfolio_accumulator::add(const compiled_model& m, const loan_batch& b, st
             group_totals& t = lanes_[code[i] * 4 + (i & 3)];
             ++t.count;
             const double x = exposure[i];
-            const bool has = x == x;
+            const bool has = x == x;  // not NaN
             t.exposure += has ? x : 0.0;
-            t.expected_loss += has ? expected_loss[i] : 0.0;
+            t.expected_loss += has ? el[i] : 0.0;
         }
         for (std::size_t c = 0; c < codes; ++c)
             for (std::size_t l = 0; l < 4; ++l) {

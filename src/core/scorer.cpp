@@ -14,18 +14,21 @@ namespace {
 void score_chunk(const compiled_model& m, const loan_batch& b, const score_options& o, std::size_t begin,
                  std::size_t end, scored_batch& out, portfolio_accumulator& acc) {
     float* pd = out.pd.data() + begin;
-    if (o.kernel.empty()) compute_pd(m, b, begin, end, pd);
-    else compute_pd_with(o.kernel, m, b, begin, end, pd);
-    const double lgd = o.rules.lgd;
-    decision* decisions = out.decisions.data() + begin;
+    auto* decisions = reinterpret_cast<std::uint8_t*>(out.decisions.data() + begin);
     double* el = out.expected_loss.data() + begin;
-    const double* exposure = b.exposure.data() + begin;
-    for (std::size_t i = 0; i < end - begin; ++i) {
-        const double p = pd[i];
-        decisions[i] = decide(o.rules, p);
-        el[i] = p * exposure[i] * lgd;  // NaN exposure -> NaN Expected Loss (null on the wire)
+    policy_args args = make_policy_args(m, o.rules);
+    args.exposure = b.exposure.data() + begin;
+    args.age = b.age.data() + begin;
+    block_totals totals;
+    if (o.kernel.empty()) {
+        compute_pd(m, b, begin, end, pd);
+        apply_policy(args, pd, end - begin, decisions, el, totals);
+    } else {
+        compute_pd_with(o.kernel, m, b, begin, end, pd);
+        apply_policy_with(o.kernel, args, pd, end - begin, decisions, el, totals);
     }
-    acc.add(m, b, begin, end, pd, decisions, el);
+    acc.add(totals, end - begin);
+    acc.add_groups(b, begin, end, el);
 }
 
 }  // namespace

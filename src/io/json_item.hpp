@@ -32,17 +32,22 @@ struct item_place {
 // The parsed text an item lives in: offsets in errors are relative to the whole body, so a line of an
 // NDJSON body carries the body offset of its first byte.
 struct json_source {
-    od::document* doc = nullptr;
+    od::document* doc = nullptr;  // null until the text has been indexed
     const char* begin = nullptr;
+    std::size_t size = 0;
     std::size_t base = 0;
 
     std::size_t offset_of(const char* p) const { return base + static_cast<std::size_t>(p - begin); }
-    // The parser's position (where it stopped, after an error), or the end of the text.
-    std::size_t here(std::size_t end_offset) const;
+    // Body offset of the parser's position (where it stopped, after an error), or of the text's end.
+    std::size_t here() const;
 };
 
 // A JSON syntax error as the wire reports it: code "malformed_json", a readable reason and the offset.
-error malformed_json(simdjson::error_code e, const json_source& src, std::size_t text_size);
+error malformed_json(simdjson::error_code e, const json_source& src, std::string where);
+// Fails (malformed_json) when the parser has not consumed the whole text: content after the value.
+status expect_end(const json_source& src, std::string where);
+// The key of `f` without a copy when it holds no escapes.
+simdjson::error_code key_of(od::field& f, std::string_view& key);
 
 // Maps the keys an item may hold (model inputs, the exposure field, the id fields, "data") to what they
 // mean. Documents usually repeat one key order, so the key that followed the previous one last time is
@@ -83,7 +88,7 @@ public:
 
 private:
     struct item_state;
-    status decode_object(od::object obj, const char* at, const json_source& src, const item_place& place,
+    status decode_object(od::object obj, const json_source& src, const item_place& place,
                          core::loan_batch& out);
     status decode_fields(od::object obj, bool in_data, item_state& st, const json_source& src,
                          const item_place& place, core::loan_batch& out);
@@ -93,8 +98,5 @@ private:
     const core::compiled_model& model_;
     key_table keys_;
 };
-
-// Fails with trailing content when the parser has not reached the end of the document.
-status expect_end(const json_source& src, std::size_t text_size);
 
 }  // namespace loanrisk::io::detail

@@ -1,0 +1,284 @@
+// CSV bodies -> LoanBatch as they stream in: complete records are cut from the chunks (quotes respected)
+// and tokenized by csv_reader; the header maps columns to model inputs, and every value goes through the
+// same setters as JSON, so both formats validate and encode alike.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "loanrisk/csv.hpp"
+#include "loanrisk/dataset.hpp"
+#include "loanrisk/decode.hpp"
+
+namespace loanrisk::io {
+namespace {
+
+constexpr int ignored_column = -1, exposure_column = -2, id_column = -3;
+constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+// One past the first record end in `s`, or `none`. `quoted` is the quote state at s[0] on entry and at
+// the returned position on return. A record ends at a line end outside quotes: LF, or a CR not followed
+// by LF. `after_cr`: the byte before s[0] was a CR outside quotes, whose record ends unless s starts
+// with the LF of a CRLF.
+std::size_t first_record_end(std::string_view s, bool& quoted, bool after_cr) {
+    if (after_cr && !s.empty() && s[0] != '\n') return 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '"') quoted = !quoted;
+        else if (!quoted && (c == '\n' || (c == '\r' && i + 1 < s.size() && s[i + 1] != '\n'))) return i + 1;
+    }
+    return none;
+}
+
+// One past the last record end in `s`, or 0; `quoted` as above but updated to the state at s's end. A
+// CR as the last byte may be the first half of a CRLF, so its record waits for the next chunk.
+std::size_t last_record_end(std::string_view s, bool& quoted) {
+    // Most bodies have neither quotes nor CRs: then the last LF is the answer.
+    if (!quoted && s.find('"') == std::string_view::npos && s.find('\r') == std::string_view::npos) {
+        const std::size_t lf = s.rfind('\n');
+        return lf == std::string_view::npos ? 0 : lf + 1;
+    }
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '"') quoted = !quoted;
+        else if (!quoted && (c == '\n' || (c == '\r' && i + 1 < s.size() && s[i + 1] != '\n'))) last = i + 1;
+    }
+    return last;
+}
+
+// Line breaks as csv_reader counts them: LF, CRLF and a lone CR each once.
+std::size_t count_line_breaks(std::string_view s) {
+    std::size_t n = 0;
+    for (std::size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) ++n;
+    for (std::size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1))
+        if (i + 1 == s.size() || s[i + 1] != '\n') ++n;
+    return n;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Why parse_number refused `text`: "nan", "inf" and 1e999 are numbers no double holds finitely, refused
+// with the words JSON uses for them; anything else is not a number at all.
+const char* not_a_number(std::string_view text) {
+    text = trim(text);
+    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+    double x = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), x);
+    const bool whole = r.ptr == text.data() + text.size() && !text.empty();
+    if (whole && (r.ec == std::errc::result_out_of_range || (r.ec == std::errc() && !std::isfinite(x))))
+        return "expected a finite number";
+    return "expected a number";
+}
+
+// from_chars (and so parse_number) refuses a number too small for a double, such as 1e-999, as out of
+// range; JSON reads it as 0, and so does CSV. Overflow (1e999) stays an error in both.
+bool underflows_to_zero(std::string_view text, double& x) {
+    text = trim(text);
+    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), x);
+    if (r.ec != std::errc::result_out_of_range || r.ptr != text.data() + text.size()) return false;
+    const bool negative = text.front() == '-';
+    if (negative) text.remove_prefix(1);
+    // Out of range either way; tiny when the decimal exponent of the first significant digit is negative.
+    const std::size_t e = text.find_first_of("eE");
+    long exponent = 0;
+    if (e != std::string_view::npos) {
+        std::string_view digits = text.substr(e + 1);
+        if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+        if (std::from_chars(digits.data(), digits.data() + digits.size(), exponent).ec != std::errc())
+            exponent = digits.starts_with('-') ? -1 : 1;  // beyond long: only its sign matters
+    }
+    std::string_view mantissa = text.substr(0, e);
+    const std::size_t dot = mantissa.find('.');
+    const std::string_view whole = mantissa.substr(0, dot);
+    const std::string_view fraction = dot == std::string_view::npos ? std::string_view() : mantissa.substr(dot + 1);
+    const std::size_t first_whole = whole.find_first_not_of('0');
+    const long magnitude =
+        first_whole != std::string_view::npos
+            ? static_cast<long>(whole.size() - first_whole) + exponent
+            : exponent - static_cast<long>(std::min(fraction.find_first_not_of('0'), fraction.size()));
+    if (magnitude >= 0) return false;
+    x = negative ? -0.0 : 0.0;
+    return true;
+}
+
+std::string line_at(std::size_t line) { return "line " + std::to_string(line); }
+
+}  // namespace
+
+csv_decoder::csv_decoder(const core::compiled_model& m, decode_limits limits) : model_(m), limits_(limits) {}
+
+status csv_decoder::fail(error e) {
+    failed_ = e;
+    return e;
+}
+
+status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
+    if (failed_) return *failed_;
+    std::string_view rest = chunk;
+    std::size_t rest_offset = offset_ + carry_.size();  // body offset of chunk[0]
+    if (!carry_.empty()) {
+        // Finish the record carry_ holds and decode it there; the records after it are decoded in place.
+        const bool after_cr = !in_quotes_ && carry_.back() == '\r';
+        const std::size_t end = first_record_end(chunk, in_quotes_, after_cr);
+        if (end == none) {
+            carry_.append(chunk);
+        } else {
+            carry_.append(chunk.substr(0, end));
+            if (auto s = decode_records(carry_, offset_, out); !s) return fail(s.err());
+            carry_.clear();
+            rest.remove_prefix(end);
+            rest_offset += end;
+            offset_ = rest_offset;
+        }
+    }
+    if (carry_.empty()) {
+        const std::size_t end = last_record_end(rest, in_quotes_);
+        if (end > 0) {
+            if (auto s = decode_records(rest.substr(0, end), rest_offset, out); !s) return fail(s.err());
+        }
+        carry_.assign(rest.substr(end));
+        offset_ = rest_offset + end;
+    }
+    // Bounded memory: a record is held until its end arrives, so its length is capped here.
+    if (carry_.size() > limits_.max_line_bytes) {
+        std::string what = "record longer than " + std::to_string(limits_.max_line_bytes) + " bytes";
+        if (in_quotes_) what += " (it is inside a quoted field: is a quote unbalanced?)";
+        return fail(error{std::move(what), line_at(line_ + 1), offset_, "line_too_long"});
+    }
+    return ok();
+}
+
+status csv_decoder::finish(core::loan_batch& out) {
+    if (failed_) return *failed_;
+    if (!carry_.empty()) {
+        if (auto s = decode_records(carry_, offset_, out); !s) return fail(s.err());
+        offset_ += carry_.size();
+        carry_.clear();
+        in_quotes_ = false;
+    }
+    if (!have_header_)
+        return fail(error{"no header line: expected a first line naming the fields", "", 0, "malformed_csv"});
+    return ok();
+}
+
+status csv_decoder::decode_records(std::string_view text, std::size_t base, core::loan_batch& out) {
+    csv_reader reader(text);
+    for (;;) {
+        auto r = reader.next(fields_);
+        if (!r) {
+            const error& e = r.err();
+            const std::size_t line = line_ + 1 + count_line_breaks(text.substr(0, e.offset));
+            return error{e.what, line_at(line), base + e.offset, "malformed_csv"};
+        }
+        if (!*r) break;
+        const std::size_t line = line_ + reader.line();
+        const std::size_t offset = base + reader.offset();
+        if (auto s = have_header_ ? record(fields_, line, offset, out) : header(fields_, line); !s) {
+            error e = s.err();
+            if (e.offset == 0) e.offset = offset;
+            return e;
+        }
+    }
+    line_ += count_line_breaks(text);
+    return ok();
+}
+
+status csv_decoder::header(const std::vector<std::string_view>& names, std::size_t line) {
+    column_input_.assign(names.size(), ignored_column);
+    std::vector<bool> input_seen(model_.inputs.size(), false);
+    std::vector<std::size_t> id_at(std::size(id_fields), none);
+    bool any_input = false;
+    for (std::size_t c = 0; c < names.size(); ++c) {
+        const std::string_view name = trim(names[c]);
+        for (std::size_t r = 0; r < std::size(id_fields); ++r) {
+            if (name == id_fields[r] && id_at[r] == none) {
+                id_at[r] = c;
+                column_input_[c] = id_column;
+            }
+        }
+        const int in = model_.find_input(name);
+        if (in >= 0) {
+            if (input_seen[static_cast<std::size_t>(in)])
+                return error{"column " + std::string(name) + " appears twice in the header", line_at(line), 0,
+                             "malformed_csv"};
+            input_seen[static_cast<std::size_t>(in)] = true;
+            column_input_[c] = in;
+            any_input = true;
+        } else if (model_.exposure_input < 0 && name == model_.exposure_field) {
+            column_input_[c] = exposure_column;
+        }
+    }
+    // Data without its header line would otherwise score every row as all-missing.
+    if (!any_input)
+        return error{"the header line names none of the model's input fields (is it missing?)", line_at(line), 0,
+                     "malformed_csv"};
+    id_columns_.clear();
+    for (std::size_t c : id_at)
+        if (c != none) id_columns_.push_back(c);
+    have_header_ = true;
+    return ok();
+}
+
+status csv_decoder::record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,
+                           core::loan_batch& out) {
+    if (fields.size() != column_input_.size())
+        return error{"expected " + std::to_string(column_input_.size()) + " fields (as in the header), found " +
+                         std::to_string(fields.size()),
+                     line_at(line), offset, "malformed_csv"};
+    std::size_t bytes = fields.size() - 1;
+    for (std::string_view f : fields) bytes += f.size();
+    if (bytes > limits_.max_line_bytes)
+        return error{"record longer than " + std::to_string(limits_.max_line_bytes) + " bytes", line_at(line), offset,
+                     "line_too_long"};
+    if (items_ == limits_.max_items)
+        return error{"more than " + std::to_string(limits_.max_items) + " items in one request", line_at(line), offset,
+                     "too_many_items"};
+
+    const std::size_t loan = out.push_default(model_);
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+        const int k = column_input_[c];
+        if (k == ignored_column || k == id_column) continue;
+        const std::string_view text = fields[c];
+        double x = 0;
+        if (k == exposure_column) {  // outside the model: a non-number just leaves Expected Loss null
+            if (train::parse_number(text, x)) core::set_exposure(out, loan, x);
+            continue;
+        }
+        const core::input_field& in = model_.inputs[static_cast<std::size_t>(k)];
+        auto reject = [&](error e) -> status {
+            out.pop_back();
+            e.where = line_at(line) + ", column " + in.name;
+            e.offset = offset;
+            e.code = "invalid_field";
+            return e;
+        };
+        if (in.numeric) {
+            if (train::parse_number(text, x) || underflows_to_zero(text, x)) {
+                if (auto s = core::set_number(model_, out, loan, k, x); !s) return reject(s.err());
+            } else if (!trim(text).empty()) {  // blank is missing
+                return reject(error{not_a_number(text), ""});
+            }
+        } else if (!text.empty()) {  // empty is missing
+            if (auto s = core::set_category(model_, out, loan, k, text); !s) return reject(s.err());
+        }
+    }
+    for (std::size_t c : id_columns_) {
+        if (!fields[c].empty()) {
+            core::set_id(out, loan, fields[c]);
+            break;
+        }
+    }
+    core::finish_loan(model_, out, loan);
+    ++items_;
+    return ok();
+}
+
+}  // namespace loanrisk::io

@@ -1,0 +1,488 @@
+// JSON request bodies -> LoanBatch with simdjson On-Demand: /predict (one item) and /batch_predict
+// ({"items": [...]} or a bare array), plus the per-item decoding NDJSON shares (json_item.hpp).
+#include <simdjson.h>
+
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "json_item.hpp"
+#include "loanrisk/decode.hpp"
+
+namespace loanrisk::io {
+namespace detail {
+namespace {
+
+constexpr int no_id = std::numeric_limits<int>::max();
+
+std::string_view trim_json_space(std::string_view s) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// RFC 8259 number grammar. simdjson refuses both malformed numbers and ones a double cannot hold
+// (1e999) with the same error; only the first kind is malformed JSON, the second is a bad value.
+bool is_json_number(std::string_view s) {
+    std::size_t i = 0, n = s.size();
+    if (i < n && s[i] == '-') ++i;
+    if (i == n) return false;
+    if (s[i] == '0') ++i;
+    else if (is_digit(s[i])) while (i < n && is_digit(s[i])) ++i;
+    else return false;
+    if (i < n && s[i] == '.') {
+        if (++i == n || !is_digit(s[i])) return false;
+        while (i < n && is_digit(s[i])) ++i;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+        if (i == n || !is_digit(s[i])) return false;
+        while (i < n && is_digit(s[i])) ++i;
+    }
+    return i == n;
+}
+
+// Offset of the first byte that breaks UTF-8 (overlongs, surrogates and values past U+10FFFF included).
+std::size_t first_invalid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    while (i < n) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        std::uint32_t cp = 0, min = 0;
+        if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1Fu, min = 0x80;
+        else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0Fu, min = 0x800;
+        else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07u, min = 0x10000;
+        else return i;
+        if (i + len > n) return i;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto d = static_cast<unsigned char>(s[i + k]);
+            if ((d & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (d & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += len;
+    }
+    return n;
+}
+
+// simdjson's first stage reports these for the whole text, without a position; one scalar pass finds
+// it (only on the error path).
+std::size_t stage1_error_offset(simdjson::error_code e, std::string_view s) {
+    if (e == simdjson::UTF8_ERROR) return first_invalid_utf8(s);
+    if (e != simdjson::UNCLOSED_STRING && e != simdjson::UNESCAPED_CHARS) return 0;
+    bool in_string = false;
+    std::size_t opened = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (!in_string) {
+            if (c == '"') in_string = true, opened = i;
+        } else if (c == '\\') {
+            ++i;
+        } else if (c == '"') {
+            in_string = false;
+        } else if (static_cast<unsigned char>(c) < 0x20 && e == simdjson::UNESCAPED_CHARS) {
+            return i;
+        }
+    }
+    return in_string ? opened : 0;
+}
+
+const char* reason(simdjson::error_code e) {
+    switch (e) {
+    case simdjson::EMPTY: return "empty body: no JSON value found";
+    case simdjson::TAPE_ERROR: return "improper structure: a missing or extra comma, colon, brace, bracket or key";
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+        return "unbalanced braces or brackets: the document ends inside an object or array, or has content after it";
+    case simdjson::UNCLOSED_STRING: return "a string is opened but never closed";
+    case simdjson::UNESCAPED_CHARS: return "a control character inside a string must be escaped";
+    case simdjson::UTF8_ERROR: return "the text is not valid UTF-8";
+    case simdjson::STRING_ERROR: return "invalid escape sequence in a string";
+    case simdjson::NUMBER_ERROR: return "invalid number";
+    case simdjson::T_ATOM_ERROR:
+    case simdjson::F_ATOM_ERROR:
+    case simdjson::N_ATOM_ERROR: return "invalid literal (expected true, false or null)";
+    case simdjson::DEPTH_ERROR: return "nested too deeply";
+    case simdjson::CAPACITY: return "document too large for the JSON parser";
+    case simdjson::MEMALLOC: return "out of memory while parsing";
+    default: return simdjson::error_message(e);
+    }
+}
+
+error invalid(std::string what, std::string where, std::size_t offset, const char* code) {
+    return error{std::move(what), std::move(where), offset, code};
+}
+
+}  // namespace
+
+// Keys are almost never escaped, and then the raw bytes are the key.
+simdjson::error_code key_of(od::field& f, std::string_view& key) {
+    const char* s = f.key().raw();
+    const char* p = s;
+    // Stage 1 has checked that every string closes, so the scan stops inside the buffer.
+    while (*p != '"' && *p != '\\') ++p;
+    if (*p == '"') {
+        key = std::string_view(s, static_cast<std::size_t>(p - s));
+        return simdjson::SUCCESS;
+    }
+    return f.unescaped_key().get(key);
+}
+
+std::string item_place::prefix() const {
+    switch (where) {
+    case kind::element: return std::string(array_name) + "[" + std::to_string(n) + "]";
+    case kind::line: return "line " + std::to_string(n);
+    case kind::single: break;
+    }
+    return {};
+}
+
+std::string item_place::path(std::string_view field, bool in_data) const {
+    std::string p = prefix();
+    if (!p.empty()) p += '.';
+    if (in_data) p += "data.";
+    p += field;
+    return p;
+}
+
+std::size_t json_source::here() const {
+    const char* p = nullptr;
+    if (doc != nullptr && !doc->current_location().get(p)) return offset_of(p);
+    return base + (doc != nullptr ? size : 0);
+}
+
+error malformed_json(simdjson::error_code e, const json_source& src, std::string where) {
+    if (src.doc == nullptr)
+        return invalid(reason(e), std::move(where), src.base + stage1_error_offset(e, {src.begin, src.size}),
+                       "malformed_json");
+    const std::size_t offset = src.here();
+    const bool at_end = offset == src.base + src.size;
+    if (at_end && (e == simdjson::TAPE_ERROR || e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT))
+        return invalid("the document ends before its objects and arrays are closed", std::move(where), offset,
+                       "malformed_json");
+    return invalid(reason(e), std::move(where), offset, "malformed_json");
+}
+
+namespace {
+
+// A value that is not valid JSON, reported at its first byte.
+error malformed_json(simdjson::error_code e, std::size_t offset, std::string where) {
+    return invalid(reason(e), std::move(where), offset, "malformed_json");
+}
+
+}  // namespace
+
+status expect_end(const json_source& src, std::string where) {
+    const char* p = nullptr;
+    // current_location() fails exactly when the parser has consumed the whole text.
+    if (src.doc->current_location().get(p)) return ok();
+    return invalid("unexpected content after the JSON value", std::move(where), src.offset_of(p), "malformed_json");
+}
+
+key_table::key_table(const core::compiled_model& m) {
+    for (std::size_t i = 0; i < m.inputs.size(); ++i) entries_.push_back({m.inputs[i].name, static_cast<int>(i)});
+    auto add = [this](std::string_view name) -> entry& {
+        for (auto& e : entries_)
+            if (e.name == name) return e;
+        entries_.push_back({name});
+        return entries_.back();
+    };
+    for (std::size_t r = 0; r < std::size(id_fields); ++r) add(id_fields[r]).id_rank = static_cast<int>(r);
+    if (m.exposure_input < 0 && !m.exposure_field.empty()) add(m.exposure_field).exposure = true;
+    add("data").data = true;
+    // Until documents teach otherwise, expect the model's own input order.
+    const int inputs = static_cast<int>(m.inputs.size());
+    next_.assign(entries_.size() + 2, -1);
+    for (int k = 0; k + 1 < inputs; ++k) next_[static_cast<std::size_t>(k)] = k + 1;
+    next_[static_cast<std::size_t>(start_state(false))] = inputs > 0 ? 0 : -1;
+    next_[static_cast<std::size_t>(start_state(true))] = inputs > 0 ? 0 : -1;
+}
+
+int key_table::find(std::string_view key, int& state) {
+    int& guess = next_[static_cast<std::size_t>(state)];
+    if (guess >= 0 && entries_[static_cast<std::size_t>(guess)].name == key) return state = guess;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (entries_[i].name == key) {
+            guess = static_cast<int>(i);
+            return state = guess;
+        }
+    }
+    return -1;
+}
+
+// What one item has collected so far. A flat item's features sit at the top level, but a
+// {"application_id", "data"} item's top-level keys other than the id are not features, and which shape
+// an item has is known only once "data" is reached; so a bad top-level value is held back as
+// `deferred` until the end of the item, and top-level features seen before "data" are undone there.
+struct item_decoder::item_state {
+    std::size_t loan = 0;
+    bool data_seen = false;
+    bool top_features = false;
+    bool has_deferred = false;
+    error deferred;
+    std::string_view id[2];  // [0] top level, [1] inside data
+    int id_rank[2] = {no_id, no_id};
+};
+
+status item_decoder::decode(od::value item, const json_source& src, const item_place& place,
+                            core::loan_batch& out) {
+    od::json_type t{};
+    if (auto e = item.type().get(t)) return malformed_json(e, src, place.prefix());
+    const char* at = item.raw_json_token().data();
+    if (t != od::json_type::object)
+        return invalid("expected an object (one loan's fields)", place.prefix(), src.offset_of(at), "invalid_request");
+    od::object obj;
+    if (auto e = item.get_object().get(obj)) return malformed_json(e, src, place.prefix());
+    return decode_object(obj, src, place, out);
+}
+
+status item_decoder::decode(od::document& doc, const json_source& src, const item_place& place,
+                            core::loan_batch& out) {
+    od::json_type t{};
+    if (auto e = doc.type().get(t)) return malformed_json(e, src, place.prefix());
+    if (t != od::json_type::object)
+        return invalid("expected a JSON object (one loan's fields)", place.prefix(), src.here(), "invalid_request");
+    od::object obj;
+    if (auto e = doc.get_object().get(obj)) return malformed_json(e, src, place.prefix());
+    return decode_object(obj, src, place, out);
+}
+
+status item_decoder::decode_object(od::object obj, const json_source& src, const item_place& place,
+                                   core::loan_batch& out) {
+    item_state st;
+    st.loan = out.push_default(model_);
+    if (auto s = decode_fields(obj, false, st, src, place, out); !s) {
+        out.pop_back();
+        return s;
+    }
+    if (st.has_deferred && !st.data_seen) {
+        out.pop_back();
+        return std::move(st.deferred);
+    }
+    // A top-level id wins over one inside data; within a level the id_fields order decides.
+    const int level = st.id_rank[0] != no_id ? 0 : st.id_rank[1] != no_id ? 1 : -1;
+    if (level >= 0) core::set_id(out, st.loan, st.id[level]);
+    core::finish_loan(model_, out, st.loan);
+    return ok();
+}
+
+status item_decoder::decode_fields(od::object obj, bool in_data, item_state& st, const json_source& src,
+                                   const item_place& place, core::loan_batch& out) {
+    int state = keys_.start_state(in_data);
+    for (auto member : obj) {
+        od::field f;
+        if (auto e = std::move(member).get(f)) return malformed_json(e, src, place.prefix());
+        std::string_view key;
+        if (auto e = key_of(f, key)) return malformed_json(e, src, place.prefix());
+        const int k = keys_.find(key, state);
+        if (k < 0) continue;
+        const key_table::entry& entry = keys_[k];
+        od::value& v = f.value();
+        if (entry.data && !in_data) {
+            od::json_type t{};
+            if (auto e = v.type().get(t)) return malformed_json(e, src, place.prefix());
+            if (t == od::json_type::object) {
+                if (st.data_seen) continue;  // the first "data" object holds the features
+                st.data_seen = true;
+                if (st.top_features) {
+                    out.pop_back();  // same index again, every column back to its default
+                    out.push_default(model_);
+                }
+                od::object data;
+                if (auto e = v.get_object().get(data)) return malformed_json(e, src, place.prefix());
+                if (auto s = decode_fields(data, true, st, src, place, out); !s) return s;
+                continue;
+            }
+            if (entry.input < 0) continue;
+        }
+        if (auto s = decode_field(entry, key, v, in_data, st, src, place, out); !s) return s;
+    }
+    return ok();
+}
+
+status item_decoder::decode_field(const key_table::entry& entry, std::string_view key, od::value& v, bool in_data,
+                                  item_state& st, const json_source& src, const item_place& place,
+                                  core::loan_batch& out) {
+    const int level = in_data ? 1 : 0;
+    const bool want_id = entry.id_rank >= 0 && entry.id_rank < st.id_rank[level];
+    const bool want_value = (in_data || !st.data_seen) && (entry.input >= 0 || entry.exposure);
+    if (!want_id && !want_value) return ok();
+
+    // Read the value once, whatever the entry wants from it (a key may be both an input and an id).
+    od::json_type t{};
+    if (auto e = v.type().get(t)) return malformed_json(e, src, place.prefix());
+    const std::string_view raw = v.raw_json_token();
+    const std::size_t at = src.offset_of(raw.data());  // errors in the value point at its first byte
+    double x = 0;
+    bool finite = false;
+    std::string_view text;
+    switch (t) {
+    case od::json_type::number:
+        if (v.get_double().get(x) == simdjson::SUCCESS) finite = true;
+        else if (!is_json_number(trim_json_space(raw)))
+            return malformed_json(simdjson::NUMBER_ERROR, at, place.prefix());
+        break;
+    case od::json_type::string:
+        if (auto e = v.get_string().get(text)) return malformed_json(e, at, place.prefix());
+        break;
+    case od::json_type::null: {
+        bool null = false;
+        if (v.is_null().get(null) || !null) return malformed_json(simdjson::N_ATOM_ERROR, at, place.prefix());
+        break;
+    }
+    case od::json_type::boolean: {
+        bool b = false;
+        if (auto e = v.get_bool().get(b)) return malformed_json(e, at, place.prefix());
+        break;
+    }
+    default:
+        break;  // arrays and objects: the parser skips them
+    }
+
+    if (want_id) {
+        std::string_view id;
+        if (t == od::json_type::string) id = text;
+        else if (t == od::json_type::number) id = trim_json_space(raw);  // the number as written
+        if (!id.empty()) {
+            st.id[level] = id;
+            st.id_rank[level] = entry.id_rank;
+        }
+    }
+    if (!want_value || t == od::json_type::null) return ok();
+    if (entry.input < 0) {  // the exposure field outside the model: anything but a number leaves EL null
+        if (finite) {
+            core::set_exposure(out, st.loan, x);
+            st.top_features |= !in_data;
+        }
+        return ok();
+    }
+
+    // A bad value fails the item, except at a flat item's top level: see item_state.
+    auto reject = [&](error e) -> status {
+        e.where = place.path(key, in_data);
+        e.offset = at;
+        e.code = "invalid_field";
+        if (in_data) return e;
+        if (!st.has_deferred) {
+            st.deferred = std::move(e);
+            st.has_deferred = true;
+        }
+        return ok();
+    };
+    if (model_.inputs[static_cast<std::size_t>(entry.input)].numeric) {
+        if (t != od::json_type::number) return reject(error{"expected a number", ""});
+        if (!finite) return reject(error{"expected a finite number", ""});
+        if (auto s = core::set_number(model_, out, st.loan, entry.input, x); !s) return reject(s.err());
+    } else {
+        if (t != od::json_type::string) return reject(error{"expected a string", ""});
+        if (auto s = core::set_category(model_, out, st.loan, entry.input, text); !s) return reject(s.err());
+    }
+    st.top_features |= !in_data;
+    return ok();
+}
+
+}  // namespace detail
+
+namespace {
+
+namespace od = detail::od;
+
+// Parsers keep their buffers between documents; one per thread serves /predict without allocating,
+// but a huge batch gets its own so its buffers are freed with it.
+constexpr std::size_t reusable_parser_bytes = 1 << 20;
+
+od::parser& thread_parser() {
+    thread_local od::parser p;
+    return p;
+}
+
+status decode_items(od::array items, std::string_view name, detail::item_decoder& decoder,
+                    const detail::json_source& src, const decode_limits& limits, core::loan_batch& out) {
+    detail::item_place place{detail::item_place::kind::element, name, 0};
+    for (auto element : items) {
+        od::value item;
+        if (auto e = std::move(element).get(item)) return detail::malformed_json(e, src, place.prefix());
+        if (place.n == limits.max_items)
+            return error{"more than " + std::to_string(limits.max_items) + " items in one request", place.prefix(),
+                         src.offset_of(item.raw_json_token().data()), "too_many_items"};
+        if (auto s = decoder.decode(item, src, place, out); !s) return s;
+        ++place.n;
+    }
+    return ok();
+}
+
+}  // namespace
+
+status decode_json_single(std::string_view body, const core::compiled_model& m, core::loan_batch& out) {
+    od::parser local;
+    od::parser& parser = body.size() <= reusable_parser_bytes ? thread_parser() : local;
+    const simdjson::padded_string text(body);
+    detail::json_source src{nullptr, text.data(), text.size(), 0};
+    od::document doc;
+    if (auto e = parser.iterate(text).get(doc)) return detail::malformed_json(e, src, "");
+    src.doc = &doc;
+    detail::item_decoder decoder(m);
+    if (auto s = decoder.decode(doc, src, detail::item_place{}, out); !s) return s;
+    if (auto s = detail::expect_end(src, ""); !s) {
+        out.pop_back();
+        return s;
+    }
+    return ok();
+}
+
+status decode_json_batch(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
+                         const decode_limits& limits) {
+    od::parser local;
+    od::parser& parser = body.size() <= reusable_parser_bytes ? thread_parser() : local;
+    const simdjson::padded_string text(body);
+    detail::json_source src{nullptr, text.data(), text.size(), 0};
+    od::document doc;
+    if (auto e = parser.iterate(text).get(doc)) return detail::malformed_json(e, src, "");
+    src.doc = &doc;
+    detail::item_decoder decoder(m);
+
+    od::json_type t{};
+    if (auto e = doc.type().get(t)) return detail::malformed_json(e, src, "");
+    if (t == od::json_type::array) {
+        od::array items;
+        if (auto e = doc.get_array().get(items)) return detail::malformed_json(e, src, "");
+        if (auto s = decode_items(items, "", decoder, src, limits, out); !s) return s;
+        return detail::expect_end(src, "");
+    }
+    if (t != od::json_type::object)
+        return error{"expected {\"items\": [...]} or an array of items", "", 0, "invalid_request"};
+
+    od::object root;
+    if (auto e = doc.get_object().get(root)) return detail::malformed_json(e, src, "");
+    bool found = false;
+    for (auto member : root) {
+        od::field f;
+        if (auto e = std::move(member).get(f)) return detail::malformed_json(e, src, "");
+        std::string_view key;
+        if (auto e = detail::key_of(f, key)) return detail::malformed_json(e, src, "");
+        if (key != "items" || found) continue;  // other members are ignored, a repeated "items" too
+        found = true;
+        od::value& v = f.value();
+        od::json_type vt{};
+        if (auto e = v.type().get(vt)) return detail::malformed_json(e, src, "");
+        if (vt != od::json_type::array)
+            return error{"\"items\" must be an array of items", "items", src.offset_of(v.raw_json_token().data()),
+                         "invalid_request"};
+        od::array items;
+        if (auto e = v.get_array().get(items)) return detail::malformed_json(e, src, "");
+        if (auto s = decode_items(items, "items", decoder, src, limits, out); !s) return s;
+    }
+    if (!found) return error{"expected {\"items\": [...]}: the body has no \"items\" member", "", 0, "invalid_request"};
+    return detail::expect_end(src, "");
+}
+
+}  // namespace loanrisk::io

@@ -1,0 +1,264 @@
+// Pins csv_decoder (loanrisk/decode.hpp): records cut right however the body is chunked (quotes and CRLF
+// included), the header mapping, line numbers of the whole body, and the real data file end to end.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "decoder_fixture.hpp"
+#include "loanrisk/decode.hpp"
+
+using loanrisk::core::loan_batch;
+using loanrisk::io::csv_decoder;
+using loanrisk::io::decode_limits;
+using loanrisk::testing::dump;
+using loanrisk::testing::empty_batch;
+using loanrisk::testing::outcome;
+using loanrisk::testing::small_compiled;
+
+namespace {
+
+std::string decode_chunks(const std::vector<std::string_view>& chunks, decode_limits limits = {},
+                          const loanrisk::core::compiled_model& m = small_compiled()) {
+    loan_batch b = empty_batch(m);
+    csv_decoder d(m, limits);
+    for (auto c : chunks)
+        if (auto s = d.feed(c, b); !s) return outcome(s);
+    if (auto s = d.finish(b); !s) return outcome(s);
+    return dump(b);
+}
+
+std::string decode(std::string_view body, decode_limits limits = {}) { return decode_chunks({body}, limits); }
+
+const std::string body =
+    "application_id,amount,rate,grade,home,notes,ID\n"
+    "A-1,300,13,B,OWN,plain,x\n"
+    "\"A-2\",100,,\"A\",RENT,\"a, b\nand \"\"c\"\"\",y\r\n"
+    "\n"
+    ",,,,,,z\n"
+    ", 600 ,+9,Z,,,";
+
+const std::string decoded =
+    "id=A-1 codes=1,1,1,5 dense=1 exposure=300 age=300\n"
+    "id=A-2 codes=0,0,0,0 dense=-0.5 exposure=100 age=100\n"
+    "id=z codes=3,3,3,15 dense=-0.5 exposure=null age=null\n"
+    "id=null codes=2,2,3,11 dense=-1 exposure=600 age=600\n";
+
+}  // namespace
+
+TEST(csv_decoder, maps_header_columns_and_decodes_every_record) { EXPECT_EQ(decode(body), decoded); }
+
+TEST(csv_decoder, every_split_point_gives_the_same_batch) {
+    for (std::size_t at = 0; at <= body.size(); ++at) {
+        const std::string_view all = body;
+        ASSERT_EQ(decode_chunks({all.substr(0, at), all.substr(at)}), decoded) << "split at " << at;
+    }
+    std::vector<std::string_view> bytes;
+    for (std::size_t i = 0; i < body.size(); ++i) bytes.push_back(std::string_view(body).substr(i, 1));
+    EXPECT_EQ(decode_chunks(bytes), decoded);
+}
+
+TEST(csv_decoder, complete_records_are_decoded_as_they_arrive_and_finish_takes_the_last) {
+    loan_batch b = empty_batch(small_compiled());
+    csv_decoder d(small_compiled());
+    ASSERT_TRUE(d.feed("amount\n300\n4", b));
+    EXPECT_EQ(b.size, 1u);
+    ASSERT_TRUE(d.feed("00", b));
+    EXPECT_EQ(b.size, 1u);
+    ASSERT_TRUE(d.finish(b));
+    EXPECT_EQ(dump(b),
+              "id=null codes=1,3,3,15 dense=-0.5 exposure=300 age=300\n"
+              "id=null codes=1,3,3,15 dense=-0.5 exposure=400 age=400\n");
+    EXPECT_EQ(d.items(), 2u);
+}
+
+TEST(csv_decoder, crlf_lone_cr_and_a_byte_order_mark) {
+    const std::string two =
+        "id=null codes=1,0,3,3 dense=-0.5 exposure=300 age=300\n"
+        "id=null codes=0,1,3,7 dense=-0.5 exposure=100 age=100\n";
+    EXPECT_EQ(decode("amount,grade\r\n300,A\r\n100,B\r\n"), two);
+    EXPECT_EQ(decode("amount,grade\r300,A\r100,B"), two);
+    EXPECT_EQ(decode("\xEF\xBB\xBF"
+                     "amount,grade\n300,A\n100,B\n"),
+              two);
+    EXPECT_EQ(decode_chunks({"amount,grade\r", "\n300,A\r", "\n100,B\r", "\n"}), two);
+    EXPECT_EQ(decode_chunks({"amount,grade\r", "300,A\r", "100,B\r"}), two);
+}
+
+TEST(csv_decoder, header_only_is_zero_loans_and_an_empty_body_has_no_header) {
+    EXPECT_EQ(decode("amount,grade\n"), "");
+    EXPECT_EQ(decode("amount,grade"), "");
+    EXPECT_EQ(decode(""), "malformed_csv no header line: expected a first line naming the fields @0");
+    EXPECT_EQ(decode("\n\r\n"), "malformed_csv no header line: expected a first line naming the fields @0");
+}
+
+TEST(csv_decoder, a_header_naming_no_input_is_refused) {
+    EXPECT_EQ(decode("300,A\n100,B\n"),
+              "malformed_csv line 1: the header line names none of the model's input fields (is it missing?) @0");
+    EXPECT_EQ(decode("amount,grade, amount\n"), "malformed_csv line 1: column amount appears twice in the header @0");
+}
+
+TEST(csv_decoder, missing_values_and_unknown_categories) {
+    EXPECT_EQ(decode("amount,rate,grade,home\n  ,,,\n1,2,\"\",Q\n"),
+              "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n"
+              "id=null codes=0,3,2,14 dense=-4.5 exposure=1 age=1\n");
+}
+
+TEST(csv_decoder, id_comes_from_the_first_non_empty_id_column) {
+    EXPECT_EQ(decode("reference_id,id,amount,application_id,ID\nr,i,1,a,b\nr,i,1,,b\nr,,1,,\n,,1,,\n"),
+              "id=a codes=0,3,3,15 dense=-0.5 exposure=1 age=1\n"
+              "id=b codes=0,3,3,15 dense=-0.5 exposure=1 age=1\n"
+              "id=r codes=0,3,3,15 dense=-0.5 exposure=1 age=1\n"
+              "id=null codes=0,3,3,15 dense=-0.5 exposure=1 age=1\n");
+}
+
+TEST(csv_decoder, exposure_outside_the_model_is_read_when_a_number) {
+    const auto m = loanrisk::testing::compiled(loanrisk::testing::small_model, "principal");
+    EXPECT_EQ(decode_chunks({"principal,amount\n1000,300\nx,\n"}, {}, m),
+              "id=null codes=1,3,3,15 dense=-0.5 exposure=1000 age=300\n"
+              "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n");
+}
+
+TEST(csv_decoder, wrong_field_count_names_the_line) {
+    EXPECT_EQ(decode("application_id,amount\nA,1\nB\n"),
+              "malformed_csv line 3: expected 2 fields (as in the header), found 1 @26");
+    EXPECT_EQ(decode("amount,grade\n1,A,x\n"),
+              "malformed_csv line 2: expected 2 fields (as in the header), found 3 @13");
+}
+
+TEST(csv_decoder, bad_values_name_line_and_column) {
+    EXPECT_EQ(decode("notes,amount\n\"x\ny\",1\n\"z\",x\n"),
+              "invalid_field line 4, column amount: expected a number @21");
+    EXPECT_EQ(decode("amount\n-1\n"), "invalid_field line 2, column amount: must be >= 0 @7");
+    EXPECT_EQ(decode("amount\nnan\n"), "invalid_field line 2, column amount: expected a finite number @7");
+    EXPECT_EQ(decode("amount\n1e999\n"), "invalid_field line 2, column amount: expected a finite number @7");
+    EXPECT_EQ(decode("amount\n12abc\n"), "invalid_field line 2, column amount: expected a number @7");
+    EXPECT_EQ(
+        decode("amount\n1e-999\n-0.0000e-999\n"),  // too small for a double: 0, as JSON reads it
+        "id=null codes=0,3,3,15 dense=-0.5 exposure=0 age=0\nid=null codes=0,3,3,15 dense=-0.5 exposure=0 age=0\n");
+    EXPECT_EQ(decode("amount\n-1e-999\n"), "id=null codes=0,3,3,15 dense=-0.5 exposure=0 age=0\n");
+    EXPECT_EQ(decode("amount\n0.001e-99999999999999999999999\n"),
+              "id=null codes=0,3,3,15 dense=-0.5 exposure=0 age=0\n");
+    EXPECT_EQ(decode("amount\n100e99999999999999999999999\n"),
+              "invalid_field line 2, column amount: expected a finite number @7");
+    EXPECT_EQ(decode("amount,rate\n1,101\n"), "invalid_field line 2, column rate: must be <= 100 @12");
+}
+
+TEST(csv_decoder, malformed_quoting_names_the_line) {
+    EXPECT_EQ(decode("grade\n\"A\n"),
+              "malformed_csv line 2: unterminated quoted field: the quote opened here is never closed @6");
+    EXPECT_EQ(decode("grade\nA\nA\"B\n"),
+              "malformed_csv line 3: quote character inside an unquoted field (quote the whole field and double the "
+              "quotes inside it) @9");
+}
+
+TEST(csv_decoder, an_error_keeps_the_records_before_it_and_sticks) {
+    loan_batch b = empty_batch(small_compiled());
+    csv_decoder d(small_compiled());
+    EXPECT_EQ(outcome(d.feed("amount\n1\nx\n2\n", b)), "invalid_field line 3, column amount: expected a number @9");
+    EXPECT_EQ(b.size, 1u);
+    EXPECT_EQ(outcome(d.feed("3\n", b)), "invalid_field line 3, column amount: expected a number @9");
+    EXPECT_EQ(outcome(d.finish(b)), "invalid_field line 3, column amount: expected a number @9");
+    EXPECT_EQ(b.size, 1u);
+}
+
+TEST(csv_decoder, a_record_over_the_limit_is_refused_even_unfinished) {
+    decode_limits limits;
+    limits.max_line_bytes = 10;
+    EXPECT_EQ(decode("amount\n1234567890\n", limits),
+              "id=null codes=2,3,3,15 dense=-0.5 exposure=1234567890 age=1234567890\n");
+    EXPECT_EQ(decode("amount\n12345678901\n", limits), "line_too_long line 2: record longer than 10 bytes @7");
+    EXPECT_EQ(decode_chunks({"amount\n1234", "5678901"}, limits),
+              "line_too_long line 2: record longer than 10 bytes @7");
+    EXPECT_EQ(
+        decode_chunks({"amount\n\"1234", "5678901"}, limits),
+        "line_too_long line 2: record longer than 10 bytes (it is inside a quoted field: is a quote unbalanced?) @7");
+}
+
+TEST(csv_decoder, too_many_items_is_refused) {
+    decode_limits limits;
+    limits.max_items = 1;
+    EXPECT_EQ(decode("amount\n1\n2\n", limits), "too_many_items line 3: more than 1 items in one request @9");
+}
+
+// Every row of the real data set, decoded against the shipped model, carries the codes the model's own
+// edges and categories give for that row's values (computed here without the decoder or csv_reader).
+TEST(csv_decoder, real_data_codes_match_the_model_row_by_row) {
+    const std::string csv = loanrisk::testing::real_data();
+    LOANRISK_NEED_REAL_DATA(csv);
+    const auto& m = loanrisk::testing::shipped_compiled();
+    const loanrisk::core::model& model = *m.source;
+
+    loan_batch b = empty_batch(m);
+    csv_decoder d(m);
+    ASSERT_EQ(outcome(d.feed(csv, b)), "ok");
+    ASSERT_EQ(outcome(d.finish(b)), "ok");
+    ASSERT_EQ(b.size, 32581u);
+
+    // The file has no quotes: lines split on LF, fields on commas.
+    std::vector<std::vector<std::string>> rows;
+    for (std::size_t at = 0; at < csv.size();) {
+        std::size_t end = std::min(csv.find('\n', at), csv.size());
+        std::vector<std::string>& row = rows.emplace_back();
+        for (std::size_t f = at;;) {
+            std::size_t comma = std::min(csv.find(',', f), end);
+            row.emplace_back(csv.substr(f, comma - f));
+            if (comma == end) break;
+            f = comma + 1;
+        }
+        at = end + 1;
+    }
+    ASSERT_EQ(rows.size(), 32582u);
+    std::map<std::string, std::size_t> column;
+    for (std::size_t c = 0; c < rows[0].size(); ++c) column[rows[0][c]] = c;
+
+    auto code_of = [&](std::size_t k, const std::vector<std::string>& row) -> std::size_t {
+        const loanrisk::core::feature& f = model.features[k];
+        const std::string& text = row.at(column.at(f.name));
+        if (f.type == loanrisk::core::feature_type::numeric) {
+            if (text.empty()) return f.edges.size() + 1;
+            const double x = std::strtod(text.c_str(), nullptr);
+            return static_cast<std::size_t>(std::upper_bound(f.edges.begin(), f.edges.end(), x) - f.edges.begin());
+        }
+        if (text.empty()) return f.categories.size() + 1;
+        return static_cast<std::size_t>(std::find(f.categories.begin(), f.categories.end(), text) -
+                                        f.categories.begin());
+    };
+
+    std::size_t mismatches = 0, checked = 0;
+    for (std::size_t i = 0; i < b.size; ++i) {
+        const auto& row = rows[i + 1];
+        for (std::size_t t = 0; t < m.lookups.size(); ++t) {
+            const auto& term = m.lookups[t];
+            const loanrisk::core::feature& f = model.features[term.feature];
+            std::size_t expected = 0;
+            if (f.type == loanrisk::core::feature_type::cross) {
+                const std::size_t partner = model.features[f.cross_of[1]].categories.size() + 2;
+                expected = code_of(f.cross_of[0], row) * partner + code_of(f.cross_of[1], row);
+            } else {
+                expected = code_of(term.feature, row);
+            }
+            if (b.codes[t][i] != expected && ++mismatches <= 5)
+                ADD_FAILURE() << "row " << i << " " << term.name << ": " << b.codes[t][i] << " != " << expected;
+            ++checked;
+        }
+        ASSERT_EQ(b.exposure[i], std::strtod(row[column.at("loan_amnt")].c_str(), nullptr));
+        ASSERT_EQ(b.age[i], std::strtod(row[column.at("person_age")].c_str(), nullptr));
+        ASSERT_EQ(b.id_present[i], 0);
+    }
+    EXPECT_EQ(mismatches, 0u);
+    EXPECT_EQ(checked, 32581u * m.lookups.size());
+    EXPECT_EQ(m.lookups.size(), 14u);  // every feature of the shipped model is binned or categorical
+
+    // Fed in odd-sized chunks it decodes to the same batch.
+    loan_batch chunked = empty_batch(m);
+    csv_decoder c(m);
+    for (std::size_t at = 0; at < csv.size(); at += 997)
+        ASSERT_TRUE(c.feed(std::string_view(csv).substr(at, 997), chunked));
+    ASSERT_TRUE(c.finish(chunked));
+    EXPECT_EQ(chunked.codes, b.codes);
+    EXPECT_EQ(dump(chunked), dump(b));
+}
