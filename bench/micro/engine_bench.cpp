@@ -7,7 +7,13 @@
 #include <memory>
 #include <random>
 
+#include <simdjson.h>
+
 #include "loanrisk/batch.hpp"
+#include "loanrisk/csv.hpp"
+#include "loanrisk/decode.hpp"
+#include "loanrisk/response_writer.hpp"
+#include "loanrisk/synthetic.hpp"
 #include "loanrisk/kernel.hpp"
 #include "loanrisk/scorer.hpp"
 
@@ -102,8 +108,129 @@ void score_batch(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.input_bytes));
 }
 
+// ---- decode: the engine's decoders against a bare simdjson On-Demand pass over the same body ----------
+
+constexpr std::size_t body_loans = 100000;
+
+struct body_fixture {
+    std::shared_ptr<const core::model> model;
+    std::string json, csv;
+    body_fixture() {
+        model = fixture().m.source;
+        json = io::synthetic_portfolio(*model, body_loans, io::text_format::json_batch);
+        csv = io::synthetic_portfolio(*model, body_loans, io::text_format::csv);
+    }
+};
+
+body_fixture& bodies() {
+    static body_fixture f;
+    return f;
+}
+
+// The ceiling for JSON decoding on one core: simdjson On-Demand touching every field of every item (a
+// number read as double, a string as a view), nothing else.
+void simdjson_bare_pass(benchmark::State& state) {
+    auto& b = bodies();
+    simdjson::ondemand::parser parser;
+    for (auto _ : state) {
+        simdjson::padded_string text(b.json);
+        simdjson::ondemand::document doc;
+        if (parser.iterate(text).get(doc)) state.SkipWithError("parse");
+        double sum = 0;
+        std::size_t chars = 0;
+        simdjson::ondemand::array items;
+        if (doc["items"].get_array().get(items)) state.SkipWithError("items");
+        for (auto item : items) {
+            simdjson::ondemand::object o;
+            if (item.get_object().get(o)) continue;
+            for (auto field : o) {
+                std::string_view key;
+                if (field.unescaped_key().get(key)) continue;
+                chars += key.size();
+                auto v = field.value();
+                double d;
+                std::string_view sv;
+                if (!v.get_double().get(d)) sum += d;
+                else if (!v.get_string().get(sv)) chars += sv.size();
+            }
+        }
+        benchmark::DoNotOptimize(sum);
+        benchmark::DoNotOptimize(chars);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.json.size()));
+}
+
+void decode_json(benchmark::State& state) {
+    auto& b = bodies();
+    auto& f = fixture();
+    core::loan_batch batch;
+    for (auto _ : state) {
+        batch.reset(f.m);
+        if (auto s = io::decode_json_batch(b.json, f.m, batch); !s) state.SkipWithError(s.err().message().c_str());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.json.size()));
+}
+
+// What /batch_predict does in process: decode, score (one pass with the summary), encode the response.
+void decode_score_encode_json(benchmark::State& state) {
+    auto& b = bodies();
+    auto& f = fixture();
+    core::loan_batch batch;
+    core::scored_batch scored;
+    std::string out;
+    core::score_options o;
+    o.threads = static_cast<unsigned>(state.range(0));
+    for (auto _ : state) {
+        batch.reset(f.m);
+        if (auto s = io::decode_json_batch(b.json, f.m, batch); !s) state.SkipWithError(s.err().message().c_str());
+        core::portfolio_accumulator acc;
+        acc.reset(f.m, {});
+        core::score_batch(f.m, batch, o, scored, acc);
+        out.clear();
+        io::append_batch_response_json(out, f.m, batch, scored, core::summarize(f.m, acc, {}), o.rules, true, false);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.json.size()));
+}
+
+void decode_csv(benchmark::State& state) {
+    auto& b = bodies();
+    auto& f = fixture();
+    core::loan_batch batch;
+    for (auto _ : state) {
+        batch.reset(f.m);
+        io::csv_decoder d(f.m);
+        if (auto s = d.feed(b.csv, batch); !s) state.SkipWithError(s.err().message().c_str());
+        if (auto s = d.finish(batch); !s) state.SkipWithError(s.err().message().c_str());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.csv.size()));
+}
+
+// The CSV ceiling: splitting the same body into fields (RFC 4180 tokenizer), nothing else.
+void csv_tokenize_only(benchmark::State& state) {
+    auto& b = bodies();
+    std::vector<std::string_view> fields;
+    for (auto _ : state) {
+        io::csv_reader r(b.csv);
+        std::size_t n = 0;
+        for (auto more = r.next(fields); more.ok() && *more; more = r.next(fields)) n += fields.size();
+        benchmark::DoNotOptimize(n);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.csv.size()));
+}
+
 }  // namespace
 
+BENCHMARK(simdjson_bare_pass)->Unit(benchmark::kMillisecond);
+BENCHMARK(decode_json)->Unit(benchmark::kMillisecond);
+BENCHMARK(decode_score_encode_json)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(csv_tokenize_only)->Unit(benchmark::kMillisecond);
+BENCHMARK(decode_csv)->Unit(benchmark::kMillisecond);
 BENCHMARK(memcpy_input_bytes)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(kernel, avx512, std::string("avx512"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(kernel, avx2, std::string("avx2"))->Unit(benchmark::kMillisecond);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,7 @@ struct input_field {
     std::vector<double> edges;
     // categorical: code = index in categories, categories.size() when unknown, + 1 when missing
     std::vector<std::string> categories;
+    std::vector<std::uint64_t> category_keys;  // prefilter per category: its length and first 7 bytes
     std::uint32_t column = 0;
     bool is_exposure = false;  // also copied to loan_batch::exposure
     bool is_age = false;       // also copied to loan_batch::age
@@ -102,6 +104,28 @@ struct loan_batch {
     // Removes the last loan (a decoder that hit an error part-way through an item).
     void pop_back();
 };
+
+// Number of edges <= x (the bin a value falls in), without data-dependent branches: values arrive in
+// random bins, so a branching binary search mispredicts on nearly every level.
+inline std::size_t bin_of(const std::vector<double>& edges, double x) {
+    std::size_t n = edges.size();
+    if (n == 0) return 0;
+    const double* base = edges.data();
+    while (n > 1) {
+        const std::size_t half = n / 2;
+        base = base[half] <= x ? base + half : base;
+        n -= half;
+    }
+    return static_cast<std::size_t>(base - edges.data()) + (*base <= x);
+}
+
+// A category's prefilter key: length in the top byte, first 7 bytes below. Equal keys and a length
+// <= 7 mean equal strings.
+inline std::uint64_t category_key(std::string_view s) {
+    std::uint64_t k = static_cast<std::uint64_t>(std::min<std::size_t>(s.size(), 255)) << 56;
+    for (std::size_t i = 0; i < s.size() && i < 7; ++i) k |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+    return k;
+}
 
 // Field setters shared by every decoder, so JSON, NDJSON and CSV validate and encode identically.
 // Each returns an error whose `what` is the reason ("expected a finite number", "must be >= 0"); the

@@ -85,6 +85,7 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
                 table.push_back(static_cast<float>(f.missing_weight));  // code edges.size() + 1
             } else {
                 in.categories = f.categories;
+                for (const auto& name : f.categories) in.category_keys.push_back(category_key(name));
                 if (f.categories.size() + 2 > std::numeric_limits<std::uint16_t>::max())
                     return error{"too many categories for 16-bit codes", "features[" + std::to_string(k) + "]"};
                 for (double w : f.category_weights) table.push_back(static_cast<float>(w));
@@ -174,8 +175,7 @@ status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int 
     if (in.standardized) {
         b.dense[in.column][loan] = static_cast<float>((x - in.mean) / in.scale);
     } else {
-        auto bin = std::upper_bound(in.edges.begin(), in.edges.end(), x) - in.edges.begin();
-        b.codes[in.column][loan] = static_cast<std::uint16_t>(bin);
+        b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_of(in.edges, x));
     }
     if (in.is_exposure) b.exposure[loan] = x;
     if (in.is_age) b.age[loan] = x;
@@ -187,8 +187,9 @@ status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, in
     const input_field& in = m.inputs[static_cast<std::size_t>(input)];
     if (in.numeric) return error{"expected a number", ""};
     std::uint16_t code = in.unknown_code();
-    for (std::size_t c = 0; c < in.categories.size(); ++c)
-        if (in.categories[c] == value) {
+    const std::uint64_t key = category_key(value);
+    for (std::size_t c = 0; c < in.category_keys.size(); ++c)
+        if (in.category_keys[c] == key && (value.size() <= 7 || in.categories[c] == value)) {
             code = static_cast<std::uint16_t>(c);
             break;
         }
