@@ -47,6 +47,13 @@ public:
     status feed(std::string_view chunk, core::loan_batch& out);
     status finish(core::loan_batch& out);  // decodes a last line without a trailing newline
     std::size_t items() const { return items_; }
+    // Before the first feed(): the text that follows starts after `lines_before` lines, at byte
+    // `body_offset` of a larger body (a block of a stream decoded on its own), so errors name the
+    // stream's lines and offsets.
+    void continue_at(std::size_t lines_before, std::size_t body_offset) {
+        line_ = lines_before;
+        offset_ = body_offset;
+    }
 
 private:
     struct state;  // the JSON parser and item decoder, kept out of this header (simdjson is large)
@@ -72,6 +79,12 @@ public:
     status feed(std::string_view chunk, core::loan_batch& out);
     status finish(core::loan_batch& out);
     std::size_t items() const { return items_; }
+    // After the header has been fed: the records that follow start after `lines_before` lines, at byte
+    // `body_offset` of a larger body (a block of a stream decoded on its own).
+    void continue_at(std::size_t lines_before, std::size_t body_offset) {
+        line_ = lines_before;
+        offset_ = body_offset;
+    }
 
 private:
     status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);

@@ -19,6 +19,9 @@ void append_money(std::string& out, double amount);  // NaN -> null
 // {"LGD":0.6,"APPROVE_MAX":0.3,"REJECT_MIN":0.6}
 void append_assumptions(std::string& out, const core::policy& p);
 
+// "score":640,"reason_codes":[{"feature":..,"value":..,"contribution":..},...] (no braces around).
+void append_score_and_reasons(std::string& out, const core::explanation& e);
+
 // Results of loans [begin, end) as JSON objects separated by commas (the caller writes the brackets and
 // the comma before the first when continuing a list): {"application_id":..,"pd_default":..,"decision":..,
 // "expected_loss":..}. With `explain`, each adds "score" and "reason_codes".

@@ -6,6 +6,7 @@
 #include <thread>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -19,7 +20,9 @@
 #include "loanrisk/kernel.hpp"
 #include "loanrisk/response_writer.hpp"
 #include "loanrisk/scorer.hpp"
+#include "loanrisk/server.hpp"
 #include "loanrisk/synthetic.hpp"
+#include "score_pipeline.hpp"
 #include "loanrisk/json_writer.hpp"
 #include "loanrisk/model.hpp"
 #include "loanrisk/trainer.hpp"
@@ -268,6 +271,104 @@ int run_evaluate(const flags& f) {
     return 0;
 }
 
+// ---- score -------------------------------------------------------------------------------------------
+
+constexpr const char* score_help = R"(usage: loanrisk score [options] [--input FILE] [--output FILE]
+
+Bulk rescoring: reads loans as CSV (with a header line) or NDJSON from a file or stdin, writes one scored
+line per input row, in input order, to a file or stdout, and the portfolio summary (the same as the
+server's) as JSON to --summary FILE or stderr. Streams in blocks on every core: memory stays bounded
+whatever the input size. Usable as a stage of Spark (RDD.pipe), Hadoop Streaming or Dask: stdin to stdout,
+--no-header, and mergeable partial summaries.
+
+options:
+  --model FILE           model artifact (default: models/credit_risk_pd.json)
+  --input FILE           input file, or - for stdin (default: -)
+  --output FILE          output file, or - for stdout (default: -)
+  --format csv|ndjson    input format (default: from the file name, else the first character)
+  --output-format csv|ndjson   output format (default: as the input)
+  --no-header            no header line on CSV output
+  --keep-columns         pass each input record through, with the scores appended
+  --explain              add score points and the top 3 reason codes
+  --on-error fail|skip|report  a bad row stops the run with its line and field (fail, the default),
+                         is left out and counted in the summary (skip), or gets an output line with
+                         decision ERROR and the reason (report)
+  --summary FILE         where to write the summary JSON (default: stderr)
+  --summary-format full|partial  partial: a mergeable accumulator, for one stage of a distributed job
+  --merge-summaries      merge the partial summaries given as --input (repeatable) into the final one
+  --group-by A,B         categorical fields for Expected Loss by group (default: loan_grade,loan_intent)
+  --approve-max X --reject-min X --lgd X   policy (defaults 0.30, 0.60, 0.60)
+  --threads N            worker threads (default: one per core)
+  --block-bytes N        input bytes per block of work (default: 1048576); memory is about
+                         (2 x threads + 2) blocks
+  --quiet                no progress line on a terminal
+)";
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        std::size_t comma = s.find(',', start);
+        if (comma == std::string::npos) comma = s.size();
+        if (comma > start) out.push_back(s.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+cli::stream_format format_flag(const flags& f, const std::string& name) {
+    std::string v = f.get(name);
+    if (v.empty()) return cli::stream_format::automatic;
+    if (v == "csv") return cli::stream_format::csv;
+    if (v == "ndjson" || v == "jsonl") return cli::stream_format::ndjson;
+    throw usage_error{"--" + name + " must be csv or ndjson"};
+}
+
+core::policy policy_flags(const flags& f) {
+    core::policy p;
+    p.approve_max = number_flag(f, "approve-max", p.approve_max);
+    p.reject_min = number_flag(f, "reject-min", p.reject_min);
+    p.lgd = number_flag(f, "lgd", p.lgd);
+    if (!p.valid()) throw usage_error{"the policy needs 0 <= approve-max <= reject-min <= 1 and 0 <= lgd <= 1"};
+    return p;
+}
+
+int run_score(const flags& f) {
+    if (f.has("help")) return print(score_help), 0;
+    cli::score_job job;
+    job.model_path = f.get("model", job.model_path);
+    job.rules = policy_flags(f);
+    if (f.has("group-by")) job.group_by = split_list(f.get("group-by"));
+    if (f.has("merge-summaries")) {
+        if (f.all("input").empty()) throw usage_error{"--merge-summaries needs the partial summaries as --input FILE"};
+        return cli::merge_summaries(job.model_path, f.all("input"), f.get("summary"), job.rules, job.group_by);
+    }
+    job.input = f.get("input", "-");
+    job.output = f.get("output", "-");
+    job.input_format = format_flag(f, "format");
+    job.output_format = format_flag(f, "output-format");
+    job.header = !f.has("no-header");
+    job.keep_columns = f.has("keep-columns");
+    job.explain = f.has("explain");
+    std::string mode = f.get("on-error", "fail");
+    if (mode == "fail") job.errors = cli::on_error::fail;
+    else if (mode == "skip") job.errors = cli::on_error::skip;
+    else if (mode == "report") job.errors = cli::on_error::report;
+    else throw usage_error{"--on-error must be fail, skip or report"};
+    job.summary_path = f.get("summary");
+    std::string summary_format = f.get("summary-format", "full");
+    if (summary_format != "full" && summary_format != "partial") throw usage_error{"--summary-format must be full or partial"};
+    job.partial_summary = summary_format == "partial";
+    double threads = number_flag(f, "threads", 0);
+    if (threads < 0 || threads > 1024) throw usage_error{"--threads must be between 0 and 1024"};
+    job.threads = static_cast<unsigned>(threads);
+    double block = number_flag(f, "block-bytes", static_cast<double>(job.block_bytes));
+    if (block < 1024 || block > 1e9) throw usage_error{"--block-bytes must be between 1024 and 1e9"};
+    job.block_bytes = static_cast<std::size_t>(block);
+    job.progress = !f.has("quiet");
+    return cli::run_score_job(job);
+}
+
 // ---- bench -------------------------------------------------------------------------------------------
 
 constexpr const char* bench_help = R"(usage: loanrisk bench [--model MODEL.json] [--loans N] [--threads T]
@@ -363,24 +464,99 @@ int run_bench(const flags& f) {
     return 0;
 }
 
-// ---- later subcommands ------------------------------------------------------------------------------
+// ---- serve -------------------------------------------------------------------------------------------
 
-int not_yet(const std::string& name, int argc, char** argv) {
-    bool help = false;
-    for (int i = 2; i < argc; ++i) help |= !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h");
-    if (help) {
-        print("usage: loanrisk " + name + " [options]\n\nnot yet available in this build.\n");
-        return 0;
+constexpr const char* serve_help = R"(usage: loanrisk serve [--model MODEL.json] [--port N] [options]
+
+The HTTP scoring server (API in ../shared/SPEC.md section 3; every route in GET /openapi.json):
+GET /health /ready /model /metrics /stats /openapi.json /, POST /predict /batch_predict /admin/reload.
+HTTP/1.1 keep-alive and pipelining; SIGTERM/SIGINT drain (in-flight requests finish, then exit 0);
+SIGHUP reloads the model file.
+
+options:
+  --model FILE          model artifact (default: models/credit_risk_pd.json)
+  --host ADDR           address to listen on (default: 0.0.0.0)
+  --port N              port (default: 8080; 0 picks a free one, printed on the start-up line)
+  --threads N           I/O threads, one listener each (default: one per core)
+  --score-threads N     threads scoring one large batch (default: one per core)
+  --approve-max X       PD below X: APPROVE (default 0.30; env LOANRISK_APPROVE_MAX)
+  --reject-min X        PD at or above X: REJECT, in between MANUAL_REVIEW (default 0.60; env LOANRISK_REJECT_MIN)
+  --lgd X               loss given default for Expected Loss (default 0.60; env LOANRISK_LGD)
+  --max-body-bytes N    request body limit, 413 above it (default: 268435456 = 256 MiB)
+  --max-header-bytes N  request line + headers limit, 431 above it (default: 16384)
+  --max-connections N   concurrent connections; more get 503 and are closed (default: 10000)
+  --read-timeout S      seconds to receive a started request, per body read and per write (default: 30)
+  --idle-timeout S      seconds a keep-alive connection may wait for its next request (default: 75)
+  --drain-timeout S     seconds in-flight requests get on SIGTERM/SIGINT (default: 15)
+  --tls-cert FILE       PEM certificate chain: serve HTTPS (with --tls-key)
+  --tls-key FILE        PEM private key
+  --access-log          one line per request on stderr (off by default)
+  --no-reuse-port       one shared listener instead of one per thread (SO_REUSEPORT)
+  --version             print the version and the kernel this CPU runs, then exit
+
+environment:
+  LOANRISK_ADMIN_TOKEN  enables POST /admin/reload with 'Authorization: Bearer <token>' (disabled when unset)
+)";
+
+double env_or_flag(const flags& f, const std::string& name, const char* env, double fallback) {
+    if (f.has(name)) return number_flag(f, name, fallback);
+    if (const char* v = std::getenv(env); v && *v) {
+        double d = 0;
+        if (!train::parse_number(v, d)) throw usage_error{std::string(env) + " expects a number, got '" + v + "'"};
+        return d;
     }
-    std::cerr << "loanrisk " << name << ": not yet available in this build\n";
-    return 2;
+    return fallback;
+}
+
+std::size_t count_flag(const flags& f, const std::string& name, double fallback, double min, double max) {
+    double v = number_flag(f, name, fallback);
+    if (!(v >= min && v <= max) || v != std::floor(v))
+        throw usage_error{"--" + name + " must be a whole number between " + fixed(min, 12) + " and " + fixed(max, 12)};
+    return static_cast<std::size_t>(v);
+}
+
+double seconds_flag(const flags& f, const std::string& name, double fallback) {
+    double v = number_flag(f, name, fallback);
+    if (!(v > 0 && v <= 86400)) throw usage_error{"--" + name + " must be between 0 and 86400 seconds"};
+    return v;
+}
+
+int run_serve(const flags& f) {
+    if (f.has("help")) return print(serve_help), 0;
+    if (f.has("version"))
+        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + "\n"), 0;
+    server::server_options o;
+    o.model_path = f.get("model", o.model_path);
+    o.host = f.get("host", o.host);
+    o.port = static_cast<unsigned short>(count_flag(f, "port", o.port, 0, 65535));
+    o.threads = static_cast<unsigned>(count_flag(f, "threads", 0, 0, 1024));
+    o.score_threads = static_cast<unsigned>(count_flag(f, "score-threads", 0, 0, 1024));
+    o.rules.approve_max = env_or_flag(f, "approve-max", "LOANRISK_APPROVE_MAX", o.rules.approve_max);
+    o.rules.reject_min = env_or_flag(f, "reject-min", "LOANRISK_REJECT_MIN", o.rules.reject_min);
+    o.rules.lgd = env_or_flag(f, "lgd", "LOANRISK_LGD", o.rules.lgd);
+    if (!o.rules.valid())
+        throw usage_error{"policy must satisfy 0 <= approve-max <= reject-min <= 1 and 0 <= lgd <= 1 (got " +
+                          fixed(o.rules.approve_max) + ", " + fixed(o.rules.reject_min) + ", " + fixed(o.rules.lgd) + ")"};
+    o.max_body_bytes = count_flag(f, "max-body-bytes", static_cast<double>(o.max_body_bytes), 1, 1e12);
+    o.max_header_bytes = count_flag(f, "max-header-bytes", static_cast<double>(o.max_header_bytes), 256, 1 << 24);
+    o.max_connections = count_flag(f, "max-connections", static_cast<double>(o.max_connections), 1, 1e7);
+    o.read_timeout = seconds_flag(f, "read-timeout", o.read_timeout);
+    o.idle_timeout = seconds_flag(f, "idle-timeout", o.idle_timeout);
+    o.drain_timeout = seconds_flag(f, "drain-timeout", o.drain_timeout);
+    o.tls_cert = f.get("tls-cert");
+    o.tls_key = f.get("tls-key");
+    if (o.tls_cert.empty() != o.tls_key.empty()) throw usage_error{"--tls-cert and --tls-key go together"};
+    if (const char* token = std::getenv("LOANRISK_ADMIN_TOKEN")) o.admin_token = token;
+    o.access_log = f.has("access-log");
+    o.reuse_port = !f.has("no-reuse-port");
+    return server::run(o);
 }
 
 constexpr const char* main_help = R"(usage: loanrisk <command> [options]
 
 commands:
-  serve      the HTTP scoring server            (not yet available)
-  score      bulk rescoring of CSV / NDJSON     (not yet available)
+  serve      the HTTP scoring server
+  score      bulk rescoring of CSV / NDJSON streams, in input order, with the portfolio summary
   train      fit a model artifact from a labelled CSV
   evaluate   metrics of a model on a labelled CSV
   bench      in-process throughput of decode, score and encode on this machine
@@ -410,7 +586,18 @@ int main(int argc, char** argv) {
                                          {"no-crosses", "quiet"}));
         if (command == "evaluate") return run_evaluate(parse_flags(argc, argv, 2, {"model", "data", "rows"}, {"json"}));
         if (command == "bench") return run_bench(parse_flags(argc, argv, 2, {"model", "loans", "threads"}, {}));
-        if (command == "serve" || command == "score") return not_yet(command, argc, argv);
+        if (command == "serve")
+            return run_serve(parse_flags(argc, argv, 2,
+                                         {"model", "host", "port", "threads", "score-threads", "approve-max", "reject-min",
+                                          "lgd", "max-body-bytes", "max-header-bytes", "max-connections", "read-timeout",
+                                          "idle-timeout", "drain-timeout", "tls-cert", "tls-key"},
+                                         {"access-log", "no-reuse-port", "version"}));
+        if (command == "score")
+            return run_score(parse_flags(argc, argv, 2,
+                                         {"model", "input", "output", "format", "output-format", "on-error", "summary",
+                                          "summary-format", "group-by", "approve-max", "reject-min", "lgd", "threads",
+                                          "block-bytes"},
+                                         {"no-header", "keep-columns", "explain", "merge-summaries", "quiet"}));
         std::cerr << "loanrisk: unknown command '" << command << "'\n" << main_help;
         return 2;
     } catch (const usage_error& e) {

@@ -139,7 +139,14 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
         float* out = pd + (start - begin);
         for (std::size_t j = 0; j < vec_n; j += width)
             (fbatch(1.0f) / (fbatch(1.0f) + xsimd::exp(-fbatch::load_aligned(logit + j)))).store_unaligned(out + j);
-        for (std::size_t j = vec_n; j < n; ++j) out[j] = 1.0f / (1.0f + xsimd::exp(-logit[j]));
+        if (vec_n < n) {
+            // The tail goes through the same vector sigmoid (scalar exp may differ in the last bit), so a
+            // loan's PD never depends on where a block boundary fell.
+            alignas(64) float tail[width] = {};
+            std::copy(logit + vec_n, logit + n, tail);
+            (fbatch(1.0f) / (fbatch(1.0f) + xsimd::exp(-fbatch::load_aligned(tail)))).store_aligned(tail);
+            std::copy(tail, tail + (n - vec_n), out + vec_n);
+        }
     }
 }
 

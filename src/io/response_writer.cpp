@@ -33,14 +33,7 @@ void append_assumptions(std::string& out, const core::policy& p) {
     out += '}';
 }
 
-namespace {
-
-void append_id(std::string& out, const core::loan_batch& b, std::size_t i) {
-    if (b.id_present[i]) append_string(out, b.id(i));
-    else out += "null";
-}
-
-void append_reasons(std::string& out, const core::explanation& e) {
+void append_score_and_reasons(std::string& out, const core::explanation& e) {
     out += "\"score\":";
     append_integer(out, e.score);
     out += ",\"reason_codes\":[";
@@ -57,6 +50,14 @@ void append_reasons(std::string& out, const core::explanation& e) {
     out += ']';
 }
 
+namespace {
+
+void append_id(std::string& out, const core::loan_batch& b, std::size_t i) {
+    if (b.id_present[i]) append_string(out, b.id(i));
+    else out += "null";
+}
+
+
 void append_result(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                    const core::scored_batch& s, std::size_t i, bool explain) {
     out += "{\"application_id\":";
@@ -69,7 +70,7 @@ void append_result(std::string& out, const core::compiled_model& m, const core::
     append_money(out, s.expected_loss[i]);
     if (explain) {
         out += ',';
-        append_reasons(out, core::explain(m, b, i));
+        append_score_and_reasons(out, core::explain(m, b, i));
     }
     out += '}';
 }
@@ -249,7 +250,7 @@ void append_predict_response_json(std::string& out, const core::compiled_model& 
     out += ",\"model_version\":";
     append_string(out, m.source->model_version);
     out += ',';
-    append_reasons(out, e);
+    append_score_and_reasons(out, e);
     out += ",\"warnings\":[";
     for (std::size_t w = 0; w < e.warnings.size(); ++w) {
         if (w) out += ',';

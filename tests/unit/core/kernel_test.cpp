@@ -122,3 +122,24 @@ TEST(kernel, batch_sizes_that_are_not_a_multiple_of_the_vector_width) {
             EXPECT_EQ(pd[n], -1.0f) << k << " n=" << n;
         }
 }
+
+TEST(kernel, a_loans_pd_does_not_depend_on_where_the_range_starts) {
+    // Regression: the tail of a block used scalar exp, one bit off the vector exp, so `loanrisk score`
+    // output changed with the block size.
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    std::vector<core::loan_fields> all;
+    for (int i = 0; i < 1100; ++i)
+        all.push_back({{"person_age", 20.0 + i % 50}, {"loan_amnt", 500.0 + 31 * i}, {"loan_int_rate", 5.0 + (i % 170) / 10.0},
+                       {"loan_grade", std::string(1, static_cast<char>('A' + i % 7))}});
+    auto l = from_fields(model, m, all);
+    for (const auto& k : core::available_kernels()) {
+        std::vector<float> whole(l.batch.size);
+        core::compute_pd_with(k, m, l.batch, 0, l.batch.size, whole.data());
+        for (std::size_t begin : {1u, 3u, 5u, 511u, 513u, 1000u}) {
+            std::vector<float> part(l.batch.size - begin);
+            core::compute_pd_with(k, m, l.batch, begin, l.batch.size, part.data());
+            for (std::size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[begin + i]) << k << " begin " << begin;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// `loanrisk serve`: the HTTP scoring server's settings and entry point (src/server/).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "loanrisk/policy.hpp"
+
+namespace loanrisk::server {
+
+struct server_options {
+    std::string host = "0.0.0.0";
+    unsigned short port = 8080;
+    unsigned threads = 0;  // I/O threads; 0 = one per core
+    std::string model_path = "models/credit_risk_pd.json";
+    core::policy rules;
+    std::size_t max_body_bytes = std::size_t{256} << 20;
+    std::size_t max_header_bytes = 16 << 10;
+    std::size_t max_connections = 10'000;
+    double read_timeout = 30;   // seconds for a request to arrive once started, and per body read
+    double idle_timeout = 75;   // seconds a keep-alive connection may wait for its next request
+    double drain_timeout = 15;  // seconds in-flight requests get on SIGTERM/SIGINT
+    unsigned score_threads = 0; // threads scoring one large batch; 0 = one per core
+    std::string tls_cert, tls_key;  // both set: HTTPS
+    std::string admin_token;        // "" disables /admin/reload
+    bool access_log = false;
+    bool reuse_port = true;  // one listener per I/O thread (SO_REUSEPORT)
+};
+
+// Loads the model, listens, serves until SIGTERM/SIGINT, drains and returns the exit code (0).
+// Throws std::runtime_error for start-up failures (bad model, port in use, unreadable certificate).
+int run(const server_options& options);
+
+}  // namespace loanrisk::server

@@ -1,0 +1,651 @@
+// The `loanrisk score` pipeline: read -> (decode + score + encode) on every core -> write in input order.
+// Memory stays bounded: at most a few blocks per worker are in flight, whatever the input size.
+#include "score_pipeline.hpp"
+
+#include <simdjson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "loanrisk/batch.hpp"
+#include "loanrisk/decode.hpp"
+#include "loanrisk/explain.hpp"
+#include "loanrisk/json_writer.hpp"
+#include "loanrisk/portfolio.hpp"
+#include "loanrisk/response_writer.hpp"
+#include "loanrisk/scorer.hpp"
+
+namespace loanrisk::cli {
+
+namespace {
+
+// One piece of the input holding whole records only.
+struct block {
+    std::size_t seq = 0;
+    std::string text;
+    std::size_t lines_before = 0;  // input lines before the block (header included)
+    std::size_t rows_before = 0;   // data rows before the block
+    std::size_t offset = 0;        // byte offset of text[0] in the input
+};
+
+struct row_error {
+    std::size_t line;
+    std::string message;
+};
+
+struct block_result {
+    std::string out;
+    core::portfolio_accumulator acc;
+    std::size_t rows = 0, scored = 0;
+    std::vector<row_error> errors;  // skipped / reported rows
+    std::optional<error> fatal;     // on_error::fail: the first bad row
+    std::size_t input_bytes = 0;
+};
+
+// Lines the decoders skip: an empty CSV line (as the tokenizer does), a whitespace-only NDJSON line.
+bool blank_line(std::string_view s, bool csv) {
+    return csv ? s.empty() || s == "\r" : s.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+// Whole records of `text`: for each non-blank record its text (line end excluded) and 1-based line within
+// the text. CSV records may span lines inside quotes. Also returns where the last complete record ends.
+struct record_view {
+    std::string_view text;
+    std::size_t line;
+};
+std::size_t split_records(std::string_view text, bool csv, bool final, std::vector<record_view>* out,
+                          std::size_t* rows) {
+    std::size_t start = 0, line = 1, start_line = 1, last_end = 0, count = 0;
+    bool quoted = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (csv && c == '"') quoted = !quoted;
+        if (c != '\n') continue;
+        ++line;
+        if (quoted) continue;
+        std::string_view rec = text.substr(start, i - start);
+        if (!blank_line(rec, csv)) {
+            if (out) out->push_back({rec.substr(0, rec.size() - (rec.ends_with('\r') ? 1 : 0)), start_line});
+            ++count;
+        }
+        start = last_end = i + 1;
+        start_line = line;
+    }
+    if (final && start < text.size()) {
+        std::string_view rec = text.substr(start);
+        if (!blank_line(rec, csv)) {
+            if (out) out->push_back({rec.substr(0, rec.size() - (rec.ends_with('\r') ? 1 : 0)), start_line});
+            ++count;
+        }
+        last_end = text.size();
+    }
+    if (rows) *rows = count;
+    return last_end;
+}
+
+std::size_t count_lines(std::string_view s) {
+    std::size_t n = 0;
+    for (char c : s) n += c == '\n';
+    return n;
+}
+
+// Decodes whole records with a fresh decoder positioned at the block's place in the stream.
+struct block_decoder {
+    const core::compiled_model& m;
+    bool csv;
+    const std::string& header;  // CSV header record with its line end
+
+    status decode(std::string_view text, std::size_t lines_before, std::size_t offset, core::loan_batch& out) const {
+        if (csv) {
+            io::csv_decoder d(m);
+            if (auto s = d.feed(header, out); !s) return s;
+            d.continue_at(lines_before, offset);
+            if (auto s = d.feed(text, out); !s) return s;
+            return d.finish(out);
+        }
+        io::ndjson_decoder d(m);
+        d.continue_at(lines_before, offset);
+        if (auto s = d.feed(text, out); !s) return s;
+        return d.finish(out);
+    }
+};
+
+void append_csv_field(std::string& out, std::string_view v) {
+    if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out += v;
+        return;
+    }
+    out += '"';
+    for (char c : v) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
+
+class pipeline {
+public:
+    pipeline(const score_job& job, const core::compiled_model& m, bool csv_in, bool csv_out, std::string header)
+        : job_(job), m_(m), csv_in_(csv_in), csv_out_(csv_out), header_(std::move(header)) {}
+
+    block_result run(const block& b) const {
+        block_result r;
+        r.acc.reset(m_, {job_.group_by});
+        r.input_bytes = b.text.size();
+        core::loan_batch batch;
+        batch.reset(m_, job_.explain);
+        std::vector<record_view> records;
+        split_records(b.text, csv_in_, true, &records, nullptr);
+        r.rows = records.size();
+        if (records.empty()) return r;  // an empty or header-only input, or a block of blank lines
+        // Loan i of the batch came from records[loan_record[i]]; a record with no loan failed to decode.
+        std::vector<std::size_t> loan_record;
+        std::vector<std::optional<std::string>> record_error(records.size());
+        block_decoder dec{m_, csv_in_, header_};
+        auto whole = dec.decode(b.text, b.lines_before, b.offset, batch);
+        if (whole && batch.size != records.size()) whole = error{"records and decoded loans disagree", ""};
+        if (whole) {
+            loan_record.resize(batch.size);
+            for (std::size_t i = 0; i < batch.size; ++i) loan_record[i] = i;
+        } else if (job_.errors == on_error::fail) {
+            r.fatal = whole.err();
+            return r;
+        } else {
+            // Slow path, only for blocks holding bad rows: one record at a time.
+            batch.reset(m_, job_.explain);
+            loan_record.clear();
+            for (std::size_t k = 0; k < records.size(); ++k) {
+                const std::size_t offset = b.offset + static_cast<std::size_t>(records[k].text.data() - b.text.data());
+                std::string text(records[k].text);
+                text += '\n';
+                auto s = dec.decode(text, b.lines_before + records[k].line - 1, offset, batch);
+                if (s) {
+                    loan_record.push_back(k);
+                } else {
+                    record_error[k] = s.err().message();
+                    r.errors.push_back({b.lines_before + records[k].line, s.err().message()});
+                }
+            }
+        }
+        r.scored = batch.size;
+        core::scored_batch scored;
+        core::score_options o;
+        o.rules = job_.rules;
+        o.threads = 1;  // the pipeline already runs one block per core
+        core::score_batch(m_, batch, o, scored, r.acc);
+        encode(b, records, loan_record, record_error, batch, scored, r.out);
+        return r;
+    }
+
+    std::string output_header() const {
+        if (!csv_out_ || !job_.header) return {};
+        std::string h;
+        if (job_.keep_columns && csv_in_) {
+            h = header_.substr(0, header_.find_last_not_of("\r\n") + 1) + ",";
+        } else {
+            h = "application_id,";
+        }
+        h += "pd_default,decision,expected_loss";
+        if (job_.explain) h += ",score,reason_1,reason_2,reason_3";
+        if (job_.errors == on_error::report) h += ",error";
+        return h + "\n";
+    }
+
+private:
+    void encode(const block& b, const std::vector<record_view>& records, const std::vector<std::size_t>& loan_record,
+                const std::vector<std::optional<std::string>>& record_error, const core::loan_batch& batch,
+                const core::scored_batch& s, std::string& out) const {
+        out.reserve(records.size() * (job_.keep_columns ? 160 : 64));
+        std::size_t loan = 0;
+        for (std::size_t k = 0; k < records.size(); ++k) {
+            const bool has_loan = loan < loan_record.size() && loan_record[loan] == k;
+            if (!has_loan && job_.errors != on_error::report) continue;
+            const std::size_t row = b.rows_before + k + 1;
+            if (csv_out_) {
+                if (job_.keep_columns && csv_in_) {
+                    out += records[k].text;
+                } else if (has_loan && batch.id_present[loan]) {
+                    append_csv_field(out, batch.id(loan));
+                } else {
+                    io::append_integer(out, static_cast<std::int64_t>(row));
+                }
+                out += ',';
+                if (has_loan) {
+                    io::append_pd(out, s.pd[loan]);
+                    out += ',';
+                    out += core::decision_name(s.decisions[loan]);
+                    out += ',';
+                    if (s.expected_loss[loan] == s.expected_loss[loan]) io::append_money(out, s.expected_loss[loan]);
+                } else {
+                    out += ",ERROR,";
+                }
+                if (job_.explain) {
+                    out += ',';
+                    if (has_loan) {
+                        auto e = core::explain(m_, batch, loan);
+                        io::append_integer(out, e.score);
+                        for (std::size_t r = 0; r < 3; ++r) {
+                            out += ',';
+                            if (r < e.reasons.size()) append_csv_field(out, e.reasons[r].feature + "=" + e.reasons[r].value);
+                        }
+                    } else {
+                        out += ",,,";
+                    }
+                }
+                if (job_.errors == on_error::report) {
+                    out += ',';
+                    if (!has_loan) append_csv_field(out, *record_error[k]);
+                }
+                out += '\n';
+            } else {
+                std::string_view rec = records[k].text;
+                if (job_.keep_columns && !csv_in_ && rec.ends_with('}')) {
+                    // Scores join the item's own fields: the object is reopened before its closing brace.
+                    rec.remove_suffix(1);
+                    out += rec;
+                    out += rec.find_first_not_of(" \t{") == std::string_view::npos ? "" : ",";
+                } else {
+                    out += "{\"application_id\":";
+                    if (has_loan && batch.id_present[loan]) io::append_string(out, batch.id(loan));
+                    else io::append_integer(out, static_cast<std::int64_t>(row));
+                    out += ',';
+                }
+                if (has_loan) {
+                    out += "\"pd_default\":";
+                    io::append_pd(out, s.pd[loan]);
+                    out += ",\"decision\":\"";
+                    out += core::decision_name(s.decisions[loan]);
+                    out += "\",\"expected_loss\":";
+                    io::append_money(out, s.expected_loss[loan]);
+                    if (job_.explain) {
+                        out += ',';
+                        io::append_score_and_reasons(out, core::explain(m_, batch, loan));
+                    }
+                } else {
+                    out += "\"pd_default\":null,\"decision\":\"ERROR\",\"expected_loss\":null,\"error\":";
+                    io::append_string(out, *record_error[k]);
+                }
+                out += "}\n";
+            }
+            if (has_loan) ++loan;
+        }
+    }
+
+    const score_job& job_;
+    const core::compiled_model& m_;
+    bool csv_in_, csv_out_;
+    std::string header_;
+};
+
+// ---- partial summaries: the accumulator as JSON, and back ---------------------------------------------
+
+void write_accumulator(std::string& out, const core::portfolio_accumulator& a) {
+    io::json_writer w;
+    auto counts = [&](const auto& v) {
+        w.begin_array();
+        for (auto c : v) w.value(static_cast<std::size_t>(c));
+        w.end_array();
+    };
+    w.begin_object();
+    w.key("count").value(a.count).key("decisions");
+    counts(a.decisions);
+    w.key("exposure_total").value(a.exposure_total).key("expected_loss_total").value(a.expected_loss_total);
+    w.key("expected_loss_count").value(a.expected_loss_count).key("pd_sum").value(a.pd_sum);
+    w.key("pd_histogram");
+    counts(a.pd_histogram);
+    w.key("psi_counts");
+    counts(a.psi_counts);
+    w.key("band_count");
+    counts(a.band_count);
+    w.key("band_approved");
+    counts(a.band_approved);
+    w.key("band_unknown").value(a.band_unknown);
+    w.key("groups").begin_array();
+    for (const auto& g : a.groups) {
+        w.begin_array();
+        for (const auto& t : g) w.begin_array().value(t.count).value(t.exposure).value(t.expected_loss).end_array();
+        w.end_array();
+    }
+    w.end_array().end_object();
+    out += w.str();
+}
+
+// Reads an accumulator written by write_accumulator into `a` (already reset for the same model and
+// groups, so the shapes must agree).
+status read_accumulator(simdjson::dom::element e, core::portfolio_accumulator& a) {
+    auto fail = [](const char* what) { return status(error{what, "accumulator"}); };
+    auto read_counts = [&](const char* key, auto& v) -> bool {
+        simdjson::dom::array arr;
+        if (e[key].get_array().get(arr) || arr.size() != v.size()) return false;
+        std::size_t i = 0;
+        for (auto x : arr) {
+            std::uint64_t c;
+            if (x.get_uint64().get(c)) return false;
+            v[i++] = static_cast<std::decay_t<decltype(v[0])>>(c);
+        }
+        return true;
+    };
+    auto read_size = [&](const char* key, std::size_t& v) {
+        std::uint64_t c;
+        if (e[key].get_uint64().get(c)) return false;
+        v = static_cast<std::size_t>(c);
+        return true;
+    };
+    auto read_double = [&](const char* key, double& v) { return !e[key].get_double().get(v); };
+    if (!read_size("count", a.count) || !read_counts("decisions", a.decisions) ||
+        !read_double("exposure_total", a.exposure_total) || !read_double("expected_loss_total", a.expected_loss_total) ||
+        !read_size("expected_loss_count", a.expected_loss_count) || !read_double("pd_sum", a.pd_sum) ||
+        !read_counts("pd_histogram", a.pd_histogram) || !read_counts("psi_counts", a.psi_counts) ||
+        !read_counts("band_count", a.band_count) || !read_counts("band_approved", a.band_approved) ||
+        !read_size("band_unknown", a.band_unknown))
+        return fail("malformed or from a different model");
+    simdjson::dom::array groups;
+    if (e["groups"].get_array().get(groups) || groups.size() != a.groups.size()) return fail("group_by differs");
+    std::size_t g = 0;
+    for (auto group : groups) {
+        simdjson::dom::array totals;
+        if (group.get_array().get(totals) || totals.size() != a.groups[g].size()) return fail("group_by differs");
+        std::size_t c = 0;
+        for (auto t : totals) {
+            std::uint64_t n;
+            double x, el;
+            if (t.at(0).get_uint64().get(n) || t.at(1).get_double().get(x) || t.at(2).get_double().get(el))
+                return fail("malformed group totals");
+            a.groups[g][c++] = {static_cast<std::size_t>(n), x, el};
+        }
+        ++g;
+    }
+    return ok();
+}
+
+struct run_totals {
+    std::size_t rows = 0, scored = 0;
+    std::vector<row_error> errors;
+    std::size_t error_count = 0;
+};
+
+void write_summary_file(const score_job& job, const core::compiled_model& m, const core::portfolio_accumulator& acc,
+                        const run_totals& t, const std::string& path, bool partial) {
+    std::string out = "{\"model_version\":";
+    io::append_string(out, m.source->model_version);
+    out += ",\"rows\":";
+    io::append_integer(out, static_cast<std::int64_t>(t.rows));
+    out += ",\"rows_scored\":";
+    io::append_integer(out, static_cast<std::int64_t>(t.scored));
+    out += ",\"rows_skipped\":";
+    io::append_integer(out, static_cast<std::int64_t>(t.error_count));
+    out += ",\"errors\":[";
+    for (std::size_t i = 0; i < t.errors.size(); ++i) {
+        if (i) out += ',';
+        out += "{\"line\":";
+        io::append_integer(out, static_cast<std::int64_t>(t.errors[i].line));
+        out += ",\"error\":";
+        io::append_string(out, t.errors[i].message);
+        out += '}';
+    }
+    out += "],\"assumptions\":";
+    io::append_assumptions(out, job.rules);
+    if (partial) {
+        out += ",\"partial\":";
+        write_accumulator(out, acc);
+    } else {
+        out += ",\"summary\":";
+        io::append_summary_json(out, core::summarize(m, acc, {job.group_by}));
+    }
+    out += "}\n";
+    std::FILE* f = path.empty() ? stderr : std::fopen(path.c_str(), "wb");
+    if (!f) throw std::runtime_error("cannot write " + path);
+    std::fwrite(out.data(), 1, out.size(), f);
+    if (f != stderr) std::fclose(f);
+}
+
+core::compiled_model load_compiled(const std::string& path) {
+    auto m = core::load_model(path);
+    if (!m) throw std::runtime_error(m.err().message());
+    auto c = core::compile(std::make_shared<const core::model>(std::move(*m)));
+    if (!c) throw std::runtime_error(c.err().message());
+    return std::move(*c);
+}
+
+std::string seconds_text(double s) {
+    std::string out;
+    io::append_number(out, std::round(s * 10) / 10);
+    return out + "s";
+}
+
+}  // namespace
+
+int run_score_job(const score_job& job) {
+    const core::compiled_model m = load_compiled(job.model_path);
+    std::FILE* in = job.input == "-" ? stdin : std::fopen(job.input.c_str(), "rb");
+    if (!in) throw std::runtime_error("cannot open " + job.input);
+    std::size_t total_bytes = 0;
+    struct stat st {};
+    if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode)) total_bytes = static_cast<std::size_t>(st.st_size);
+    std::FILE* out = job.output == "-" ? stdout : std::fopen(job.output.c_str(), "wb");
+    if (!out) throw std::runtime_error("cannot write " + job.output);
+
+    // First read: settles the format and, for CSV, the header.
+    std::string pending(job.block_bytes, '\0');
+    pending.resize(std::fread(pending.data(), 1, pending.size(), in));
+    bool eof = pending.size() < job.block_bytes;
+    std::size_t consumed = 0;  // input bytes before pending[0]
+    if (pending.starts_with("\xEF\xBB\xBF")) pending.erase(0, 3), consumed = 3;
+    bool csv = job.input_format == stream_format::csv;
+    if (job.input_format == stream_format::automatic) {
+        auto ends = [&](const char* ext) { return job.input.size() > std::strlen(ext) && job.input.ends_with(ext); };
+        if (ends(".csv")) csv = true;
+        else if (ends(".ndjson") || ends(".jsonl")) csv = false;
+        else {
+            std::size_t first = pending.find_first_not_of(" \t\r\n");
+            csv = first == std::string::npos || pending[first] != '{';
+        }
+    }
+    const bool csv_out = job.output_format == stream_format::automatic ? csv : job.output_format == stream_format::csv;
+    std::string header;
+    std::size_t header_lines = 0;
+    if (csv) {
+        // The header is the first record; it may in principle hold quoted line breaks.
+        std::size_t end = 0;
+        bool quoted = false;
+        for (;;) {
+            for (; end < pending.size(); ++end) {
+                if (pending[end] == '"') quoted = !quoted;
+                if (pending[end] == '\n' && !quoted) break;
+            }
+            if (end < pending.size() || eof) break;
+            std::string more(job.block_bytes, '\0');
+            more.resize(std::fread(more.data(), 1, more.size(), in));
+            eof = more.size() < job.block_bytes;
+            pending += more;
+        }
+        end = std::min(end + 1, pending.size());
+        header = pending.substr(0, end);
+        if (!header.ends_with('\n')) header += '\n';
+        header_lines = count_lines(pending.substr(0, end));
+        pending.erase(0, end);
+        consumed += end;
+    }
+
+    pipeline work(job, m, csv, csv_out, header);
+    const unsigned threads = job.threads ? job.threads : std::max(1u, std::thread::hardware_concurrency());
+    const std::size_t max_in_flight = 2 * threads + 2;
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<block> queue;
+    std::map<std::size_t, block_result> done;
+    std::size_t in_flight = 0, next_seq = 0;
+    bool reading_done = false, stop = false;
+
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t)
+        workers.emplace_back([&] {
+            for (;;) {
+                block b;
+                {
+                    std::unique_lock lock(mu);
+                    cv.wait(lock, [&] { return !queue.empty() || reading_done || stop; });
+                    if (queue.empty()) return;
+                    b = std::move(queue.front());
+                    queue.pop_front();
+                }
+                block_result r = work.run(b);
+                {
+                    std::lock_guard lock(mu);
+                    done.emplace(b.seq, std::move(r));
+                }
+                cv.notify_all();
+            }
+        });
+
+    std::thread reader([&] {
+        std::size_t lines = header_lines, rows = 0;
+        for (;;) {
+            const bool last = eof;
+            std::size_t block_rows = 0;
+            const std::size_t cut = split_records(pending, csv, last, nullptr, &block_rows);
+            if (cut > 0 || last) {
+                block b;
+                b.text = pending.substr(0, cut);
+                b.lines_before = lines;
+                b.rows_before = rows;
+                b.offset = consumed;
+                lines += count_lines(b.text);
+                rows += block_rows;
+                consumed += cut;
+                pending.erase(0, cut);
+                std::unique_lock lock(mu);
+                cv.wait(lock, [&] { return in_flight < max_in_flight || stop; });
+                if (stop) break;
+                b.seq = next_seq++;
+                ++in_flight;
+                queue.push_back(std::move(b));
+                cv.notify_all();
+            }
+            if (last) break;
+            std::string more(job.block_bytes, '\0');
+            more.resize(std::fread(more.data(), 1, more.size(), in));
+            eof = more.size() < job.block_bytes;
+            pending += more;
+        }
+        std::lock_guard lock(mu);
+        reading_done = true;
+        cv.notify_all();
+    });
+
+    // The writer: blocks in input order, summary merged in the same order.
+    std::string head = work.output_header();
+    std::fwrite(head.data(), 1, head.size(), out);
+    core::portfolio_accumulator acc;
+    acc.reset(m, {job.group_by});
+    run_totals totals;
+    std::optional<error> fatal;
+    std::size_t bytes_done = 0;
+    const auto started = std::chrono::steady_clock::now();
+    auto last_progress = started;
+    const bool progress = job.progress && isatty(fileno(stderr));
+    for (std::size_t seq = 0;; ++seq) {
+        block_result r;
+        {
+            std::unique_lock lock(mu);
+            cv.wait(lock, [&] { return done.count(seq) || (reading_done && seq >= next_seq); });
+            if (!done.count(seq)) break;
+            r = std::move(done.at(seq));
+            done.erase(seq);
+            --in_flight;
+        }
+        cv.notify_all();
+        if (r.fatal) {
+            fatal = r.fatal;
+            std::lock_guard lock(mu);
+            stop = true;
+            cv.notify_all();
+            break;
+        }
+        std::fwrite(r.out.data(), 1, r.out.size(), out);
+        acc.merge(r.acc);
+        totals.rows += r.rows;
+        totals.scored += r.scored;
+        totals.error_count += r.errors.size();
+        for (auto& e : r.errors)
+            if (totals.errors.size() < 100) totals.errors.push_back(std::move(e));
+        bytes_done += r.input_bytes;
+        if (progress) {
+            auto now = std::chrono::steady_clock::now();
+            if (now - last_progress > std::chrono::milliseconds(500)) {
+                last_progress = now;
+                double elapsed = std::chrono::duration<double>(now - started).count();
+                std::string line = "\r" + std::to_string(totals.rows) + " rows  " +
+                                   std::to_string(static_cast<long long>(static_cast<double>(totals.rows) / elapsed)) +
+                                   " rows/s  " + seconds_text(elapsed);
+                if (total_bytes > 0 && bytes_done > 0)
+                    line += "  ETA " + seconds_text(elapsed * (static_cast<double>(total_bytes) / static_cast<double>(bytes_done) - 1));
+                std::fputs(line.c_str(), stderr);
+            }
+        }
+    }
+    reader.join();
+    {
+        std::lock_guard lock(mu);
+        reading_done = true;
+        stop = stop || fatal.has_value();
+    }
+    cv.notify_all();
+    for (auto& w : workers) w.join();
+    if (progress) std::fputs("\n", stderr);
+    std::fflush(out);
+    if (out != stdout) std::fclose(out);
+    if (in != stdin) std::fclose(in);
+    if (fatal) {
+        std::fprintf(stderr, "loanrisk score: %s (use --on-error skip or report to continue past bad rows)\n",
+                     fatal->message().c_str());
+        return 1;
+    }
+    write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary);
+    return 0;
+}
+
+int merge_summaries(const std::string& model_path, const std::vector<std::string>& files, const std::string& out_path,
+                    const core::policy& rules, const std::vector<std::string>& group_by) {
+    const core::compiled_model m = load_compiled(model_path);
+    core::portfolio_accumulator total;
+    total.reset(m, {group_by});
+    run_totals totals;
+    simdjson::dom::parser parser;
+    for (const auto& path : files) {
+        simdjson::dom::element doc;
+        if (auto e = parser.load(path).get(doc)) throw std::runtime_error(path + ": " + simdjson::error_message(e));
+        std::string_view version;
+        if (doc["model_version"].get_string().get(version) || version != m.source->model_version)
+            throw std::runtime_error(path + ": written by another model than " + m.source->model_version);
+        simdjson::dom::element partial;
+        if (doc["partial"].get(partial)) throw std::runtime_error(path + ": not a partial summary (--summary-format partial)");
+        core::portfolio_accumulator part = total.empty_copy();
+        if (auto s = read_accumulator(partial, part); !s) throw std::runtime_error(path + ": " + s.err().message());
+        total.merge(part);
+        std::uint64_t n;
+        if (!doc["rows"].get_uint64().get(n)) totals.rows += n;
+        if (!doc["rows_scored"].get_uint64().get(n)) totals.scored += n;
+        if (!doc["rows_skipped"].get_uint64().get(n)) totals.error_count += n;
+    }
+    score_job job;
+    job.rules = rules;
+    job.group_by = group_by;
+    write_summary_file(job, m, total, totals, out_path, false);
+    return 0;
+}
+
+}  // namespace loanrisk::cli

@@ -1,0 +1,72 @@
+// Model loading for the server: load, validate, compile, warm up, then swap atomically.
+#include "app_state.hpp"
+
+#include <ctime>
+
+#include "loanrisk/decode.hpp"
+#include "loanrisk/portfolio.hpp"
+#include "loanrisk/scorer.hpp"
+#include "loanrisk/synthetic.hpp"
+
+namespace loanrisk::server {
+
+namespace {
+
+std::string utc_now() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+app_state::app_state(server_options options, std::size_t metric_shards)
+    : options_(std::move(options)), metrics_(metric_shards) {}
+
+result<std::shared_ptr<const model_state>> app_state::load(const std::string& path) {
+    auto loaded = core::load_model(path);
+    if (!loaded) return loaded.err();
+    auto s = std::make_shared<model_state>();
+    s->model = std::make_shared<const core::model>(std::move(*loaded));
+    auto compiled = core::compile(s->model);
+    if (!compiled) return compiled.err();
+    s->compiled = std::move(*compiled);
+    s->policy_args = core::make_policy_args(s->compiled, options_.rules);
+    s->path = path;
+    s->loaded_at = utc_now();
+    s->generation = ++generation_;
+
+    // Warm-up: one small synthetic portfolio through the decoder and the scorer touches every table
+    // (and proves the model scores) before the first real request sees it.
+    std::string body = io::synthetic_portfolio(*s->model, 256, io::text_format::json_batch);
+    core::loan_batch b;
+    b.reset(s->compiled, true);
+    if (auto st = io::decode_json_batch(body, s->compiled, b); !st)
+        return error{"model does not decode its own synthetic portfolio: " + st.err().message(), "", 0, "invalid_model"};
+    core::scored_batch scored;
+    core::portfolio_accumulator acc;
+    acc.reset(s->compiled, {});
+    core::score_options o;
+    o.rules = options_.rules;
+    o.threads = 1;
+    core::score_batch(s->compiled, b, o, scored, acc);
+    for (float pd : scored.pd)
+        if (!(pd >= 0 && pd <= 1)) return error{"model produces PDs outside [0, 1]", "", 0, "invalid_model"};
+    return std::shared_ptr<const model_state>(std::move(s));
+}
+
+void app_state::install(std::shared_ptr<const model_state> s) { current_.store(std::move(s), std::memory_order_release); }
+
+status app_state::reload(const std::string& path) {
+    std::lock_guard lock(reload_mutex_);
+    auto s = load(path);
+    metrics_.record_reload(s.ok());
+    if (!s) return s.err();
+    install(std::move(*s));
+    return ok();
+}
+
+}  // namespace loanrisk::server

@@ -1,0 +1,618 @@
+// Routes of SPEC section 3 and the errors of section 4: request bytes -> io decoders -> core scorer ->
+// io writers -> response bytes. Knows nothing of sockets; http_server.cpp moves the bytes.
+#include "router.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "documents.hpp"
+#include "loanrisk/decode.hpp"
+#include "loanrisk/explain.hpp"
+#include "loanrisk/json_writer.hpp"
+#include "loanrisk/response_writer.hpp"
+#include "loanrisk/scorer.hpp"
+
+namespace loanrisk::server {
+
+// ---- request helpers ----------------------------------------------------------------------------------
+
+std::string_view request::path() const {
+    std::string_view t = target;
+    return t.substr(0, t.find('?'));
+}
+
+std::string_view request::query() const {
+    std::string_view t = target;
+    auto q = t.find('?');
+    return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string url_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%' && i + 2 < s.size() + 0 && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+bool query_param(std::string_view query, std::string_view name, std::string& value) {
+    bool found = false;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        auto eq = pair.find('=');
+        if (url_decode(pair.substr(0, eq)) != name) continue;
+        value = eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+        found = true;  // the last occurrence wins
+    }
+    return found;
+}
+
+namespace {
+
+struct route_entry {
+    std::string_view path;
+    route_id id;
+    std::string_view method;
+};
+
+constexpr route_entry routes[] = {
+    {"/health", route_id::health, "GET"},          {"/ready", route_id::ready, "GET"},
+    {"/predict", route_id::predict, "POST"},       {"/batch_predict", route_id::batch_predict, "POST"},
+    {"/model", route_id::model, "GET"},            {"/metrics", route_id::metrics, "GET"},
+    {"/openapi.json", route_id::openapi, "GET"},   {"/stats", route_id::stats, "GET"},
+    {"/", route_id::dashboard, "GET"},             {"/admin/reload", route_id::admin_reload, "POST"},
+};
+
+const route_entry* find_route(std::string_view path) {
+    // A trailing slash is tolerated ("/health/"), as FastAPI redirects it.
+    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    for (const auto& r : routes)
+        if (r.path == path) return &r;
+    return nullptr;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// "Application/JSON; charset=utf-8" -> "application/json"
+std::string media_type(std::string_view header) {
+    auto semi = header.find(';');
+    std::string_view t = header.substr(0, semi);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    return lower(t);
+}
+
+enum class format { json, ndjson, csv, unsupported };
+
+format body_format(std::string_view content_type) {
+    std::string t = media_type(content_type);
+    if (t.empty() || t == "application/json" || t == "text/json") return format::json;
+    if (t == "application/x-ndjson" || t == "application/ndjson" || t == "application/jsonl" ||
+        t == "application/x-jsonlines" || t == "application/jsonlines")
+        return format::ndjson;
+    if (t == "text/csv" || t == "application/csv") return format::csv;
+    return format::unsupported;
+}
+
+// The first media type in Accept that we can produce; JSON otherwise (including */*).
+format result_format(std::string_view accept) {
+    while (!accept.empty()) {
+        auto comma = accept.find(',');
+        std::string t = media_type(accept.substr(0, comma));
+        accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+        if (t == "text/csv") return format::csv;
+        if (t == "application/x-ndjson" || t == "application/ndjson") return format::ndjson;
+        if (t == "application/json" || t == "*/*" || t == "application/*") return format::json;
+    }
+    return format::json;
+}
+
+response json_response(int status, std::string body, route_id r) {
+    response res;
+    res.status = status;
+    res.body = std::move(body);
+    res.route = r;
+    return res;
+}
+
+response error_with(int status, const error& e, route_id r) {
+    std::string body = "{\"error\":";
+    io::append_string(body, e.code.empty() ? std::string_view("invalid_request") : std::string_view(e.code));
+    if (!e.where.empty()) {
+        body += ",\"path\":";
+        io::append_string(body, e.where);
+    }
+    body += ",\"detail\":";
+    io::append_string(body, e.what);
+    if (e.code == "malformed_json" || e.code == "malformed_csv") {
+        body += ",\"offset\":";
+        io::append_integer(body, static_cast<std::int64_t>(e.offset));
+    }
+    body += '}';
+    return json_response(status, std::move(body), r);
+}
+
+// A decoder's error value -> SPEC section 4's status: malformed input 400, limits 413, the rest 422.
+response decode_error(const error& e, route_id r) {
+    int status = 422;
+    if (e.code == "malformed_json" || e.code == "malformed_csv") status = 400;
+    else if (e.code == "too_many_items" || e.code == "line_too_long") status = 413;
+    return error_with(status, e, r);
+}
+
+response unsupported_type(std::string_view content_type, std::string_view accepted, route_id r) {
+    return error_response(415, "unsupported_media_type",
+                          "Content-Type '" + std::string(content_type) + "' is not accepted here; send " +
+                              std::string(accepted),
+                          r);
+}
+
+response not_ready(route_id r) {
+    response res = error_response(503, "not_ready", "no model is loaded", r);
+    res.headers.emplace_back("Retry-After", "1");
+    return res;
+}
+
+// ---- /health, /ready ----------------------------------------------------------------------------------
+
+response health(app_state& app) {
+    auto s = app.current();
+    std::string body = "{\"status\":\"ok\",\"api_version\":";
+    io::append_string(body, api_version);
+    body += ",\"model_version\":";
+    if (s) io::append_string(body, s->model->model_version);
+    else body += "null";
+    body += '}';
+    return json_response(200, std::move(body), route_id::health);
+}
+
+response ready(app_state& app) {
+    auto s = app.current();
+    if (!app.ready()) {
+        response res = json_response(503, app.draining() ? R"({"status":"draining"})" : R"({"status":"loading"})",
+                                     route_id::ready);
+        res.headers.emplace_back("Retry-After", "1");
+        return res;
+    }
+    std::string body = "{\"status\":\"ready\",\"model_version\":";
+    io::append_string(body, s->model->model_version);
+    body += '}';
+    return json_response(200, std::move(body), route_id::ready);
+}
+
+// ---- /predict -----------------------------------------------------------------------------------------
+
+// One loan: decode, kernel, policy and explanation on a per-thread batch reshaped only when the model
+// changes, so the hot path allocates nothing but the response.
+response predict(const request& req, app_state& app) {
+    if (body_format(req.content_type) != format::json)
+        return unsupported_type(req.content_type, "application/json", route_id::predict);
+    auto s = app.current();
+    if (!s) return not_ready(route_id::predict);
+    const core::compiled_model& m = s->compiled;
+
+    struct scratch {
+        std::uint64_t generation = ~std::uint64_t{0};
+        core::loan_batch batch;
+        core::scored_batch scored;
+    };
+    thread_local scratch t;
+    if (t.generation != s->generation) {
+        t.batch.reset(m, true);
+        t.scored.resize(1);
+        t.generation = s->generation;
+    } else {
+        t.batch.clear();
+    }
+    if (auto st = io::decode_json_single(req.body, m, t.batch); !st) return decode_error(st.err(), route_id::predict);
+
+    core::compute_pd(m, t.batch, 0, 1, t.scored.pd.data());
+    core::policy_args a = s->policy_args;
+    a.exposure = t.batch.exposure.data();
+    a.age = t.batch.age.data();
+    core::block_totals totals;
+    core::apply_policy(a, t.scored.pd.data(), 1, reinterpret_cast<std::uint8_t*>(t.scored.decisions.data()),
+                       t.scored.expected_loss.data(), totals);
+    core::explanation e = core::explain(m, t.batch, 0);
+    app.metrics().record_one(*s, totals, t.batch, t.scored.expected_loss.data());
+
+    response res = json_response(200, {}, route_id::predict);
+    res.body.reserve(512);
+    io::append_predict_response_json(res.body, m, t.batch, t.scored, 0, e, app.options().rules);
+    return res;
+}
+
+// ---- /batch_predict -----------------------------------------------------------------------------------
+
+struct batch_options {
+    bool results = true;
+    bool explain = false;
+    core::summary_options summary;
+    format out = format::json;
+};
+
+std::optional<error> parse_bool(std::string_view query, std::string_view name, bool& value) {
+    std::string v;
+    if (!query_param(query, name, v)) return std::nullopt;
+    std::string l = lower(v);
+    if (l == "true" || l == "1" || l == "yes" || l.empty()) value = true;
+    else if (l == "false" || l == "0" || l == "no") value = false;
+    else return error{"expected true or false, got '" + v + "'", "query." + std::string(name), 0, "invalid_request"};
+    return std::nullopt;
+}
+
+std::optional<error> parse_batch_options(const request& req, const core::compiled_model& m, batch_options& o) {
+    std::string_view q = req.query();
+    if (auto e = parse_bool(q, "results", o.results)) return e;
+    if (auto e = parse_bool(q, "explain", o.explain)) return e;
+    std::string groups;
+    if (query_param(q, "group_by", groups)) {
+        o.summary.group_by.clear();
+        std::string_view rest = groups;
+        while (!rest.empty()) {
+            auto comma = rest.find(',');
+            std::string name(rest.substr(0, comma));
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            name.erase(0, name.find_first_not_of(' '));
+            name.erase(name.find_last_not_of(' ') + 1);
+            if (name.empty()) continue;
+            int input = m.find_input(name);
+            if (input < 0 || m.inputs[static_cast<std::size_t>(input)].numeric)
+                return error{"'" + name + "' is not a categorical input of the model", "query.group_by", 0,
+                             "invalid_request"};
+            if (std::find(o.summary.group_by.begin(), o.summary.group_by.end(), name) == o.summary.group_by.end())
+                o.summary.group_by.push_back(name);
+        }
+    }
+    o.out = result_format(req.accept);
+    return std::nullopt;
+}
+
+// Scores a growing batch chunk by chunk and writes the response in the requested format. JSON: the
+// reference's {"results", "count", "assumptions", "model_version", "summary"}. NDJSON: one result per
+// line, then one last line {"summary", "count", "assumptions", "model_version"}. CSV: results only;
+// count and model version in response headers (the summary is one ?results=false request away).
+class batch_job {
+public:
+    batch_job(std::shared_ptr<const model_state> s, batch_options o, app_state& app)
+        : state_(std::move(s)), options_(std::move(o)), app_(app) {
+        batch_.reset(state_->compiled, options_.explain);
+        acc_.reset(state_->compiled, options_.summary);
+        score_.rules = app.options().rules;
+        score_.threads = app.options().score_threads;
+        if (!options_.results) return;
+        if (options_.out == format::json) body_ += "{\"results\":[";
+        else if (options_.out == format::csv) io::append_results_csv_header(body_);
+    }
+
+    const core::compiled_model& model() const { return state_->compiled; }
+    core::loan_batch& batch() { return batch_; }
+
+    // Scores what the batch holds, appends its results and empties it.
+    void flush() {
+        if (!batch_.size) return;
+        const core::compiled_model& m = state_->compiled;
+        core::score_batch(m, batch_, score_, scored_, acc_);
+        app_.metrics().record_scores(*state_, acc_delta(), batch_, 0, batch_.size, scored_.expected_loss.data());
+        if (options_.results) {
+            if (options_.out == format::json) {
+                if (count_) body_ += ',';
+                io::append_results_json(body_, m, batch_, scored_, 0, batch_.size, options_.explain);
+            } else if (options_.out == format::ndjson) {
+                io::append_results_ndjson(body_, m, batch_, scored_, 0, batch_.size, options_.explain);
+            } else {
+                io::append_results_csv(body_, batch_, scored_, 0, batch_.size);
+            }
+        }
+        count_ += batch_.size;
+        batch_.clear();
+    }
+
+    response finish() {
+        flush();
+        response res = json_response(200, {}, route_id::batch_predict);
+        const core::compiled_model& m = state_->compiled;
+        core::portfolio_summary summary = core::summarize(m, acc_, options_.summary);
+        auto tail = [&](std::string& out) {
+            out += "\"count\":";
+            io::append_integer(out, static_cast<std::int64_t>(count_));
+            out += ",\"assumptions\":";
+            io::append_assumptions(out, score_.rules);
+            out += ",\"model_version\":";
+            io::append_string(out, m.source->model_version);
+            out += ",\"summary\":";
+            io::append_summary_json(out, summary);
+            out += '}';
+        };
+        if (!options_.results || options_.out == format::json) {
+            body_ += options_.results ? "]," : "{";
+            tail(body_);
+        } else if (options_.out == format::ndjson) {
+            res.content_type = "application/x-ndjson";
+            body_ += '{';
+            tail(body_);
+            body_ += '\n';
+        } else {
+            res.content_type = "text/csv; charset=utf-8";
+            res.headers.emplace_back("X-Loanrisk-Count", std::to_string(count_));
+            res.headers.emplace_back("X-Loanrisk-Model-Version", m.source->model_version);
+        }
+        res.body = std::move(body_);
+        return res;
+    }
+
+private:
+    // The accumulator holds every chunk so far; metrics want only this chunk's totals.
+    const core::portfolio_accumulator& acc_delta() {
+        delta_ = acc_;
+        if (seen_.count) {
+            delta_.count -= seen_.count;
+            for (std::size_t i = 0; i < 3; ++i) delta_.decisions[i] -= seen_.decisions[i];
+            delta_.pd_sum -= seen_.pd_sum;
+            delta_.exposure_total -= seen_.exposure_total;
+            delta_.expected_loss_total -= seen_.expected_loss_total;
+            delta_.expected_loss_count -= seen_.expected_loss_count;
+            for (std::size_t i = 0; i < delta_.pd_histogram.size(); ++i) delta_.pd_histogram[i] -= seen_.pd_histogram[i];
+            for (std::size_t i = 0; i < delta_.psi_counts.size(); ++i) delta_.psi_counts[i] -= seen_.psi_counts[i];
+            for (std::size_t i = 0; i < 5; ++i) {
+                delta_.band_count[i] -= seen_.band_count[i];
+                delta_.band_approved[i] -= seen_.band_approved[i];
+            }
+            delta_.band_unknown -= seen_.band_unknown;
+        }
+        seen_ = acc_;
+        return delta_;
+    }
+
+    std::shared_ptr<const model_state> state_;
+    batch_options options_;
+    app_state& app_;
+    core::score_options score_;
+    core::loan_batch batch_;
+    core::scored_batch scored_;
+    core::portfolio_accumulator acc_, seen_, delta_;
+    std::string body_;
+    std::size_t count_ = 0;
+};
+
+io::decode_limits limits_for(const app_state&) { return {}; }
+
+response batch_predict(const request& req, app_state& app) {
+    format in = body_format(req.content_type);
+    if (in == format::unsupported)
+        return unsupported_type(req.content_type, "application/json, application/x-ndjson or text/csv",
+                                route_id::batch_predict);
+    auto s = app.current();
+    if (!s) return not_ready(route_id::batch_predict);
+    batch_options o;
+    if (auto e = parse_batch_options(req, s->compiled, o)) return error_with(422, *e, route_id::batch_predict);
+    batch_job job(s, std::move(o), app);
+    status st = ok();
+    if (in == format::json) {
+        st = io::decode_json_batch(req.body, job.model(), job.batch(), limits_for(app));
+    } else if (in == format::ndjson) {
+        io::ndjson_decoder d(job.model(), limits_for(app));
+        st = d.feed(req.body, job.batch());
+        if (st) st = d.finish(job.batch());
+    } else {
+        io::csv_decoder d(job.model(), limits_for(app));
+        st = d.feed(req.body, job.batch());
+        if (st) st = d.finish(job.batch());
+    }
+    if (!st) return decode_error(st.err(), route_id::batch_predict);
+    return job.finish();
+}
+
+// NDJSON / CSV bodies scored as they stream: decoded per chunk, scored every stream_flush_loans loans.
+constexpr std::size_t stream_flush_loans = 1 << 16;
+
+class batch_stream final : public body_sink {
+public:
+    batch_stream(std::shared_ptr<const model_state> s, batch_options o, format in, app_state& app)
+        : job_(s, std::move(o), app) {
+        if (in == format::ndjson) decoder_.emplace<io::ndjson_decoder>(job_.model(), limits_for(app));
+        else decoder_.emplace<io::csv_decoder>(job_.model(), limits_for(app));
+    }
+
+    bool feed(std::string_view chunk) override {
+        if (failed_) return false;
+        status st = std::visit([&](auto& d) -> status {
+            if constexpr (std::is_same_v<std::decay_t<decltype(d)>, std::monostate>) return ok();
+            else return d.feed(chunk, job_.batch());
+        }, decoder_);
+        if (!st) {
+            failed_ = st.err();
+            return false;
+        }
+        if (job_.batch().size >= stream_flush_loans) job_.flush();
+        return true;
+    }
+
+    response finish() override {
+        if (!failed_) {
+            status st = std::visit([&](auto& d) -> status {
+                if constexpr (std::is_same_v<std::decay_t<decltype(d)>, std::monostate>) return ok();
+                else return d.finish(job_.batch());
+            }, decoder_);
+            if (!st) failed_ = st.err();
+        }
+        if (failed_) return decode_error(*failed_, route_id::batch_predict);
+        return job_.finish();
+    }
+
+private:
+    batch_job job_;
+    std::variant<std::monostate, io::ndjson_decoder, io::csv_decoder> decoder_;
+    std::optional<error> failed_;
+};
+
+// ---- /admin/reload ------------------------------------------------------------------------------------
+
+// Compares in time independent of where the strings differ.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+        diff = static_cast<unsigned char>(diff | (x ^ static_cast<unsigned char>(b[i])));
+    }
+    return diff == 0;
+}
+
+response admin_reload(const request& req, app_state& app) {
+    const std::string& token = app.options().admin_token;
+    if (token.empty())
+        return error_response(403, "admin_disabled", "set LOANRISK_ADMIN_TOKEN to enable /admin/reload",
+                              route_id::admin_reload);
+    std::string_view auth = req.authorization;
+    constexpr std::string_view bearer = "Bearer ";
+    bool authorized = auth.size() > bearer.size() && lower(auth.substr(0, bearer.size())) == "bearer " &&
+                      constant_time_equal(auth.substr(bearer.size()), token);
+    if (!authorized) {
+        response res = error_response(401, "unauthorized", "a valid 'Authorization: Bearer <token>' is required",
+                                      route_id::admin_reload);
+        res.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return res;
+    }
+    std::string path = app.options().model_path;
+    if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+        if (body_format(req.content_type) != format::json)
+            return unsupported_type(req.content_type, "application/json", route_id::admin_reload);
+        simdjson::ondemand::parser parser;
+        simdjson::padded_string text(req.body);
+        simdjson::ondemand::document doc;
+        simdjson::ondemand::object obj;
+        if (parser.iterate(text).get(doc) || doc.get_object().get(obj))
+            return error_with(400, {"expected a JSON object {\"model\": \"path\"}", "", 0, "malformed_json"},
+                              route_id::admin_reload);
+        std::string_view given;
+        auto field = obj.find_field_unordered("model");
+        if (field.error() == simdjson::NO_SUCH_FIELD) {
+            // {} reloads the start-up file
+        } else if (field.get_string().get(given) || given.empty()) {
+            return error_with(422, {"expected a non-empty string", "model", 0, "invalid_field"}, route_id::admin_reload);
+        } else {
+            path = std::string(given);
+        }
+    }
+    auto before = app.current();
+    if (auto st = app.reload(path); !st) {
+        error e = st.err();
+        e.what = path + ": " + e.message();
+        e.where.clear();
+        e.code = "invalid_model";
+        return error_with(422, e, route_id::admin_reload);
+    }
+    auto now = app.current();
+    std::string body = "{\"status\":\"reloaded\",\"model_version\":";
+    io::append_string(body, now->model->model_version);
+    body += ",\"previous_model_version\":";
+    if (before) io::append_string(body, before->model->model_version);
+    else body += "null";
+    body += ",\"path\":";
+    io::append_string(body, path);
+    body += '}';
+    return json_response(200, std::move(body), route_id::admin_reload);
+}
+
+}  // namespace
+
+// ---- dispatch -----------------------------------------------------------------------------------------
+
+route_id route_of(std::string_view path) {
+    const route_entry* r = find_route(path.substr(0, path.find('?')));
+    return r ? r->id : route_id::not_found;
+}
+
+response error_response(int status, std::string_view code, std::string_view detail, route_id route) {
+    std::string body = "{\"error\":";
+    io::append_string(body, code);
+    body += ",\"detail\":";
+    io::append_string(body, detail);
+    body += '}';
+    return json_response(status, std::move(body), route);
+}
+
+response handle_request(const request& req, app_state& app) {
+    const route_entry* r = find_route(req.path());
+    if (!r) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
+    if (req.method != r->method) {
+        response res = error_response(405, "method_not_allowed",
+                                      std::string(r->path) + " accepts " + std::string(r->method) + " only", r->id);
+        res.headers.emplace_back("Allow", std::string(r->method));
+        return res;
+    }
+    switch (r->id) {
+    case route_id::health: return health(app);
+    case route_id::ready: return ready(app);
+    case route_id::predict: return predict(req, app);
+    case route_id::batch_predict: return batch_predict(req, app);
+    case route_id::admin_reload: return admin_reload(req, app);
+    default: break;
+    }
+    auto s = app.current();
+    if (!s) return not_ready(r->id);
+    response res = json_response(200, {}, r->id);
+    switch (r->id) {
+    case route_id::model: res.body = model_card_json(*s, app.options().rules); break;
+    case route_id::openapi: res.body = openapi_json(*s, app.options().rules); break;
+    case route_id::stats:
+        res.body = app.metrics().stats_json(*s);
+        res.headers.emplace_back("Cache-Control", "no-store");
+        break;
+    case route_id::metrics:
+        res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        res.body = app.metrics().prometheus(*s, app.ready());
+        break;
+    case route_id::dashboard:
+        res.content_type = "text/html; charset=utf-8";
+        res.body = dashboard_html(*s);
+        break;
+    default: break;
+    }
+    return res;
+}
+
+std::unique_ptr<body_sink> open_stream(const request& head, app_state& app) {
+    const route_entry* r = find_route(head.path());
+    if (!r || r->id != route_id::batch_predict || head.method != r->method) return nullptr;
+    format in = body_format(head.content_type);
+    if (in != format::ndjson && in != format::csv) return nullptr;
+    auto s = app.current();
+    if (!s) return nullptr;
+    batch_options o;
+    if (parse_batch_options(head, s->compiled, o)) return nullptr;  // handle_request reports it
+    return std::make_unique<batch_stream>(std::move(s), std::move(o), in, app);
+}
+
+}  // namespace loanrisk::server

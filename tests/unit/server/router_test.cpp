@@ -1,0 +1,129 @@
+// Pins src/server/router.cpp: handle_request and open_stream as plain functions, no sockets involved.
+#include "router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "../model_fixture.hpp"
+
+namespace {
+
+using namespace loanrisk::server;
+
+std::string write_temp(const std::string& name, const std::string& text) {
+    std::string path = ::testing::TempDir() + name;
+    std::ofstream(path) << text;
+    return path;
+}
+
+struct router_test : ::testing::Test {
+    server_options options_for() {
+        server_options o;
+        o.model_path = write_temp("router_test_model.json", loanrisk::testing::small_model);
+        o.admin_token = "token";
+        return o;
+    }
+    app_state app{options_for(), 1};
+    void SetUp() override {
+        auto s = app.load(app.options().model_path);
+        ASSERT_TRUE(s.ok()) << s.err().message();
+        app.install(*s);
+    }
+    response call(std::string method, std::string target, std::string body = "", std::string type = "application/json",
+                  std::string auth = "") {
+        request r;
+        r.method = std::move(method);
+        r.target = std::move(target);
+        r.body = std::move(body);
+        r.content_type = std::move(type);
+        r.authorization = std::move(auth);
+        return handle_request(r, app);
+    }
+};
+
+TEST_F(router_test, health_reports_the_model_version) {
+    auto r = call("GET", "/health");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"status":"ok","api_version":"1.0.0","model_version":"test"})");
+}
+
+TEST_F(router_test, ready_turns_503_while_draining) {
+    EXPECT_EQ(call("GET", "/ready").status, 200);
+    app.start_draining();
+    auto r = call("GET", "/ready");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body, R"({"status":"draining"})");
+}
+
+TEST_F(router_test, predict_gives_the_same_answer_for_flat_and_wrapped_bodies) {
+    auto flat = call("POST", "/predict", R"({"application_id":"A","amount":300,"rate":12,"grade":"B","home":"OWN"})");
+    auto wrapped = call("POST", "/predict", R"({"application_id":"A","data":{"amount":300,"rate":12,"grade":"B","home":"OWN"}})");
+    EXPECT_EQ(flat.status, 200);
+    EXPECT_EQ(flat.body, wrapped.body);
+    EXPECT_NE(flat.body.find(R"("application_id":"A")"), std::string::npos);
+}
+
+TEST_F(router_test, rejects_a_string_amount_with_422_and_its_path) {
+    auto r = call("POST", "/batch_predict", R"({"items":[{"amount":1},{"data":{"amount":"x"}}]})");
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(r.body, R"({"error":"invalid_field","path":"items[1].data.amount","detail":"expected a number"})");
+}
+
+TEST_F(router_test, malformed_json_is_400_with_an_offset) {
+    auto r = call("POST", "/predict", R"({"amount": 1,)");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find(R"("error":"malformed_json")"), std::string::npos);
+    EXPECT_NE(r.body.find(R"("offset":)"), std::string::npos);
+}
+
+TEST_F(router_test, unknown_content_type_is_415) {
+    EXPECT_EQ(call("POST", "/batch_predict", "x", "text/plain").status, 415);
+}
+
+TEST_F(router_test, unknown_route_is_404_and_wrong_method_405_with_allow) {
+    EXPECT_EQ(call("GET", "/nope").status, 404);
+    auto r = call("GET", "/batch_predict");
+    EXPECT_EQ(r.status, 405);
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0].second, "POST");
+}
+
+TEST_F(router_test, admin_reload_needs_the_token_and_a_valid_model) {
+    EXPECT_EQ(call("POST", "/admin/reload", "", "", "Bearer wrong").status, 401);
+    EXPECT_EQ(call("POST", "/admin/reload", "", "", "").status, 401);
+    std::string bad = write_temp("router_test_bad.json", loanrisk::testing::small_model_with("[200, 500]", "[500, 200]"));
+    auto r = call("POST", "/admin/reload", R"({"model":")" + bad + R"("})", "application/json", "Bearer token");
+    EXPECT_EQ(r.status, 422);
+    EXPECT_NE(r.body.find("invalid_model"), std::string::npos);
+    EXPECT_EQ(app.current()->model->model_version, "test");
+    EXPECT_EQ(call("POST", "/admin/reload", "", "", "Bearer token").status, 200);
+}
+
+TEST_F(router_test, streamed_csv_in_odd_chunks_matches_the_whole_body) {
+    std::string csv = "id,amount,rate,grade,home\n";
+    for (int i = 0; i < 500; ++i) csv += "L" + std::to_string(i) + "," + std::to_string(100 + i) + ",1" + std::to_string(i % 9) + "," + (i % 2 ? "A" : "B") + ",RENT\n";
+    auto whole = call("POST", "/batch_predict", csv, "text/csv");
+    ASSERT_EQ(whole.status, 200) << whole.body;
+    request head;
+    head.method = "POST";
+    head.target = "/batch_predict";
+    head.content_type = "text/csv";
+    auto sink = open_stream(head, app);
+    ASSERT_TRUE(sink);
+    for (std::size_t i = 0; i < csv.size(); i += 7) ASSERT_TRUE(sink->feed(std::string_view(csv).substr(i, 7)));
+    EXPECT_EQ(sink->finish().body, whole.body);
+}
+
+TEST_F(router_test, query_params_are_percent_decoded_and_last_wins) {
+    std::string v;
+    EXPECT_TRUE(query_param("group_by=a%2Cb&x=1&x=2", "group_by", v));
+    EXPECT_EQ(v, "a,b");
+    EXPECT_TRUE(query_param("group_by=a%2Cb&x=1&x=2", "x", v));
+    EXPECT_EQ(v, "2");
+    EXPECT_FALSE(query_param("a=1", "b", v));
+}
+
+}  // namespace
