@@ -38,32 +38,47 @@ std::string input_value(const compiled_model& m, const loan_batch& b, std::size_
 }  // namespace
 
 explanation explain(const compiled_model& m, const loan_batch& b, std::size_t loan, std::size_t top) {
-    explanation e;
-    std::vector<reason_code> all;
+    // Contributions first, as plain numbers; strings only for the few that become reasons (this runs on
+    // every /predict).
+    struct term_contribution {
+        double value;
+        bool dense;
+        std::size_t term;
+    };
+    std::vector<term_contribution> all;
+    all.reserve(m.dense.size() + m.lookups.size());
     double logit = m.intercept;
     for (std::size_t t = 0; t < m.dense.size(); ++t) {
         double c = static_cast<double>(m.dense[t].weight) * b.dense[t][loan];
         logit += c;
-        for (std::size_t i = 0; i < m.inputs.size(); ++i)
-            if (m.inputs[i].standardized && m.inputs[i].column == t) all.push_back({m.dense[t].name, input_value(m, b, i, loan), c});
+        all.push_back({c, true, t});
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
-        const lookup_term& term = m.lookups[t];
-        double c = term.table[b.codes[t][loan]];
+        double c = m.lookups[t].table[b.codes[t][loan]];
         logit += c;
-        std::string value;
-        if (term.cross) {
-            value = input_value(m, b, term.first_input, loan) + " / " + input_value(m, b, term.second_input, loan);
-        } else {
-            for (std::size_t i = 0; i < m.inputs.size(); ++i)
-                if (!m.inputs[i].standardized && m.inputs[i].column == t) value = input_value(m, b, i, loan);
-        }
-        all.push_back({term.name, std::move(value), c});
+        all.push_back({c, false, t});
     }
+    explanation e;
     e.score = score_points(logit);
-    std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.contribution > y.contribution; });
-    for (auto& r : all) {
-        if (e.reasons.size() >= top || r.contribution <= 0) break;
+    std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.value > y.value; });
+    for (const auto& c : all) {
+        if (e.reasons.size() >= top || c.value <= 0) break;
+        reason_code r;
+        r.contribution = c.value;
+        if (c.dense) {
+            r.feature = m.dense[c.term].name;
+            for (std::size_t i = 0; i < m.inputs.size(); ++i)
+                if (m.inputs[i].standardized && m.inputs[i].column == c.term) r.value = input_value(m, b, i, loan);
+        } else {
+            const lookup_term& term = m.lookups[c.term];
+            r.feature = term.name;
+            if (term.cross) {
+                r.value = input_value(m, b, term.first_input, loan) + " / " + input_value(m, b, term.second_input, loan);
+            } else {
+                for (std::size_t i = 0; i < m.inputs.size(); ++i)
+                    if (!m.inputs[i].standardized && m.inputs[i].column == c.term) r.value = input_value(m, b, i, loan);
+            }
+        }
         e.reasons.push_back(std::move(r));
     }
     if (b.keep_raw)

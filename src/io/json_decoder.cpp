@@ -5,6 +5,8 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -422,6 +424,24 @@ status decode_items(od::array items, std::string_view name, detail::item_decoder
 
 }  // namespace
 
+namespace {
+
+// /predict decodes one small item per request: the item decoder (its key table) is kept per thread and
+// rebuilt only when the model changes. Holding the model keeps its address from being reused by another.
+detail::item_decoder& thread_decoder(const core::compiled_model& m) {
+    thread_local std::shared_ptr<const core::model> source;
+    thread_local const core::compiled_model* compiled = nullptr;
+    thread_local std::optional<detail::item_decoder> decoder;
+    if (!decoder || source != m.source || compiled != &m) {
+        decoder.emplace(m);
+        source = m.source;
+        compiled = &m;
+    }
+    return *decoder;
+}
+
+}  // namespace
+
 status decode_json_single(std::string_view body, const core::compiled_model& m, core::loan_batch& out) {
     od::parser local;
     od::parser& parser = body.size() <= reusable_parser_bytes ? thread_parser() : local;
@@ -430,8 +450,7 @@ status decode_json_single(std::string_view body, const core::compiled_model& m, 
     od::document doc;
     if (auto e = parser.iterate(text).get(doc)) return detail::malformed_json(e, src, "");
     src.doc = &doc;
-    detail::item_decoder decoder(m);
-    if (auto s = decoder.decode(doc, src, detail::item_place{}, out); !s) return s;
+    if (auto s = thread_decoder(m).decode(doc, src, detail::item_place{}, out); !s) return s;
     if (auto s = detail::expect_end(src, ""); !s) {
         out.pop_back();
         return s;
