@@ -103,6 +103,8 @@ struct loan_batch {
     std::size_t push_default(const compiled_model& m);
     // Removes the last loan (a decoder that hit an error part-way through an item).
     void pop_back();
+    // Appends every loan of `other` (same model shape): batches decoded in parallel, joined in order.
+    void append(const loan_batch& other);
 };
 
 // Number of edges <= x (the bin a value falls in), without data-dependent branches: values arrive in

@@ -166,6 +166,20 @@ void loan_batch::pop_back() {
     --size;
 }
 
+void loan_batch::append(const loan_batch& other) {
+    auto join = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    for (std::size_t t = 0; t < dense.size(); ++t) join(dense[t], other.dense[t]);
+    for (std::size_t t = 0; t < codes.size(); ++t) join(codes[t], other.codes[t]);
+    for (std::size_t t = 0; t < raw.size(); ++t) join(raw[t], other.raw[t]);
+    join(exposure, other.exposure);
+    join(age, other.age);
+    const auto shift = static_cast<std::uint32_t>(id_text.size());
+    id_text += other.id_text;
+    for (std::uint32_t end : other.id_end) id_end.push_back(end + shift);
+    join(id_present, other.id_present);
+    size += other.size;
+}
+
 status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int input, double x) {
     const input_field& in = m.inputs[static_cast<std::size_t>(input)];
     if (!in.numeric) return error{"expected a string (one of the model's categories)", ""};

@@ -7,6 +7,8 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <thread>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -407,8 +409,8 @@ od::parser& thread_parser() {
     return p;
 }
 
-status decode_items(od::array items, std::string_view name, detail::item_decoder& decoder,
-                    const detail::json_source& src, const decode_limits& limits, core::loan_batch& out) {
+status decode_items_serially(od::array items, std::string_view name, detail::item_decoder& decoder,
+                             const detail::json_source& src, const decode_limits& limits, core::loan_batch& out) {
     detail::item_place place{detail::item_place::kind::element, name, 0};
     for (auto element : items) {
         od::value item;
@@ -420,6 +422,80 @@ status decode_items(od::array items, std::string_view name, detail::item_decoder
         ++place.n;
     }
     return ok();
+}
+
+// Large batches are decoded on every core: one pass skims the array for each item's text (no values
+// parsed), then threads decode contiguous runs of items, each item indexed again as its own document
+// (it lies inside the padded body, so the padding simdjson needs is there), into their own batches,
+// joined in order. Errors are the same as serially: the lowest-indexed bad item wins and `out` keeps
+// the items before it.
+constexpr std::size_t parallel_min_items = 8192;
+
+// Skims the array. False when an item is not an object or the array is malformed: the caller then
+// decodes serially, which reports such errors exactly.
+bool skim_items(od::array items, std::vector<std::string_view>& out) {
+    for (auto element : items) {
+        od::value item;
+        if (std::move(element).get(item)) return false;
+        od::object obj;
+        if (item.get_object().get(obj)) return false;
+        std::string_view raw;
+        if (obj.raw_json().get(raw)) return false;
+        out.push_back(raw);
+    }
+    return true;
+}
+
+// nullopt: the skim found something only the serial decoder reports exactly; decode the body again serially.
+std::optional<status> decode_items(od::array items, std::string_view name, detail::item_decoder& decoder,
+                                   const detail::json_source& src, const decode_limits& limits, core::loan_batch& out,
+                                   bool parallel) {
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    if (!parallel || threads == 1 || src.size < parallel_min_items * 64)
+        return decode_items_serially(items, name, decoder, src, limits, out);
+    std::vector<std::string_view> texts;
+    if (!skim_items(items, texts) || texts.size() > limits.max_items || texts.size() < parallel_min_items)
+        return std::nullopt;
+    const core::compiled_model& m = decoder.model();
+    struct part {
+        core::loan_batch batch;
+        std::optional<error> failed;
+    };
+    std::vector<part> parts(threads);
+    auto run = [&](unsigned p) {
+        const std::size_t begin = texts.size() * p / threads, end = texts.size() * (p + 1) / threads;
+        part& mine = parts[p];
+        mine.batch.reset(m, out.keep_raw);
+        mine.batch.reserve(end - begin);
+        od::parser parser;
+        detail::item_decoder dec(m);
+        for (std::size_t i = begin; i < end; ++i) {
+            const std::string_view t = texts[i];
+            const std::size_t readable = static_cast<std::size_t>(src.begin + src.size - t.data()) + simdjson::SIMDJSON_PADDING;
+            detail::json_source item_src{nullptr, t.data(), t.size(), src.offset_of(t.data())};
+            const detail::item_place place{detail::item_place::kind::element, name, i};
+            od::document doc;
+            if (auto e = parser.iterate(t.data(), t.size(), readable).get(doc)) {
+                mine.failed = detail::malformed_json(e, item_src, place.prefix());
+                return;
+            }
+            item_src.doc = &doc;
+            if (auto s = dec.decode(doc, item_src, place, mine.batch); !s) {
+                mine.failed = s.err();
+                return;
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned p = 1; p < threads; ++p) pool.emplace_back(run, p);
+    run(0);
+    for (auto& t : pool) t.join();
+    out.reserve(out.size + texts.size());
+    for (auto& p : parts) {
+        out.append(p.batch);
+        if (p.failed) return status(*p.failed);
+    }
+    return status(ok());
 }
 
 }  // namespace
@@ -458,8 +534,10 @@ status decode_json_single(std::string_view body, const core::compiled_model& m, 
     return ok();
 }
 
-status decode_json_batch(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
-                         const decode_limits& limits) {
+namespace {
+
+std::optional<status> decode_batch_once(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
+                                        const decode_limits& limits, bool parallel) {
     od::parser local;
     od::parser& parser = body.size() <= reusable_parser_bytes ? thread_parser() : local;
     const simdjson::padded_string text(body);
@@ -474,7 +552,8 @@ status decode_json_batch(std::string_view body, const core::compiled_model& m, c
     if (t == od::json_type::array) {
         od::array items;
         if (auto e = doc.get_array().get(items)) return detail::malformed_json(e, src, "");
-        if (auto s = decode_items(items, "", decoder, src, limits, out); !s) return s;
+        auto s = decode_items(items, "", decoder, src, limits, out, parallel);
+        if (!s || !*s) return s;
         return detail::expect_end(src, "");
     }
     if (t != od::json_type::object)
@@ -498,10 +577,19 @@ status decode_json_batch(std::string_view body, const core::compiled_model& m, c
                          "invalid_request"};
         od::array items;
         if (auto e = v.get_array().get(items)) return detail::malformed_json(e, src, "");
-        if (auto s = decode_items(items, "items", decoder, src, limits, out); !s) return s;
+        auto s = decode_items(items, "items", decoder, src, limits, out, parallel);
+        if (!s || !*s) return s;
     }
     if (!found) return error{"expected {\"items\": [...]}: the body has no \"items\" member", "", 0, "invalid_request"};
     return detail::expect_end(src, "");
+}
+
+}  // namespace
+
+status decode_json_batch(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
+                         const decode_limits& limits) {
+    if (auto s = decode_batch_once(body, m, out, limits, /*parallel=*/true)) return *s;
+    return *decode_batch_once(body, m, out, limits, /*parallel=*/false);
 }
 
 }  // namespace loanrisk::io

@@ -79,6 +79,7 @@ private:
 class item_decoder {
 public:
     explicit item_decoder(const core::compiled_model& m) : model_(m), keys_(m) {}
+    const core::compiled_model& model() const { return model_; }
 
     // Decodes `item` into one new loan of `out`. A value that is not an object is invalid_request; on
     // any error `out` is left as it was.

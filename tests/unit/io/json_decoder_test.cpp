@@ -321,3 +321,61 @@ TEST(json_decoder, real_data_as_json_decodes_like_the_csv) {
     EXPECT_EQ(from_json.id(1), "row-1");
     EXPECT_EQ(from_json.id_present[0], 0);
 }
+
+namespace {
+
+// A body large enough for the parallel path: `n` items, every tenth in the {"application_id","data"}
+// shape, with missing values, unknown categories and numeric ids mixed in.
+std::string many_items(std::size_t n, std::size_t bad_at = static_cast<std::size_t>(-1)) {
+    std::string body = "{\"items\":[";
+    const char* grades[] = {"A", "B", "Z"};
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) body += ",\n";
+        std::string fields = "\"amount\":" + (i == bad_at ? std::string("\"x\"") : std::to_string(100 + (i * 37) % 900)) +
+                             (i % 7 ? ",\"rate\":" + std::to_string(5 + i % 20) : std::string()) + ",\"grade\":\"" +
+                             grades[i % 3] + "\",\"home\":\"" + (i % 2 ? "OWN" : "RENT") + "\"";
+        if (i % 10 == 0) body += "{\"application_id\":\"A-" + std::to_string(i) + "\",\"data\":{" + fields + "}}";
+        else if (i % 10 == 1) body += "{\"id\":" + std::to_string(i) + "," + fields + "}";
+        else body += "{" + fields + "}";
+    }
+    return body + "]}";
+}
+
+// The same items decoded one line at a time (NDJSON is always decoded serially).
+std::string as_ndjson(const std::string& body) {
+    std::string items = body.substr(10, body.size() - 12);
+    std::string out;
+    for (std::size_t start = 0;;) {
+        std::size_t end = items.find(",\n", start);
+        out += items.substr(start, end == std::string::npos ? std::string::npos : end - start) + "\n";
+        if (end == std::string::npos) break;
+        start = end + 2;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(json_decoder, a_large_batch_decoded_on_every_core_equals_the_serial_decode) {
+    const auto& m = small_compiled();
+    const std::string body = many_items(20000);
+    loan_batch parallel = empty_batch(m), serial = empty_batch(m);
+    ASSERT_TRUE(decode_json_batch(body, m, parallel));
+    loanrisk::io::ndjson_decoder nd(m);
+    ASSERT_TRUE(nd.feed(as_ndjson(body), serial));
+    ASSERT_TRUE(nd.finish(serial));
+    ASSERT_EQ(parallel.size, 20000u);
+    EXPECT_EQ(dump(parallel), dump(serial));
+}
+
+TEST(json_decoder, a_large_batch_reports_the_first_bad_item_and_keeps_the_items_before_it) {
+    const auto& m = small_compiled();
+    const std::string body = many_items(20000, 15001);
+    loan_batch out = empty_batch(m);
+    auto s = decode_json_batch(body, m, out);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.err().where, "items[15001].amount");
+    EXPECT_EQ(s.err().code, "invalid_field");
+    EXPECT_EQ(body.substr(s.err().offset, 3), "\"x\"");
+    EXPECT_EQ(out.size, 15001u);
+}
