@@ -7,6 +7,10 @@
 #include <span>
 #include <vector>
 
+namespace loanrisk::io {
+class json_writer;
+}
+
 namespace loanrisk::train {
 
 // ROC-AUC with ties counted as one half (the Mann-Whitney statistic), as scikit-learn's roc_auc_score.
@@ -59,5 +63,10 @@ struct evaluation {
 };
 
 evaluation evaluate(std::span<const double> pd, std::span<const std::uint8_t> label);
+
+// Writes the evaluation's fields (rows, defaults, roc_auc, gini, ks, brier, log_loss, ece and, with
+// `tables`, calibration and thresholds) into an open JSON object, numbers to `digits` significant digits.
+// The model artifact's metrics and `loanrisk evaluate --json` share it.
+void write_evaluation_fields(io::json_writer& w, const evaluation& e, bool tables, int digits);
 
 }  // namespace loanrisk::train

@@ -232,19 +232,8 @@ int run_evaluate(const flags& f) {
     if (f.has("json")) {
         io::json_writer w(true);
         w.begin_object().key("model_version").value(m->model_version).key("rows_used").value(which);
-        w.key("count").value(e.count).key("defaults").value(e.defaults);
-        w.key("roc_auc").value(e.roc_auc).key("gini").value(e.gini).key("ks").value(e.ks);
-        w.key("brier").value(e.brier).key("log_loss").value(e.log_loss).key("ece").value(e.ece);
-        w.key("calibration").begin_array();
-        for (const auto& b : e.calibration)
-            w.begin_object().key("lower").value(b.lower).key("upper").value(b.upper).key("count").value(b.count)
-                .key("mean_pd").value(b.mean_pd).key("default_rate").value(b.default_rate).end_object();
-        w.end_array().key("thresholds").begin_array();
-        for (const auto& t : e.thresholds)
-            w.begin_object().key("approve_below").value(t.cutoff).key("approval_rate").value(t.approval_rate)
-                .key("default_rate_approved").value(t.default_rate_approved).key("recall").value(t.recall)
-                .key("precision").value(t.precision).key("false_positive_rate").value(t.false_positive_rate).end_object();
-        w.end_array().end_object();
+        train::write_evaluation_fields(w, e, true, 17);
+        w.end_object();
         print(w.str() + "\n");
         return 0;
     }

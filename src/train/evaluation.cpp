@@ -10,6 +10,7 @@
 // - a metric that is undefined on its input (empty input, one class absent, a NaN score) is NaN, never
 //   a crash; rates whose denominator is zero are 0, as documented in evaluation.hpp.
 #include "loanrisk/evaluation.hpp"
+#include "loanrisk/json_writer.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -274,6 +275,29 @@ evaluation evaluate(std::span<const double> pd, std::span<const std::uint8_t> la
     result.ece = expected_calibration_error(result.calibration);
     result.thresholds = threshold_table(pd, label);
     return result;
+}
+
+void write_evaluation_fields(io::json_writer& w, const evaluation& e, bool tables, int d) {
+    w.key("rows").value(e.count).key("defaults").value(e.defaults);
+    w.key("roc_auc").value(e.roc_auc, d).key("gini").value(e.gini, d).key("ks").value(e.ks, d);
+    w.key("brier").value(e.brier, d).key("log_loss").value(e.log_loss, d).key("ece").value(e.ece, d);
+    if (tables) {
+        w.key("calibration").begin_array();
+        for (const auto& b : e.calibration)
+            w.begin_object()
+                .key("lower").value(b.lower, d).key("upper").value(b.upper, d).key("count").value(b.count)
+                .key("mean_pd").value(b.mean_pd, d).key("default_rate").value(b.default_rate, d)
+                .end_object();
+        w.end_array();
+        w.key("thresholds").begin_array();
+        for (const auto& t : e.thresholds)
+            w.begin_object()
+                .key("approve_below").value(t.cutoff, d).key("approval_rate").value(t.approval_rate, d)
+                .key("default_rate_approved").value(t.default_rate_approved, d).key("recall").value(t.recall, d)
+                .key("precision").value(t.precision, d).key("false_positive_rate").value(t.false_positive_rate, d)
+                .end_object();
+        w.end_array();
+    }
 }
 
 }  // namespace loanrisk::train

@@ -366,31 +366,6 @@ core::pd_distribution pd_deciles(std::vector<double> pds) {
     return d;
 }
 
-void write_evaluation(io::json_writer& w, const evaluation& e, bool tables) {
-    const int d = metric_digits;
-    w.begin_object();
-    w.key("rows").value(e.count).key("defaults").value(e.defaults);
-    w.key("roc_auc").value(e.roc_auc, d).key("gini").value(e.gini, d).key("ks").value(e.ks, d);
-    w.key("brier").value(e.brier, d).key("log_loss").value(e.log_loss, d).key("ece").value(e.ece, d);
-    if (tables) {
-        w.key("calibration").begin_array();
-        for (const auto& b : e.calibration)
-            w.begin_object()
-                .key("lower").value(b.lower, d).key("upper").value(b.upper, d).key("count").value(b.count)
-                .key("mean_pd").value(b.mean_pd, d).key("default_rate").value(b.default_rate, d)
-                .end_object();
-        w.end_array();
-        w.key("thresholds").begin_array();
-        for (const auto& t : e.thresholds)
-            w.begin_object()
-                .key("approve_below").value(t.cutoff, d).key("approval_rate").value(t.approval_rate, d)
-                .key("default_rate_approved").value(t.default_rate_approved, d).key("recall").value(t.recall, d)
-                .key("precision").value(t.precision, d).key("false_positive_rate").value(t.false_positive_rate, d)
-                .end_object();
-        w.end_array();
-    }
-    w.end_object();
-}
 
 }  // namespace
 
@@ -527,9 +502,13 @@ result<train_report> train_model(const dataset& data, const train_options& optio
     metrics.begin_object();
     metrics.key("split").value("data row i (0-based, header excluded) is held out iff i % 5 == 4");
     metrics.key("holdout");
-    write_evaluation(metrics, report.holdout, true);
+    metrics.begin_object();
+    write_evaluation_fields(metrics, report.holdout, true, metric_digits);
+    metrics.end_object();
     metrics.key("training");
-    write_evaluation(metrics, report.training, false);
+    metrics.begin_object();
+    write_evaluation_fields(metrics, report.training, false, metric_digits);
+    metrics.end_object();
     metrics.end_object();
     m.metrics_json = metrics.take();
 

@@ -23,7 +23,7 @@ check() {  # name op bound
     echo "ok: $1 = $v ($2 $3)"
 }
 [[ $(sed -n 's/^  "rows_used": "\(.*\)",$/\1/p' "$work/eval.json") == holdout ]] || { echo "FAIL: not evaluated on the holdout"; exit 1; }
-[[ $(metric count) == 6516 ]] || { echo "FAIL: holdout should hold 6516 rows"; exit 1; }
+[[ $(metric rows) == 6516 ]] || { echo "FAIL: holdout should hold 6516 rows"; exit 1; }
 check roc_auc '>=' 0.895
 check brier '<=' 0.0928
 check ece '<=' 0.02
