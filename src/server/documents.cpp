@@ -1,8 +1,7 @@
-// Model card, OpenAPI description and the page at /, generated from the serving model so that a model
-// trained on other columns documents itself.
+// Model card and OpenAPI description, generated from the serving model so that a model trained on other
+// columns documents itself; the lookup of the dashboard's embedded files.
 #include "documents.hpp"
 
-#include <cctype>
 #include <cmath>
 
 #include "loanrisk/json_writer.hpp"
@@ -176,27 +175,10 @@ std::string openapi_json(const model_state& s, const core::policy&) {
     return doc;
 }
 
-std::string dashboard_html(const model_state& s) {
-    std::string version;
-    for (char c : s.model->model_version)  // a content hash: hex digits only, but never trust into HTML
-        if (std::isalnum(static_cast<unsigned char>(c))) version += c;
-    return R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>loanrisk</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em;color:#222}code{background:#f3f3f3;padding:0 .2em}</style>
-</head><body>
-<h1>loanrisk</h1>
-<p>Credit-risk scoring server, model <code>)" +
-           version + R"(</code>.</p>
-<p>The portfolio monitoring dashboard lands with issue 5. Until then:</p>
-<ul>
-<li><a href="/model">/model</a>: the model card (features, ranges, holdout metrics, policy)</li>
-<li><a href="/stats">/stats</a>: live traffic since start (decision mix, PD histogram, PSI)</li>
-<li><a href="/openapi.json">/openapi.json</a>: every route with its request and response schemas</li>
-<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
-</ul>
-</body></html>
-)";
+const static_asset* find_asset(std::string_view name) {
+    for (const auto& a : embedded_assets())
+        if (a.name == name) return &a;
+    return nullptr;
 }
 
 }  // namespace loanrisk::server

@@ -215,6 +215,8 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         req.content_type = std::string(h[http::field::content_type]);
         req.accept = std::string(h[http::field::accept]);
         req.authorization = std::string(h[http::field::authorization]);
+        req.if_none_match = std::string(h[http::field::if_none_match]);
+        req.accept_encoding = std::string(h[http::field::accept_encoding]);
         meta.method = req.method;
         meta.target = req.target;
         const bool keep_alive = h.keep_alive();

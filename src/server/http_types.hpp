@@ -17,6 +17,8 @@ struct request {
     std::string content_type;  // the Content-Type header ("" when absent)
     std::string accept;        // the Accept header
     std::string authorization; // the Authorization header
+    std::string if_none_match;  // the If-None-Match header (ETags of the dashboard's files)
+    std::string accept_encoding;  // the Accept-Encoding header (gzip for the dashboard's files)
     std::string body;          // empty for streamed bodies (see router.hpp: open_stream)
 
     std::string_view path() const;   // target without the query

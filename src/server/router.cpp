@@ -545,11 +545,79 @@ response admin_reload(const request& req, app_state& app) {
     return json_response(200, std::move(body), route_id::admin_reload);
 }
 
+// ---- / and /static/<name>: the dashboard's embedded files -----------------------------------------------
+
+constexpr std::string_view static_prefix = "/static/";
+
+bool is_static_path(std::string_view path) { return path.substr(0, static_prefix.size()) == static_prefix; }
+
+// True when the header lists `tag` or "*" (weak validators compare equal too: RFC 9110 13.1.2).
+bool etag_matches(std::string_view header, std::string_view tag) {
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        std::string_view t = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+        if (t.substr(0, 2) == "W/") t.remove_prefix(2);
+        if (t == "*" || t == tag) return true;
+    }
+    return false;
+}
+
+// Accept-Encoding names gzip (or *) without q=0.
+bool accepts_gzip(std::string_view header) {
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        std::string item = lower(header.substr(0, comma));
+        header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+        std::string coding = media_type(item);
+        if (coding != "gzip" && coding != "x-gzip" && coding != "*") continue;
+        auto q = item.find("q=");
+        if (q == std::string::npos) return true;
+        std::string_view v = std::string_view(item).substr(q + 2);
+        return v.find_first_not_of("0. ") != std::string_view::npos;
+    }
+    return false;
+}
+
+// An embedded file by name from a fixed table (a path never reaches the file system), revalidated by its
+// content-hash ETag (304), gzipped where the client accepts it.
+response static_file(const request& req, std::string_view name) {
+    const static_asset* a = find_asset(name);
+    if (!a) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
+    if (req.method != "GET") {
+        response res = error_response(405, "method_not_allowed", std::string(req.path()) + " accepts GET only",
+                                      route_id::dashboard);
+        res.headers.emplace_back("Allow", "GET");
+        return res;
+    }
+    response res;
+    res.route = route_id::dashboard;
+    res.content_type = std::string(a->content_type);
+    res.headers.emplace_back("ETag", std::string(a->etag));
+    res.headers.emplace_back("Cache-Control", "no-cache");  // revalidate each time: a new binary, a new page
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    if (!a->gzip.empty()) res.headers.emplace_back("Vary", "Accept-Encoding");
+    if (etag_matches(req.if_none_match, a->etag)) {
+        res.status = 304;
+        return res;
+    }
+    if (!a->gzip.empty() && accepts_gzip(req.accept_encoding)) {
+        res.headers.emplace_back("Content-Encoding", "gzip");
+        res.body = std::string(a->gzip);
+    } else {
+        res.body = std::string(a->body);
+    }
+    return res;
+}
+
 }  // namespace
 
 // ---- dispatch -----------------------------------------------------------------------------------------
 
 route_id route_of(std::string_view path) {
+    if (is_static_path(path)) return route_id::dashboard;
     const route_entry* r = find_route(path.substr(0, path.find('?')));
     return r ? r->id : route_id::not_found;
 }
@@ -564,6 +632,7 @@ response error_response(int status, std::string_view code, std::string_view deta
 }
 
 response handle_request(const request& req, app_state& app) {
+    if (is_static_path(req.path())) return static_file(req, req.path().substr(static_prefix.size()));
     const route_entry* r = find_route(req.path());
     if (!r) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
     if (req.method != r->method) {
@@ -578,6 +647,7 @@ response handle_request(const request& req, app_state& app) {
     case route_id::predict: return predict(req, app);
     case route_id::batch_predict: return batch_predict(req, app);
     case route_id::admin_reload: return admin_reload(req, app);
+    case route_id::dashboard: return static_file(req, "index.html");  // needs no model: the page says so
     default: break;
     }
     auto s = app.current();
@@ -593,10 +663,6 @@ response handle_request(const request& req, app_state& app) {
     case route_id::metrics:
         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
         res.body = app.metrics().prometheus(*s, app.ready());
-        break;
-    case route_id::dashboard:
-        res.content_type = "text/html; charset=utf-8";
-        res.body = dashboard_html(*s);
         break;
     default: break;
     }
