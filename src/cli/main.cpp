@@ -282,7 +282,8 @@ options:
   --on-error fail|skip|report  a bad row stops the run with its line and field (fail, the default),
                          is left out and counted in the summary (skip), or gets an output line with
                          decision ERROR and the reason (report)
-  --summary FILE         where to write the summary JSON (default: stderr)
+  --summary FILE         where to write the summary JSON (default: stderr; - or /dev/stdout: as the last
+                         line of the scored output on stdout)
   --summary-format full|partial  partial: a mergeable accumulator, for one stage of a distributed job
   --merge-summaries      merge the partial summaries given as --input (repeatable) into the final one
   --group-by A,B         categorical fields for Expected Loss by group (default: loan_grade,loan_intent)

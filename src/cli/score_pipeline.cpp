@@ -376,8 +376,10 @@ struct run_totals {
     std::size_t error_count = 0;
 };
 
+// `to` (when not null) is the scored output itself: "--summary -" or /dev/stdout appends the summary as its
+// last line instead of reopening (and truncating) whatever stdout points at.
 void write_summary_file(const score_job& job, const core::compiled_model& m, const core::portfolio_accumulator& acc,
-                        const run_totals& t, const std::string& path, bool partial) {
+                        const run_totals& t, const std::string& path, bool partial, std::FILE* to = nullptr) {
     std::string out = "{\"model_version\":";
     io::append_string(out, m.source->model_version);
     out += ",\"rows\":";
@@ -405,10 +407,10 @@ void write_summary_file(const score_job& job, const core::compiled_model& m, con
         io::append_summary_json(out, core::summarize(m, acc, {job.group_by}));
     }
     out += "}\n";
-    std::FILE* f = path.empty() ? stderr : std::fopen(path.c_str(), "wb");
+    std::FILE* f = to ? to : path.empty() ? stderr : std::fopen(path.c_str(), "wb");
     if (!f) throw std::runtime_error("cannot write " + path);
     std::fwrite(out.data(), 1, out.size(), f);
-    if (f != stderr) std::fclose(f);
+    if (f != stderr && f != to) std::fclose(f);
 }
 
 core::compiled_model load_compiled(const std::string& path) {
@@ -606,15 +608,19 @@ int run_score_job(const score_job& job) {
     cv.notify_all();
     for (auto& w : workers) w.join();
     if (progress) std::fputs("\n", stderr);
-    std::fflush(out);
-    if (out != stdout) std::fclose(out);
     if (in != stdin) std::fclose(in);
     if (fatal) {
+        std::fflush(out);
+        if (out != stdout) std::fclose(out);
         std::fprintf(stderr, "loanrisk score: %s (use --on-error skip or report to continue past bad rows)\n",
                      fatal->message().c_str());
         return 1;
     }
-    write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary);
+    const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
+    if (summary_on_stdout && job.output != "-") throw std::runtime_error("--summary - needs the output on stdout");
+    write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary, summary_on_stdout ? out : nullptr);
+    std::fflush(out);
+    if (out != stdout) std::fclose(out);
     return 0;
 }
 

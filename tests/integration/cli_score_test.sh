@@ -41,6 +41,12 @@ grep -q "\"application_id\":\"A-2\",\"pd_default\":$pd2_csv," "$work/o.ndjson" |
 score --no-header --keep-columns < "$work/p.csv" > "$work/k.csv" 2>/dev/null
 [[ $(head -1 "$work/k.csv") == "A-1,22,59000,RENT,123.0,PERSONAL,D,35000,16.02,0.59,Y,3,$pd_csv,REJECT,"* ]] || fail "keep-columns: $(head -1 "$work/k.csv")"
 
+# --summary - (or /dev/stdout): the summary is the last line of the output, even when stdout is a file.
+score --input "$work/p.csv" --no-header --summary /dev/stdout > "$work/with_summary.csv"
+[[ $(wc -l < "$work/with_summary.csv") == 6 ]] || fail "5 rows + the summary line"
+tail -1 "$work/with_summary.csv" | grep -q '^{"model_version":".*"rows_scored":5,' || fail "summary as the last line"
+head -5 "$work/with_summary.csv" | cut -d, -f2 | paste -sd' ' | grep -q "^$pd_csv " || fail "rows before the summary"
+
 # Explanations: score points and reason codes, in both output formats.
 score --input "$work/p.ndjson" --explain --output "$work/x.ndjson" --summary /dev/null
 grep -q '"score":[0-9]*,"reason_codes":\[{"feature":"' "$work/x.ndjson" || fail "--explain NDJSON: $(head -1 "$work/x.ndjson")"
