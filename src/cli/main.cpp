@@ -346,6 +346,8 @@ int run_score(const flags& f) {
     else if (mode == "report") job.errors = cli::on_error::report;
     else throw usage_error{"--on-error must be fail, skip or report"};
     job.summary_path = f.get("summary");
+    if ((job.summary_path == "-" || job.summary_path == "/dev/stdout") && job.output != "-")
+        throw usage_error{"--summary - writes the summary after the scored rows on stdout: use it without --output"};
     std::string summary_format = f.get("summary-format", "full");
     if (summary_format != "full" && summary_format != "partial") throw usage_error{"--summary-format must be full or partial"};
     job.partial_summary = summary_format == "partial";

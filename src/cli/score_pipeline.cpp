@@ -10,6 +10,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -577,7 +578,14 @@ int run_score_job(const score_job& job) {
             cv.notify_all();
             break;
         }
-        std::fwrite(r.out.data(), 1, r.out.size(), out);
+        if (std::fwrite(r.out.data(), 1, r.out.size(), out) != r.out.size() || std::ferror(out)) {
+            // A full disk or a closed pipe: stop, never report success with output missing.
+            fatal = error{std::string("cannot write the output: ") + std::strerror(errno), job.output};
+            std::lock_guard lock(mu);
+            stop = true;
+            cv.notify_all();
+            break;
+        }
         acc.merge(r.acc);
         totals.rows += r.rows;
         totals.scored += r.scored;
@@ -599,28 +607,28 @@ int run_score_job(const score_job& job) {
             }
         }
     }
+    if (fatal) {
+        // The reader may be blocked reading a stream that never ends: report and leave without joining.
+        std::fflush(out);
+        const bool bad_row = !fatal->code.empty();  // a decoder's error, not an I/O failure
+        std::fprintf(stderr, "loanrisk score: %s%s\n", fatal->message().c_str(),
+                     bad_row ? " (use --on-error skip or report to continue past bad rows)" : "");
+        std::fflush(stderr);
+        std::_Exit(1);
+    }
     reader.join();
     {
         std::lock_guard lock(mu);
         reading_done = true;
-        stop = stop || fatal.has_value();
     }
     cv.notify_all();
     for (auto& w : workers) w.join();
     if (progress) std::fputs("\n", stderr);
     if (in != stdin) std::fclose(in);
-    if (fatal) {
-        std::fflush(out);
-        if (out != stdout) std::fclose(out);
-        std::fprintf(stderr, "loanrisk score: %s (use --on-error skip or report to continue past bad rows)\n",
-                     fatal->message().c_str());
-        return 1;
-    }
     const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
-    if (summary_on_stdout && job.output != "-") throw std::runtime_error("--summary - needs the output on stdout");
     write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary, summary_on_stdout ? out : nullptr);
-    std::fflush(out);
-    if (out != stdout) std::fclose(out);
+    if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0))
+        throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
     return 0;
 }
 

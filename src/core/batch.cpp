@@ -187,7 +187,9 @@ status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int 
     if (x < in.domain.min) return error{"must be >= " + number_text(in.domain.min), ""};
     if (x > in.domain.max) return error{"must be <= " + number_text(in.domain.max), ""};
     if (in.standardized) {
-        b.dense[in.column][loan] = static_cast<float>((x - in.mean) / in.scale);
+        // Clamped so that an extreme (but valid) value cannot overflow float into inf/NaN: at |z| = 1e6
+        // the PD is already 0 or 1.
+        b.dense[in.column][loan] = static_cast<float>(std::clamp((x - in.mean) / in.scale, -1e6, 1e6));
     } else {
         b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_of(in.edges, x));
     }

@@ -10,6 +10,8 @@ namespace loanrisk::core {
 
 int score_points(double logit) {
     const double factor = 20 / std::log(2.0);
+    if (!std::isfinite(logit)) logit = std::isnan(logit) ? 0 : std::copysign(1e6, logit);
+    logit = std::clamp(logit, -1e6, 1e6);
     // logit = ln(bad:good odds), so ln(good:bad odds) = -logit.
     return static_cast<int>(std::lround(600 + factor * (-logit - std::log(50.0))));
 }

@@ -144,6 +144,7 @@ void read_categorical(feature& f, simdjson::dom::object o, const std::string& pa
         f.categories.push_back(std::move(name));
         ++i;
     }
+    if (f.categories.empty()) fail(cpath, "must list at least one category");
     f.category_weights = number_array(member(o, path, "weights"), at(path, "weights"));
     if (f.category_weights.size() != f.categories.size())
         fail(at(path, "weights"), "must hold one weight per category (" + std::to_string(f.categories.size()) + ")");
@@ -246,6 +247,7 @@ model read_model(element root) {
     if (edges.size() < 2 || edges.front() != 0 || edges.back() != 1)
         fail(at(dpath, "edges"), "must run from 0 to 1 with at least one bin");
     require_increasing(edges, at(dpath, "edges"));
+    if (edges.size() > 18) fail(at(dpath, "edges"), "at most 17 bins (the engine counts PSI bins in registers)");
     if (m.training_pd.fractions.size() != edges.size() - 1)
         fail(at(dpath, "fractions"), "must hold one fraction per bin (" + std::to_string(edges.size() - 1) + ")");
     double total = 0;

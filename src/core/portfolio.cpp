@@ -29,10 +29,21 @@ portfolio_accumulator portfolio_accumulator::empty_copy() const {
     return z;
 }
 
+namespace {
+
+// Not inlined on purpose: GCC 12 at -O3 vectorises two adjacent double -> float -> double round trips into
+// a plain copy (seen here; the conversion vanished and the regression test below failed).
+[[gnu::noinline]] double rounded_to_float(double x) { return static_cast<float>(x); }
+
+}  // namespace
+
 policy_args make_policy_args(const compiled_model& m, const policy& p) {
     policy_args a;
-    a.approve_max = p.approve_max;
-    a.reject_min = p.reject_min;
+    // PDs are floats and are printed as the shortest text of that float: compare them with the thresholds
+    // rounded to float too, so a PD printed as "0.7" is never approved below an approve_max of 0.7
+    // (tests/unit/core/scorer_test.cpp: a_pd_printed_as_the_threshold_is_not_approved).
+    a.approve_max = rounded_to_float(p.approve_max);
+    a.reject_min = rounded_to_float(p.reject_min);
     a.lgd = p.lgd;
     for (std::size_t k = 0; k < 7; ++k) a.hist_edges[k] = pd_histogram_edges[k + 1];
     const auto& edges = m.source->training_pd.edges;

@@ -10,6 +10,10 @@
 namespace loanrisk::io {
 
 void append_pd(std::string& out, float pd) {
+    if (!std::isfinite(pd)) {  // never produced by a valid model; still never write invalid JSON
+        out += "null";
+        return;
+    }
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, pd);
     out.append(buf, r.ptr);

@@ -478,8 +478,9 @@ int run(const server_options& options_in) {
     for (auto& w : ctx.workers)
         if (w->acceptor) asio::co_spawn(w->ioc, listen(ctx, *w, shared_listener), asio::detached);
 
-    asio::signal_set signals(ctx.workers[0]->ioc, SIGINT, SIGTERM, SIGHUP);
-    asio::co_spawn(ctx.workers[0]->ioc, handle_signals(ctx, signals), asio::detached);
+    // Optional so it can go before the io_context it was made on (ASan caught it outliving it).
+    std::optional<asio::signal_set> signals(std::in_place, ctx.workers[0]->ioc, SIGINT, SIGTERM, SIGHUP);
+    asio::co_spawn(ctx.workers[0]->ioc, handle_signals(ctx, *signals), asio::detached);
     std::signal(SIGPIPE, SIG_IGN);
 
     const auto& m = *app.current()->model;
@@ -498,6 +499,7 @@ int run(const server_options& options_in) {
     metrics_registry::set_thread_shard(0);
     ctx.workers[0]->ioc.run();
     for (auto& t : pool) t.join();
+    signals.reset();
     ctx.workers.clear();  // suspended sessions go before the TLS context and counters they reference
     std::cerr << "loanrisk serve: stopped\n";
     return 0;

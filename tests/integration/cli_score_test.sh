@@ -47,6 +47,10 @@ score --input "$work/p.csv" --no-header --summary /dev/stdout > "$work/with_summ
 tail -1 "$work/with_summary.csv" | grep -q '^{"model_version":".*"rows_scored":5,' || fail "summary as the last line"
 head -5 "$work/with_summary.csv" | cut -d, -f2 | paste -sd' ' | grep -q "^$pd_csv " || fail "rows before the summary"
 
+# A failed write (full disk) is an error, never a silent success.
+if score --input "$work/p.csv" --output /dev/full --summary /dev/null 2> "$work/err"; then fail "writing to /dev/full succeeded"; fi
+grep -q "cannot write the output" "$work/err" || fail "write error message: $(cat "$work/err")"
+
 # Explanations: score points and reason codes, in both output formats.
 score --input "$work/p.ndjson" --explain --output "$work/x.ndjson" --summary /dev/null
 grep -q '"score":[0-9]*,"reason_codes":\[{"feature":"' "$work/x.ndjson" || fail "--explain NDJSON: $(head -1 "$work/x.ndjson")"

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "../batch_support.hpp"
+#include "../model_fixture.hpp"
 #include "loanrisk/kernel.hpp"
 #include "loanrisk/trainer.hpp"
 
@@ -141,5 +142,24 @@ TEST(kernel, a_loans_pd_does_not_depend_on_where_the_range_starts) {
             core::compute_pd_with(k, m, l.batch, begin, l.batch.size, part.data());
             for (std::size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[begin + i]) << k << " begin " << begin;
         }
+    }
+}
+
+TEST(kernel, an_extreme_standardized_value_gives_a_finite_pd) {
+    // Regression: a plain (standardized) model turned 1e300 into an infinite z, a NaN PD and invalid JSON.
+    // rate: standardized; its domain opened up so that 1e300 is valid.
+    auto model = core::parse_model(loanrisk::testing::small_model_with("\"domain\": {\"min\": 0, \"max\": 100}",
+                                                                        "\"domain\": {\"min\": 0, \"max\": null}"));
+    ASSERT_TRUE(model);
+    auto m = loanrisk::testing::compiled(*model, "amount");
+    core::loan_batch b;
+    b.reset(m);
+    ASSERT_TRUE(loanrisk::testing::push_loan(m, b, {{"rate", 1e300}}));
+    ASSERT_TRUE(loanrisk::testing::push_loan(m, b, {{"rate", 0.0}}));
+    for (const auto& k : core::available_kernels()) {
+        float pd[2] = {-1, -1};
+        core::compute_pd_with(k, m, b, 0, 2, pd);
+        EXPECT_EQ(pd[0], 1.0f) << k;
+        EXPECT_TRUE(std::isfinite(pd[1])) << k;
     }
 }

@@ -178,3 +178,19 @@ TEST(model_loader, loads_the_shipped_model) {
     EXPECT_EQ(m->exposure_field, "loan_amnt");
     EXPECT_EQ(loanrisk::core::content_version(*m), m->model_version);
 }
+
+TEST(model_loader, rejects_a_categorical_without_categories) {
+    // Regression: an empty category list passed validation and crashed the server's warm-up.
+    EXPECT_EQ(failure(small_model_with("\"categories\": [\"RENT\", \"OWN\"], \"weights\": [0.2, -0.2]",
+                                       "\"categories\": [], \"weights\": []")),
+              "features[3].categories: must list at least one category");
+}
+
+TEST(model_loader, rejects_more_pd_bins_than_the_engine_counts) {
+    std::string edges = "[0", fractions = "[";
+    for (int i = 1; i <= 18; ++i) edges += "," + std::to_string(i / 18.0);
+    for (int i = 0; i < 18; ++i) fractions += (i ? "," : "") + std::string(i < 17 ? "0.05" : "0.15");
+    std::string json = small_model_with("\"edges\": [0, 0.5, 1], \"fractions\": [0.6, 0.4]",
+                                        "\"edges\": " + edges + "], \"fractions\": " + fractions + "]");
+    EXPECT_EQ(failure(json), "training_pd_distribution.edges: at most 17 bins (the engine counts PSI bins in registers)");
+}

@@ -191,3 +191,25 @@ TEST(scorer, an_empty_batch_gives_an_empty_summary) {
     EXPECT_FALSE(s.psi);
     EXPECT_FALSE(s.disparate_impact_ratio);
 }
+
+TEST(scorer, a_pd_printed_as_the_threshold_is_not_approved) {
+    // Regression: float PDs were compared with double thresholds, so a PD printed "0.7" was approved under
+    // approve_max 0.7 (float(0.7) < 0.7).
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    core::policy p{0.7, 0.9, 0.6};
+    core::policy_args a = core::make_policy_args(m, p);
+    const double exposure[3] = {1000, 1000, 1000}, age[3] = {30, 30, 30};
+    a.exposure = exposure;
+    a.age = age;
+    const float pd[3] = {0.7f, 0.9f, std::nextafter(0.7f, 0.0f)};
+    std::uint8_t decision[3];
+    double el[3];
+    core::block_totals t;
+    for (const auto& k : core::available_kernels()) {
+        core::apply_policy_with(k, a, pd, 3, decision, el, t);
+        EXPECT_EQ(decision[0], 1) << k;  // MANUAL_REVIEW
+        EXPECT_EQ(decision[1], 2) << k;  // REJECT
+        EXPECT_EQ(decision[2], 0) << k;  // APPROVE
+    }
+}
