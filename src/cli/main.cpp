@@ -143,8 +143,9 @@ int run_train(const flags& f) {
     o.target = f.get("target", o.target);
     o.exposure = f.get("exposure", o.exposure);
     o.kind = f.get("kind", o.kind);
-    o.bins = static_cast<int>(number_flag(f, "bins", 0));
-    if (f.has("bins") && (o.bins < 2 || o.bins > 1000)) throw usage_error{"--bins must be between 2 and 1000"};
+    const double bins = number_flag(f, "bins", 0);  // checked before the cast: out-of-range casts are UB
+    if (f.has("bins") && !(bins >= 2 && bins <= 1000)) throw usage_error{"--bins must be between 2 and 1000"};
+    o.bins = static_cast<int>(bins);
     o.l2 = number_flag(f, "l2", 0);
     if (f.has("l2") && !(o.l2 > 0)) throw usage_error{"--l2 must be > 0"};
     o.exclude = f.all("exclude");
@@ -390,12 +391,14 @@ double best_time(int runs, F&& f) {
 
 int run_bench(const flags& f) {
     if (f.has("help")) return print(bench_help), 0;
-    auto loaded = core::load_model(f.get("model", "models/credit_risk_pd.json"));
-    if (!loaded) throw std::runtime_error(loaded.err().message());
     double loans_flag = number_flag(f, "loans", 1e6);
     if (!(loans_flag >= 1 && loans_flag <= 1e9)) throw usage_error{"--loans must be between 1 and 1e9"};
     const auto n = static_cast<std::size_t>(loans_flag);
-    unsigned threads = static_cast<unsigned>(number_flag(f, "threads", std::max(1u, std::thread::hardware_concurrency())));
+    const double threads_flag = number_flag(f, "threads", std::max(1u, std::thread::hardware_concurrency()));
+    if (!(threads_flag >= 1 && threads_flag <= 1024)) throw usage_error{"--threads must be between 1 and 1024"};
+    const auto threads = static_cast<unsigned>(threads_flag);
+    auto loaded = core::load_model(f.get("model", "models/credit_risk_pd.json"));
+    if (!loaded) throw std::runtime_error(loaded.err().message());
     auto model = std::make_shared<const core::model>(std::move(*loaded));
     auto compiled = core::compile(model);
     if (!compiled) throw std::runtime_error(compiled.err().message());
