@@ -1,5 +1,6 @@
 // RFC 4180 CSV tokenizer over an in-memory buffer: the first stage of CSV decoding (training data,
-// `loanrisk score`, text/csv request bodies). Never throws on bad input.
+// `loanrisk score`, text/csv request bodies). Never throws on bad input. And the one field writer every
+// CSV output uses.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +18,9 @@ namespace loanrisk::io {
 // storage when a quoted field contained "" (valid until the next call to next()).
 class csv_reader {
 public:
-    explicit csv_reader(std::string_view text, char delimiter = ',');
+    // `body_start`: the text is the start of its file or body, where a UTF-8 byte-order mark is stepped
+    // over (false for a later piece of a stream, where those bytes are data).
+    explicit csv_reader(std::string_view text, char delimiter = ',', bool body_start = true);
 
     // Reads the next record into `fields` (cleared first). Returns true when a record was read, false
     // at the end of the input, or an error naming the line (e.g. an unterminated quote, or text after a
@@ -38,5 +41,19 @@ private:
     std::size_t record_offset_ = 0;
     std::vector<std::string> unescaped_;  // storage for quoted fields that held ""
 };
+
+// Appends `v` as one CSV field: as is, or quoted (with "" for ") when it holds a comma, quote or line break.
+inline void append_csv_field(std::string& out, std::string_view v) {
+    if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out += v;
+        return;
+    }
+    out += '"';
+    for (char c : v) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
 
 }  // namespace loanrisk::io

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "loanrisk/batch.hpp"
+#include "loanrisk/csv.hpp"
 #include "loanrisk/decode.hpp"
 #include "loanrisk/explain.hpp"
 #include "loanrisk/json_writer.hpp"
@@ -123,19 +124,6 @@ struct block_decoder {
     }
 };
 
-void append_csv_field(std::string& out, std::string_view v) {
-    if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-        out += v;
-        return;
-    }
-    out += '"';
-    for (char c : v) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    out += '"';
-}
-
 class pipeline {
 public:
     pipeline(const score_job& job, const core::compiled_model& m, bool csv_in, bool csv_out, std::string header)
@@ -218,7 +206,7 @@ private:
                 if (job_.keep_columns && csv_in_) {
                     out += records[k].text;
                 } else if (has_loan && batch.id_present[loan]) {
-                    append_csv_field(out, batch.id(loan));
+                    io::append_csv_field(out, batch.id(loan));
                 } else {
                     io::append_integer(out, static_cast<std::int64_t>(row));
                 }
@@ -239,7 +227,7 @@ private:
                         io::append_integer(out, e.score);
                         for (std::size_t r = 0; r < 3; ++r) {
                             out += ',';
-                            if (r < e.reasons.size()) append_csv_field(out, e.reasons[r].feature + "=" + e.reasons[r].value);
+                            if (r < e.reasons.size()) io::append_csv_field(out, e.reasons[r].feature + "=" + e.reasons[r].value);
                         }
                     } else {
                         out += ",,,";
@@ -247,7 +235,7 @@ private:
                 }
                 if (job_.errors == on_error::report) {
                     out += ',';
-                    if (!has_loan) append_csv_field(out, *record_error[k]);
+                    if (!has_loan) io::append_csv_field(out, *record_error[k]);
                 }
                 out += '\n';
             } else {

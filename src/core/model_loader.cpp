@@ -107,7 +107,14 @@ value_range range(element e, const std::string& path) {
 
 void read_numeric(feature& f, simdjson::dom::object o, const std::string& path) {
     f.domain = range(member(o, path, "domain"), at(path, "domain"));
-    if (has(o, "training_range")) f.training_range = range(member(o, path, "training_range"), at(path, "training_range"));
+    if (has(o, "training_range")) {
+        f.training_range = range(member(o, path, "training_range"), at(path, "training_range"));
+        // Values seen in training passed the domain; a range outside it is a corrupt artifact. (A null
+        // bound, as written for a model without one, is no claim.)
+        const auto outside = [&](double x) { return std::isfinite(x) && !f.domain.contains(x); };
+        if (outside(f.training_range.min) || outside(f.training_range.max))
+            fail(at(path, "training_range"), "must lie within the feature's domain");
+    }
     std::string tpath = at(path, "transform");
     auto t = as_object(member(o, path, "transform"), tpath);
     std::string kind = text(member(t, tpath, "kind"), at(tpath, "kind"));

@@ -170,7 +170,7 @@ status csv_decoder::finish(core::loan_batch& out) {
 }
 
 status csv_decoder::decode_records(std::string_view text, std::size_t base, core::loan_batch& out) {
-    csv_reader reader(text);
+    csv_reader reader(text, ',', base == 0);  // a byte-order mark only opens the body, not a later chunk
     for (;;) {
         auto r = reader.next(fields_);
         if (!r) {

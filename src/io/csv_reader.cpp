@@ -66,9 +66,9 @@ error error_at(std::string what, std::size_t line, std::size_t offset) {
 }  // namespace
 
 // The delimiter comes from code, not input; '"', LF or CR as delimiter would make the grammar ambiguous.
-csv_reader::csv_reader(std::string_view text, char delimiter) : text_(text), delimiter_(delimiter) {
+csv_reader::csv_reader(std::string_view text, char delimiter, bool body_start) : text_(text), delimiter_(delimiter) {
     // Offsets stay relative to the caller's buffer, so the mark is stepped over rather than cut off.
-    if (text_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
+    if (body_start && text_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
 }
 
 result<bool> csv_reader::next(std::vector<std::string_view>& fields) {

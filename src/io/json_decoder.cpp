@@ -141,6 +141,57 @@ simdjson::error_code key_of(od::field& f, std::string_view& key) {
     return f.unescaped_key().get(key);
 }
 
+simdjson::error_code validate_skipped(od::value v, std::size_t depth) {
+    if (depth >= max_skipped_depth) return simdjson::DEPTH_ERROR;
+    od::json_type t{};
+    if (auto e = v.type().get(t)) return e;
+    switch (t) {
+    case od::json_type::array: {
+        od::array a;
+        if (auto e = v.get_array().get(a)) return e;
+        for (auto element : a) {
+            od::value x;
+            if (auto e = element.get(x)) return e;
+            if (auto e = validate_skipped(x, depth + 1)) return e;
+        }
+        return simdjson::SUCCESS;
+    }
+    case od::json_type::object: {
+        od::object o;
+        if (auto e = v.get_object().get(o)) return e;
+        for (auto member : o) {
+            od::field f;
+            if (auto e = std::move(member).get(f)) return e;
+            std::string_view key;
+            if (auto e = key_of(f, key)) return e;
+            if (auto e = validate_skipped(f.value(), depth + 1)) return e;
+        }
+        return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+        const std::string_view raw = v.raw_json_token();
+        double x = 0;
+        if (v.get_double().get(x) == simdjson::SUCCESS || is_json_number(trim_json_space(raw)))
+            return simdjson::SUCCESS;
+        return simdjson::NUMBER_ERROR;
+    }
+    case od::json_type::string: {
+        std::string_view text;
+        return v.get_string().get(text);
+    }
+    case od::json_type::boolean: {
+        bool b = false;
+        return v.get_bool().get(b);
+    }
+    case od::json_type::null: {
+        bool null = false;
+        if (auto e = v.is_null().get(null)) return e;
+        return null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+    }
+    return simdjson::INCORRECT_TYPE;
+}
+
 std::string item_place::prefix() const {
     switch (where) {
     case kind::element: return std::string(array_name) + "[" + std::to_string(n) + "]";
@@ -288,14 +339,20 @@ status item_decoder::decode_fields(od::object obj, bool in_data, item_state& st,
         std::string_view key;
         if (auto e = key_of(f, key)) return malformed_json(e, src, place.prefix());
         const int k = keys_.find(key, state);
-        if (k < 0) continue;
-        const key_table::entry& entry = keys_[k];
         od::value& v = f.value();
+        if (k < 0) {
+            if (auto e = validate_skipped(v)) return malformed_json(e, src, place.prefix());
+            continue;
+        }
+        const key_table::entry& entry = keys_[k];
         if (entry.data && !in_data) {
             od::json_type t{};
             if (auto e = v.type().get(t)) return malformed_json(e, src, place.prefix());
             if (t == od::json_type::object) {
-                if (st.data_seen) continue;  // the first "data" object holds the features
+                if (st.data_seen) {  // the first "data" object holds the features
+                    if (auto e = validate_skipped(v)) return malformed_json(e, src, place.prefix());
+                    continue;
+                }
                 st.data_seen = true;
                 if (st.top_features) {
                     out.pop_back();  // same index again, every column back to its default
@@ -306,7 +363,10 @@ status item_decoder::decode_fields(od::object obj, bool in_data, item_state& st,
                 if (auto s = decode_fields(data, true, st, src, place, out); !s) return s;
                 continue;
             }
-            if (entry.input < 0) continue;
+            if (entry.input < 0) {
+                if (auto e = validate_skipped(v)) return malformed_json(e, src, place.prefix());
+                continue;
+            }
         }
         if (auto s = decode_field(entry, key, v, in_data, st, src, place, out); !s) return s;
     }
@@ -319,7 +379,10 @@ status item_decoder::decode_field(const key_table::entry& entry, std::string_vie
     const int level = in_data ? 1 : 0;
     const bool want_id = entry.id_rank >= 0 && entry.id_rank < st.id_rank[level];
     const bool want_value = (in_data || !st.data_seen) && (entry.input >= 0 || entry.exposure);
-    if (!want_id && !want_value) return ok();
+    if (!want_id && !want_value) {
+        if (auto e = validate_skipped(v)) return malformed_json(e, src, place.prefix());
+        return ok();
+    }
 
     // Read the value once, whatever the entry wants from it (a key may be both an input and an id).
     od::json_type t{};
@@ -348,8 +411,9 @@ status item_decoder::decode_field(const key_table::entry& entry, std::string_vie
         if (auto e = v.get_bool().get(b)) return malformed_json(e, at, place.prefix());
         break;
     }
-    default:
-        break;  // arrays and objects: the parser skips them
+    default:  // arrays and objects: no use to the model, but still valid JSON or an error
+        if (auto e = validate_skipped(v)) return malformed_json(e, src, place.prefix());
+        break;
     }
 
     if (want_id) {
@@ -567,9 +631,12 @@ std::optional<status> decode_batch_once(std::string_view body, const core::compi
         if (auto e = std::move(member).get(f)) return detail::malformed_json(e, src, "");
         std::string_view key;
         if (auto e = detail::key_of(f, key)) return detail::malformed_json(e, src, "");
-        if (key != "items" || found) continue;  // other members are ignored, a repeated "items" too
-        found = true;
         od::value& v = f.value();
+        if (key != "items" || found) {  // other members are ignored, a repeated "items" too
+            if (auto e = detail::validate_skipped(v)) return detail::malformed_json(e, src, "");
+            continue;
+        }
+        found = true;
         od::json_type vt{};
         if (auto e = v.type().get(vt)) return detail::malformed_json(e, src, "");
         if (vt != od::json_type::array)

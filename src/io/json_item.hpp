@@ -46,6 +46,11 @@ struct json_source {
 error malformed_json(simdjson::error_code e, const json_source& src, std::string where);
 // Fails (malformed_json) when the parser has not consumed the whole text: content after the value.
 status expect_end(const json_source& src, std::string where);
+// Walks a value the decoder has no use for (an unknown field, a second "data"), so that malformed JSON
+// inside it is still an error: On-Demand skips unread values without validating them. Nesting deeper
+// than max_skipped_depth is an error too (DEPTH_ERROR), which bounds the walk's recursion.
+inline constexpr std::size_t max_skipped_depth = 64;
+simdjson::error_code validate_skipped(od::value v, std::size_t depth = 0);
 // The key of `f` without a copy when it holds no escapes.
 simdjson::error_code key_of(od::field& f, std::string_view& key);
 

@@ -19,7 +19,7 @@ struct ndjson_decoder::state {
 };
 
 ndjson_decoder::ndjson_decoder(const core::compiled_model& m, decode_limits limits)
-    : model_(m), limits_(limits), state_(std::make_unique<state>(m)) {}
+    : limits_(limits), state_(std::make_unique<state>(m)) {}
 
 ndjson_decoder::~ndjson_decoder() = default;
 ndjson_decoder::ndjson_decoder(ndjson_decoder&&) noexcept = default;

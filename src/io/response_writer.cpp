@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "loanrisk/csv.hpp"
 #include "loanrisk/json_writer.hpp"
 
 namespace loanrisk::io {
@@ -104,16 +105,7 @@ void append_results_csv_header(std::string& out) { out += "application_id,pd_def
 void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
                         std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
-        if (b.id_present[i]) {
-            std::string_view id = b.id(i);
-            if (id.find_first_of(",\"\r\n") == std::string_view::npos) {
-                out += id;
-            } else {  // RFC 4180 quoting
-                out += '"';
-                for (char c : id) out += c == '"' ? std::string_view("\"\"") : std::string_view(&c, 1);
-                out += '"';
-            }
-        }
+        if (b.id_present[i]) append_csv_field(out, b.id(i));
         out += ',';
         append_pd(out, s.pd[i]);
         out += ',';

@@ -25,11 +25,8 @@
 
 #include "app_state.hpp"
 #include "loanrisk/server.hpp"
+#include "http_wire.hpp"
 #include "router.hpp"
-
-#ifndef LOANRISK_VERSION
-#define LOANRISK_VERSION "unknown"
-#endif
 
 namespace loanrisk::server {
 
@@ -45,6 +42,7 @@ using clock_type = std::chrono::steady_clock;
 // A client closing its connection is an error_code, not an exception per close.
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t stream_chunk_bytes = 256 << 10;
+constexpr std::size_t first_read_bytes = 16 << 10;
 
 std::chrono::milliseconds millis(double seconds) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
@@ -104,26 +102,7 @@ template <class Stream>
 asio::awaitable<bool> send(Stream& stream, beast::tcp_stream& raw, server_context& ctx, response res, bool keep_alive,
                            bool http10, const request_meta& meta) {
     const bool keep = keep_alive && !res.close && !ctx.app.draining();
-    std::string head;
-    head.reserve(192);
-    head += "HTTP/1.1 ";
-    head += std::to_string(res.status);
-    head += ' ';
-    head += std::string_view(http::obsolete_reason(static_cast<http::status>(res.status)));
-    head += "\r\nServer: loanrisk/" LOANRISK_VERSION "\r\nContent-Type: ";
-    head += res.content_type;
-    head += "\r\nContent-Length: ";
-    head += std::to_string(res.body.size());
-    head += "\r\n";
-    for (const auto& [name, value] : res.headers) {
-        head += name;
-        head += ": ";
-        head += value;
-        head += "\r\n";
-    }
-    if (!keep) head += "Connection: close\r\n";
-    else if (http10) head += "Connection: keep-alive\r\n";
-    head += "\r\n";
+    const std::string head = wire::response_head(res, keep, http10);
     raw.expires_after(millis(ctx.options.read_timeout));
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -155,20 +134,6 @@ asio::awaitable<bool> send(Stream& stream, beast::tcp_stream& raw, server_contex
     co_return keep;
 }
 
-// Errors found by the HTTP parser, mapped to SPEC section 4.
-std::optional<response> parse_failure(const beast::error_code& ec, route_id route, const server_options& o) {
-    if (ec == http::error::body_limit)
-        return error_response(413, "payload_too_large",
-                              "the body exceeds the limit of " + std::to_string(o.max_body_bytes) + " bytes", route);
-    if (ec == http::error::header_limit)
-        return error_response(431, "headers_too_large",
-                              "the request headers exceed " + std::to_string(o.max_header_bytes) + " bytes", route);
-    if (ec.category() == http::make_error_code(http::error::bad_method).category() && ec != http::error::end_of_stream &&
-        ec != http::error::partial_message && ec != http::error::need_buffer)
-        return error_response(400, "bad_request", "malformed HTTP request: " + ec.message(), route);
-    return std::nullopt;
-}
-
 template <class Stream>
 asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, server_context& ctx, worker& w,
                                        std::string remote) {
@@ -182,21 +147,30 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
 
     app_state& app = ctx.app;
     const server_options& o = ctx.options;
-    beast::flat_buffer buffer;
+    beast::flat_buffer buffer(wire::read_buffer_limit(o));
     std::vector<char> chunk;
     for (;;) {
         slot.busy = false;
         if (app.draining()) break;
-        // Idle until the first bytes of the next request; then the read timeout covers the rest.
-        raw.expires_after(millis(buffer.size() ? o.read_timeout : o.idle_timeout));
+        // Idle until the first bytes of the next request; then the read timeout covers the rest, so a
+        // client trickling its headers a byte at a time is cut after --read-timeout, not --idle-timeout.
+        if (buffer.size() == 0) {
+            raw.expires_after(millis(o.idle_timeout));
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_bytes), use_tuple);
+            if (ec) {
+                report("read", ec);
+                break;
+            }
+            buffer.commit(n);
+        }
+        raw.expires_after(millis(o.read_timeout));
         http::request_parser<http::empty_body> head_parser;
-        head_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(o.max_header_bytes, UINT32_MAX)));
-        head_parser.body_limit(o.max_body_bytes);
+        wire::apply_limits(head_parser, o);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, head_parser, use_tuple);
         slot.busy = true;
         request_meta meta{clock_type::now(), {}, {}, remote};
         if (ec) {
-            if (auto res = parse_failure(ec, route_id::not_found, o)) {
+            if (auto res = wire::parse_failure(ec, route_id::not_found, o)) {
                 if (head_parser.is_header_done()) {
                     meta.method = std::string(head_parser.get().method_string());
                     meta.target = std::string(head_parser.get().target());
@@ -209,18 +183,15 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             break;
         }
         const auto& h = head_parser.get();
-        request req;
-        req.method = std::string(h.method_string());
-        req.target = std::string(h.target());
-        req.content_type = std::string(h[http::field::content_type]);
-        req.accept = std::string(h[http::field::accept]);
-        req.authorization = std::string(h[http::field::authorization]);
-        req.if_none_match = std::string(h[http::field::if_none_match]);
-        req.accept_encoding = std::string(h[http::field::accept_encoding]);
+        request req = wire::request_from(h);
         meta.method = req.method;
         meta.target = req.target;
         const bool keep_alive = h.keep_alive();
         const bool http10 = h.version() == 10;
+        if (auto bad = wire::framing_failure(h, route_of(req.target))) {
+            co_await send(stream, raw, ctx, std::move(*bad), false, http10, meta);
+            break;
+        }
 
         if (beast::iequals(h[http::field::expect], "100-continue")) {
             http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -242,23 +213,28 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 auto [ec2, n2] = co_await http::async_read(stream, buffer, body_parser, use_tuple);
                 if (ec2 == http::error::need_buffer) ec2 = {};
                 if (ec2) {
-                    res = parse_failure(ec2, route_id::batch_predict, o);
+                    res = wire::parse_failure(ec2, route_id::batch_predict, o);
                     if (!res) report("read body", ec2);
                     break;
                 }
                 std::size_t got = chunk.size() - body_parser.get().body().size;
-                if (got && !sink->feed(std::string_view(chunk.data(), got))) {
+                bool fed = true;
+                try {
+                    fed = !got || sink->feed(std::string_view(chunk.data(), got));
+                } catch (const std::exception& e) {
+                    res = wire::internal_error(req, e);
+                    break;
+                }
+                if (!fed) {
                     bad_body = true;
                     break;
                 }
             }
             if (res) {
                 res->close = true;
-            } else if (bad_body) {
-                res = sink->finish();
-                res->close = true;  // the rest of the body is never read
-            } else if (body_parser.is_done()) {
-                res = sink->finish();
+            } else if (bad_body || body_parser.is_done()) {
+                res = wire::finish_guarded(req, *sink);
+                if (bad_body) res->close = true;  // the rest of the body is never read
             } else {
                 break;  // the client went away mid-body
             }
@@ -278,7 +254,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 ec2 = ec3;
             }
             if (ec2) {
-                res = parse_failure(ec2, route_of(req.target), o);
+                res = wire::parse_failure(ec2, route_of(req.target), o);
                 if (!res) {
                     report("read body", ec2);
                     break;
@@ -286,13 +262,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 res->close = true;
             } else {
                 req.body = std::move(body_parser.get().body());
-                try {
-                    res = handle_request(req, app);
-                } catch (const std::exception& e) {  // out of memory and the like: this request fails, not the server
-                    std::cerr << "loanrisk serve: " << req.method << ' ' << req.target << ": " << e.what() << '\n';
-                    res = error_response(500, "internal_error", "the server could not complete this request",
-                                         route_of(req.target));
-                }
+                res = wire::handle_guarded(req, app);
             }
         }
         if (!co_await send(stream, raw, ctx, std::move(*res), keep_alive, http10, meta)) break;

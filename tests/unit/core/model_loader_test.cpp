@@ -126,6 +126,16 @@ TEST(model_loader, rejects_a_domain_with_min_above_max) {
               "features[1].domain: min must not exceed max");
 }
 
+// Found by the model-loader fuzzer: such an artifact loaded, and loans drawn from its training range
+// (the server's warm-up, `loanrisk bench`) were then refused by its own domain.
+TEST(model_loader, rejects_a_training_range_outside_the_domain) {
+    EXPECT_EQ(failure(small_model_with("\"training_range\": {\"min\": 5, \"max\": 25}",
+                                       "\"training_range\": {\"min\": 5, \"max\": 125}")),
+              "features[1].training_range: must lie within the feature's domain");
+    EXPECT_EQ(failure(small_model_with("\"training_range\": {\"min\": 100,", "\"training_range\": {\"min\": -1,")),
+              "features[0].training_range: must lie within the feature's domain");
+}
+
 TEST(model_loader, rejects_duplicate_categories) {
     EXPECT_EQ(failure(small_model_with("[\"A\", \"B\"]", "[\"A\", \"A\"]")),
               "features[2].categories[1]: duplicate category 'A'");

@@ -88,6 +88,16 @@ TEST(csv_decoder, crlf_lone_cr_and_a_byte_order_mark) {
     EXPECT_EQ(decode_chunks({"amount,grade\r", "300,A\r", "100,B\r"}), two);
 }
 
+// Found by the CSV fuzzer: a chunk that starts after the header used to have a leading byte-order mark
+// stepped over, so the same body decoded differently depending on where the network cut it.
+TEST(csv_decoder, a_byte_order_mark_past_the_start_of_the_body_is_data_wherever_the_body_is_cut) {
+    const std::string body = "amount,grade\n\xEF\xBB\xBF" "300,A\n";
+    const std::string whole = decode(body);
+    EXPECT_EQ(whole.rfind("invalid_field line 2, column amount:", 0), 0u) << whole;
+    EXPECT_EQ(decode_chunks({"amount,grade\n", "\xEF\xBB\xBF" "300,A\n"}), whole);
+    EXPECT_EQ(decode_chunks({"amount,gr", "ade\n\xEF\xBB\xBF" "300,A\n"}), whole);
+}
+
 TEST(csv_decoder, header_only_is_zero_loans_and_an_empty_body_has_no_header) {
     EXPECT_EQ(decode("amount,grade\n"), "");
     EXPECT_EQ(decode("amount,grade"), "");

@@ -221,6 +221,31 @@ TEST(json_decoder, out_of_domain_and_non_finite_values_are_invalid_fields) {
     EXPECT_EQ(batch(R"({"items": [{"amount": -0}]})"), "id=null codes=0,3,3,15 dense=-0.5 exposure=0 age=0\n");
 }
 
+// Found by the abuse tests: On-Demand skips values nobody reads without validating them, so malformed
+// JSON inside an unknown field (or a second "data", or a root member other than "items") used to score.
+TEST(json_decoder, malformed_json_inside_values_the_model_ignores_is_still_malformed) {
+    const auto bad = [](const std::string& s) { return s.rfind("malformed_json", 0) == 0 ? "malformed" : s; };
+    EXPECT_EQ(bad(single(R"({"x": [1, 2,, ], "grade": "A"})")), "malformed");
+    EXPECT_EQ(bad(single(R"({"x": {"a": nul}, "grade": "A"})")), "malformed");
+    EXPECT_EQ(bad(single(R"({"x": "\q", "grade": "A"})")), "malformed");
+    EXPECT_EQ(bad(single(R"({"x": 01, "grade": "A"})")), "malformed");
+    EXPECT_EQ(bad(single(R"({"data": {"grade": "A"}, "data": {"x": tru}})")), "malformed");
+    EXPECT_EQ(bad(batch(R"({"meta": [}], "items": [{"grade": "A"}]})")), "malformed");
+    EXPECT_EQ(bad(batch(R"({"items": [{"grade": "A", "tags": [1, {"k": ]}]}]})")), "malformed");
+    EXPECT_EQ(bad(single("{\"x\": " + std::string(100'000, '[') + std::string(100'000, '}') + ", \"grade\": \"A\"}")),
+              "malformed");
+    // Valid JSON the model has no use for is still fine, and big integers are valid JSON.
+    EXPECT_EQ(single(R"({"x": [1, {"a": [null, true, "s\n"]}, 123456789012345678901234567890], "grade": "A"})"),
+              single(R"({"grade": "A"})"));
+}
+
+TEST(json_decoder, nesting_past_the_limit_in_an_ignored_field_is_refused) {
+    const std::string deep = std::string(65, '[') + std::string(65, ']');
+    const std::string ok_depth = std::string(63, '[') + std::string(63, ']');
+    EXPECT_EQ(single("{\"x\": " + ok_depth + ", \"grade\": \"A\"}"), single(R"({"grade": "A"})"));
+    EXPECT_EQ(single("{\"x\": " + deep + ", \"grade\": \"A\"}").rfind("malformed_json", 0), 0u);
+}
+
 TEST(json_decoder, malformed_json_reports_an_offset) {
     EXPECT_EQ(
         batch(R"({"items": [{"amount": 1,}]})"),

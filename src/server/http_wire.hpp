@@ -1,0 +1,139 @@
+// Between Beast's parser and the router: a parsed request header becomes the server's own `request`,
+// parser errors become SPEC section 4 responses, and a `response` becomes its status line and headers.
+// Shared by the sockets (http_server.cpp) and the in-process request fuzzer (tests/fuzz), so both run
+// the same bytes -> response path. Include only where Beast is already paid for.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http_types.hpp"
+#include "loanrisk/server.hpp"
+#include "router.hpp"
+
+#ifndef LOANRISK_VERSION
+#define LOANRISK_VERSION "unknown"
+#endif
+
+namespace loanrisk::server::wire {
+
+namespace http = boost::beast::http;
+
+// A head parser with the configured limits (431 / 413 past them).
+template <class Body>
+void apply_limits(http::request_parser<Body>& p, const server_options& o) {
+    p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(o.max_header_bytes, UINT32_MAX)));
+    p.body_limit(o.max_body_bytes);
+}
+
+// The connection's read buffer holds a request head, or a chunk header or the trailers of a chunked body,
+// plus one read: past this the parser fails (buffer_overflow, a 400), so chunk extensions and trailers,
+// which Beast's header limit does not cover, cannot grow without bound.
+inline std::size_t read_buffer_limit(const server_options& o) { return o.max_header_bytes + (64 << 10); }
+
+// Framing Beast accepts but this server refuses: a Transfer-Encoding other than exactly "chunked". When
+// chunked is not the final coding the body's length cannot be known (RFC 9112 section 6.3) and Beast reads
+// the request as bodiless, so its body would be parsed as the next request (request smuggling); other
+// codings (gzip, chunked) are not supported.
+template <class Fields>
+std::optional<response> framing_failure(const http::request_header<Fields>& h, route_id route) {
+    if (h.count(http::field::transfer_encoding) == 0) return std::nullopt;
+    std::string_view te = h[http::field::transfer_encoding];
+    while (!te.empty() && (te.front() == ' ' || te.front() == '\t')) te.remove_prefix(1);
+    while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+    if (h.count(http::field::transfer_encoding) == 1 && boost::beast::iequals(te, "chunked"))
+        return std::nullopt;
+    return error_response(400, "bad_request",
+                          "unsupported Transfer-Encoding '" + std::string(te) + "': only 'chunked' is accepted", route);
+}
+
+// The router's view of a request whose headers are in (body still to come).
+template <class Fields>
+request request_from(const http::request_header<Fields>& h) {
+    request req;
+    req.method = std::string(h.method_string());
+    req.target = std::string(h.target());
+    req.content_type = std::string(h[http::field::content_type]);
+    req.accept = std::string(h[http::field::accept]);
+    req.authorization = std::string(h[http::field::authorization]);
+    req.if_none_match = std::string(h[http::field::if_none_match]);
+    req.accept_encoding = std::string(h[http::field::accept_encoding]);
+    return req;
+}
+
+// Errors found by the HTTP parser, mapped to SPEC section 4; nullopt for the ones that are not the
+// client's request being bad (end of stream, partial message: the connection just ends).
+inline std::optional<response> parse_failure(const boost::beast::error_code& ec, route_id route,
+                                             const server_options& o) {
+    if (ec == http::error::body_limit)
+        return error_response(413, "payload_too_large",
+                              "the body exceeds the limit of " + std::to_string(o.max_body_bytes) + " bytes", route);
+    if (ec == http::error::buffer_overflow)
+        return error_response(400, "bad_request",
+                              "a chunk header or the trailers exceed the " + std::to_string(read_buffer_limit(o)) +
+                                  "-byte read buffer",
+                              route);
+    if (ec == http::error::header_limit)
+        return error_response(431, "headers_too_large",
+                              "the request headers exceed " + std::to_string(o.max_header_bytes) + " bytes", route);
+    if (ec.category() == http::make_error_code(http::error::bad_method).category() && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message && ec != http::error::need_buffer && ec != http::error::need_more)
+        return error_response(400, "bad_request", "malformed HTTP request: " + ec.message(), route);
+    return std::nullopt;
+}
+
+// Status line and headers of `res` (Content-Length from its body), ending with the blank line.
+inline std::string response_head(const response& res, bool keep, bool http10) {
+    std::string head;
+    head.reserve(192);
+    head += "HTTP/1.1 ";
+    head += std::to_string(res.status);
+    head += ' ';
+    head += std::string_view(http::obsolete_reason(static_cast<http::status>(res.status)));
+    head += "\r\nServer: loanrisk/" LOANRISK_VERSION "\r\nContent-Type: ";
+    head += res.content_type;
+    head += "\r\nContent-Length: ";
+    head += std::to_string(res.body.size());
+    head += "\r\n";
+    for (const auto& [name, value] : res.headers) {
+        head += name;
+        head += ": ";
+        head += value;
+        head += "\r\n";
+    }
+    if (!keep) head += "Connection: close\r\n";
+    else if (http10) head += "Connection: keep-alive\r\n";
+    head += "\r\n";
+    return head;
+}
+
+// An exception out of the router (out of memory and the like) fails this request with a 500, not the
+// server; bad input never gets here (the router returns 4xx values).
+inline response internal_error(const request& req, const std::exception& e) {
+    std::cerr << "loanrisk serve: " << req.method << ' ' << req.target << ": " << e.what() << '\n';
+    return error_response(500, "internal_error", "the server could not complete this request", route_of(req.target));
+}
+
+inline response handle_guarded(const request& req, app_state& app) {
+    try {
+        return handle_request(req, app);
+    } catch (const std::exception& e) {
+        return internal_error(req, e);
+    }
+}
+
+inline response finish_guarded(const request& req, body_sink& sink) {
+    try {
+        return sink.finish();
+    } catch (const std::exception& e) {
+        return internal_error(req, e);
+    }
+}
+
+}  // namespace loanrisk::server::wire
