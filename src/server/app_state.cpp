@@ -58,7 +58,13 @@ result<std::shared_ptr<const model_state>> app_state::load(const std::string& pa
     return std::shared_ptr<const model_state>(std::move(s));
 }
 
-void app_state::install(std::shared_ptr<const model_state> s) { current_.store(std::move(s), std::memory_order_release); }
+void app_state::install(std::shared_ptr<const model_state> s) {
+    {
+        std::lock_guard lock(current_mutex_);
+        current_.swap(s);
+    }
+    // `s` now holds the old model: released here, outside the lock (requests may still hold it).
+}
 
 status app_state::reload(const std::string& path) {
     std::lock_guard lock(reload_mutex_);

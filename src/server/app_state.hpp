@@ -39,7 +39,10 @@ public:
     const server_options& options() const { return options_; }
     metrics_registry& metrics() { return metrics_; }
 
-    std::shared_ptr<const model_state> current() const { return current_.load(std::memory_order_acquire); }
+    std::shared_ptr<const model_state> current() const {
+        std::lock_guard lock(current_mutex_);
+        return current_;
+    }
     // Loads, validates, compiles and warms up a model file; nothing changes on failure.
     result<std::shared_ptr<const model_state>> load(const std::string& path);
     // Makes `s` the serving model (atomically; in-flight requests keep theirs).
@@ -54,7 +57,11 @@ public:
 private:
     server_options options_;
     metrics_registry metrics_;
-    std::atomic<std::shared_ptr<const model_state>> current_;
+    // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its internal lock with a
+    // relaxed store, so a reader's pointer read is not ordered before a reloader's write (ThreadSanitizer
+    // reported it under reload-under-load). Uncontended, this costs about as much as the refcount.
+    mutable std::mutex current_mutex_;
+    std::shared_ptr<const model_state> current_;
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<bool> draining_{false};
     std::mutex reload_mutex_;  // one reload at a time, so installs happen in load order
