@@ -448,15 +448,32 @@ int run_score_job(const score_job& job) {
     std::string header;
     std::size_t header_lines = 0;
     if (csv) {
-        // The header is the first record; it may in principle hold quoted line breaks.
+        // The header is the first record; it may in principle hold quoted line breaks. Records are cut at
+        // LF (CRLF included): a file whose lines end in a lone CR (classic Mac) would read as one header
+        // and zero loans, so it is refused, as is a first line longer than a record may be.
+        constexpr std::size_t max_header_bytes = 1 << 20;
         std::size_t end = 0;
         bool quoted = false;
         for (;;) {
+            bool cr_at_end = false;  // a CR that is the last byte read so far: what follows decides
             for (; end < pending.size(); ++end) {
-                if (pending[end] == '"') quoted = !quoted;
-                if (pending[end] == '\n' && !quoted) break;
+                const char c = pending[end];
+                if (c == '"') quoted = !quoted;
+                if (quoted) continue;
+                if (c == '\n') break;
+                if (c != '\r') continue;
+                if (end + 1 == pending.size()) {
+                    cr_at_end = !eof;
+                    if (cr_at_end) break;
+                } else if (pending[end + 1] != '\n') {
+                    throw std::runtime_error("line 1: the CSV's lines end in a lone CR (classic Mac); convert them "
+                                             "to LF first, e.g. tr '\\r' '\\n'");
+                }
             }
-            if (end < pending.size() || eof) break;
+            if (!cr_at_end && (end < pending.size() || eof)) break;
+            if (pending.size() > max_header_bytes)
+                throw std::runtime_error("line 1: no line end in the first " + std::to_string(max_header_bytes) +
+                                         " bytes: is this a CSV file?");
             std::string more(job.block_bytes, '\0');
             more.resize(std::fread(more.data(), 1, more.size(), in));
             eof = more.size() < job.block_bytes;

@@ -106,8 +106,12 @@ asio::awaitable<bool> send(Stream& stream, beast::tcp_stream& raw, server_contex
     raw.expires_after(millis(ctx.options.read_timeout));
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-        const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head), asio::buffer(res.body)};
+        const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head),
+                                                           asio::buffer(res.body.data(), res.omit_body ? 0 : res.body.size())};
         auto [wec, n] = co_await asio::async_write(stream, buffers, use_tuple);
+        ec = wec;
+    } else if (res.omit_body) {
+        auto [wec, n] = co_await asio::async_write(stream, asio::buffer(head), use_tuple);
         ec = wec;
     } else {
         // TLS: Beast's serializer (a gathered write over beast::ssl_stream stalled on bodies past one

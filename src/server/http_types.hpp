@@ -32,6 +32,7 @@ struct response {
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers
     route_id route = route_id::not_found;                      // metrics label
     bool close = false;  // the connection must close after this response (e.g. an unread body)
+    bool omit_body = false;  // HEAD: the headers (Content-Length of the body included) without the body
 };
 
 // Decoded value of query parameter `name` ("%2C" -> ","; "+" -> " "), or nullopt-like `found = false`.

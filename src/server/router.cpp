@@ -587,9 +587,9 @@ response static_file(const request& req, std::string_view name) {
     const static_asset* a = find_asset(name);
     if (!a) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
     if (req.method != "GET") {
-        response res = error_response(405, "method_not_allowed", std::string(req.path()) + " accepts GET only",
-                                      route_id::dashboard);
-        res.headers.emplace_back("Allow", "GET");
+        response res = error_response(405, "method_not_allowed",
+                                      std::string(req.path()) + " accepts GET (and HEAD) only", route_id::dashboard);
+        res.headers.emplace_back("Allow", "GET, HEAD");
         return res;
     }
     response res;
@@ -632,13 +632,21 @@ response error_response(int status, std::string_view code, std::string_view deta
 }
 
 response handle_request(const request& req, app_state& app) {
+    if (req.method == "HEAD") {  // a GET without its body: same status and headers (RFC 9110 section 9.3.2)
+        request get = req;
+        get.method = "GET";
+        response res = handle_request(get, app);
+        res.omit_body = true;
+        return res;
+    }
     if (is_static_path(req.path())) return static_file(req, req.path().substr(static_prefix.size()));
     const route_entry* r = find_route(req.path());
     if (!r) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
     if (req.method != r->method) {
-        response res = error_response(405, "method_not_allowed",
-                                      std::string(r->path) + " accepts " + std::string(r->method) + " only", r->id);
-        res.headers.emplace_back("Allow", std::string(r->method));
+        const std::string allow = r->method == "GET" ? "GET, HEAD" : std::string(r->method);
+        response res = error_response(405, "method_not_allowed", std::string(r->path) + " accepts " + allow + " only",
+                                      r->id);
+        res.headers.emplace_back("Allow", allow);
         return res;
     }
     switch (r->id) {

@@ -63,6 +63,13 @@ sed 's/$/\r/' "$work/p.csv" | head -c -2 > "$work/crlf.csv"
 score --input "$work/crlf.csv" --format csv --output "$work/o2.csv" --summary /dev/null
 cmp "$work/o.csv" "$work/o2.csv" || fail "CRLF / truncated last line"
 
+# Lone-CR line ends (classic Mac) are refused with a clear error, never scored as a header and zero rows.
+tr '\n' '\r' < "$work/p.csv" > "$work/cr.csv"
+if score --input "$work/cr.csv" --format csv --output "$work/o3.csv" --summary /dev/null 2> "$work/cr.err"; then
+    fail "a lone-CR file was accepted"
+fi
+grep -q "lone CR" "$work/cr.err" || fail "lone-CR error: $(cat "$work/cr.err")"
+
 # Empty input and header-only input: zero rows, a summary, exit 0.
 : > "$work/empty.csv"
 score --input "$work/empty.csv" --output "$work/e.csv" --summary "$work/es.json" || fail "empty input"

@@ -414,8 +414,17 @@ def unknown_route_is_404_and_wrong_method_405(s):
     st, b, r = s.json("GET", "/predict")
     expect_error(st, b, 405, "method_not_allowed")
     expect(r.getheader("Allow") == "POST", r.getheader("Allow"))
-    st, b, _ = s.json("DELETE", "/health")
+    st, b, r = s.json("DELETE", "/health")
     expect_error(st, b, 405, "method_not_allowed")
+    expect(r.getheader("Allow") == "GET, HEAD", r.getheader("Allow"))
+    # HEAD: GET's status and headers, no body; the keep-alive connection stays usable after it.
+    c = s.conn()
+    c.request("HEAD", "/health")
+    r = c.getresponse()
+    expect(r.status == 200 and r.read() == b"" and int(r.getheader("Content-Length")) > 0, r.status)
+    c.request("GET", "/health")
+    r = c.getresponse()
+    expect(r.status == 200 and json.loads(r.read())["status"] == "ok", r.status)
 
 
 @test

@@ -91,6 +91,21 @@ TEST_F(router_test, unknown_route_is_404_and_wrong_method_405_with_allow) {
     EXPECT_EQ(r.headers[0].second, "POST");
 }
 
+// HEAD used to be a 405: load balancers and uptime checks send it.
+TEST_F(router_test, head_is_a_get_without_its_body) {
+    auto get = call("GET", "/health");
+    auto head = call("HEAD", "/health");
+    EXPECT_EQ(head.status, 200);
+    EXPECT_TRUE(head.omit_body);
+    EXPECT_FALSE(get.omit_body);
+    EXPECT_EQ(head.body, get.body);  // the body stays for its Content-Length; the server does not send it
+    EXPECT_EQ(call("HEAD", "/").status, 200);
+    EXPECT_EQ(call("HEAD", "/predict").status, 405);
+    auto r = call("DELETE", "/health");
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0].second, "GET, HEAD");
+}
+
 TEST_F(router_test, admin_reload_needs_the_token_and_a_valid_model) {
     EXPECT_EQ(call("POST", "/admin/reload", "", "", "Bearer wrong").status, 401);
     EXPECT_EQ(call("POST", "/admin/reload", "", "", "").status, 401);
