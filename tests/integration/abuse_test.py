@@ -39,6 +39,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from server_process import ServerProcess
+
 BIN, SOURCE = sys.argv[1], sys.argv[2]
 ONLY = sys.argv[3] if len(sys.argv) > 3 else ""
 MODEL = os.path.join(SOURCE, "models", "credit_risk_pd.json")
@@ -69,34 +71,11 @@ def raise_nofile(want=NOFILE):
     return want
 
 
-class Server:
-    """One `loanrisk serve` process on a port of its own choosing (--port 0, read from the start-up line)."""
+class Server(ServerProcess):
+    """A server under attack: more file descriptors allowed, and its fd count and a hung stop observable."""
 
     def __init__(self, *args, env=None):
-        full_env = dict(os.environ)
-        full_env.pop("LOANRISK_ADMIN_TOKEN", None)
-        full_env.update(env or {})
-        cmd = [BIN, "serve", "--model", MODEL, "--port", "0", "--host", "127.0.0.1", *args]
-        self.log = open(os.path.join(TMP, "server-%d.log" % id(self)), "w+")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log, env=full_env,
-                                     preexec_fn=raise_nofile)
-        deadline = time.time() + 30
-        self.port = None
-        while time.time() < deadline and self.port is None:
-            self.log.seek(0)
-            m = re.search(r"https?://[^:]+:(\d+) ", self.log.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + self.stderr())
-            else:
-                time.sleep(0.05)
-        if self.port is None:
-            raise RuntimeError("server did not start: " + self.stderr())
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read()
+        super().__init__(BIN, MODEL, TMP, *args, env=env, preexec_fn=raise_nofile)
 
     def fds(self):
         try:
@@ -104,11 +83,9 @@ class Server:
         except OSError:
             return -1
 
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+    def stop(self, sig=signal.SIGTERM, timeout=30):
         try:
-            return self.proc.wait(timeout=timeout)
+            return super().stop(sig, timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

@@ -24,6 +24,8 @@ import tempfile
 import threading
 import time
 
+from server_process import ServerProcess
+
 BIN, SOURCE, DATA = sys.argv[1], sys.argv[2], sys.argv[3]
 ONLY = sys.argv[4] if len(sys.argv) > 4 else ""
 MODEL = os.path.join(SOURCE, "models", "credit_risk_pd.json")
@@ -36,34 +38,12 @@ LOAN = {"person_age": 22, "person_income": 59000, "person_home_ownership": "RENT
 FEATURES = list(LOAN)
 
 
-class Server:
-    """One `loanrisk serve` process on a port of its own choosing (--port 0, read from the start-up line)."""
+class Server(ServerProcess):
+    """The server under test, with HTTP(S) helpers."""
 
     def __init__(self, *args, env=None, tls=None):
-        full_env = dict(os.environ)
-        full_env.pop("LOANRISK_ADMIN_TOKEN", None)
-        full_env.update(env or {})
+        super().__init__(BIN, MODEL, TMP, *args, env=env)
         self.tls = tls
-        cmd = [BIN, "serve", "--model", MODEL, "--port", "0", "--host", "127.0.0.1", *args]
-        self.log = open(os.path.join(TMP, "server-%d.log" % id(self)), "w+")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log, env=full_env)
-        deadline = time.time() + 30
-        self.port = None
-        while time.time() < deadline and self.port is None:
-            self.log.seek(0)
-            m = re.search(r"https?://[^:]+:(\d+) ", self.log.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + self.stderr())
-            else:
-                time.sleep(0.05)
-        if self.port is None:
-            raise RuntimeError("server did not start: " + self.stderr())
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read()
 
     def conn(self, timeout=30):
         if self.tls:
@@ -87,11 +67,6 @@ class Server:
         r, data = self.request(method, path, body, headers, conn)
         ctype = r.getheader("Content-Type", "")
         return r.status, (json.loads(data) if ctype.startswith("application/json") else data.decode()), r
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
 
 
 def read_dataset(limit):
