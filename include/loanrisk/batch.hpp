@@ -107,19 +107,8 @@ struct loan_batch {
     void append(const loan_batch& other);
 };
 
-// Number of edges <= x (the bin a value falls in), without data-dependent branches: values arrive in
-// random bins, so a branching binary search mispredicts on nearly every level.
-inline std::size_t bin_of(const std::vector<double>& edges, double x) {
-    std::size_t n = edges.size();
-    if (n == 0) return 0;
-    const double* base = edges.data();
-    while (n > 1) {
-        const std::size_t half = n / 2;
-        base = base[half] <= x ? base + half : base;
-        n -= half;
-    }
-    return static_cast<std::size_t>(base - edges.data()) + (*base <= x);
-}
+// Number of edges <= x: the bin a value falls in (batch.cpp).
+std::size_t bin_of(const std::vector<double>& edges, double x);
 
 // A category's prefilter key: length in the top byte, first 7 bytes below. Equal keys and a length
 // <= 7 mean equal strings.

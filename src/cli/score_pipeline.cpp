@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -69,39 +70,39 @@ struct record_view {
 };
 std::size_t split_records(std::string_view text, bool csv, bool final, std::vector<record_view>* out,
                           std::size_t* rows) {
+    const char* const data = text.data();
+    const std::size_t n = text.size();
+    // Line ends are found with memchr; quotes are counted between them only when the text has any (the
+    // quote state flips with each one: a doubled quote inside a quoted field flips it twice).
+    const bool has_quotes = csv && std::memchr(data, '"', n) != nullptr;
     std::size_t start = 0, line = 1, start_line = 1, last_end = 0, count = 0;
     bool quoted = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (csv && c == '"') quoted = !quoted;
-        if (c != '\n') continue;
+    auto take = [&](std::string_view rec) {
+        if (blank_line(rec, csv)) return;
+        if (out) out->push_back({rec.substr(0, rec.size() - (rec.ends_with('\r') ? 1 : 0)), start_line});
+        ++count;
+    };
+    for (std::size_t from = 0; from < n;) {
+        const auto* hit = static_cast<const char*>(std::memchr(data + from, '\n', n - from));
+        if (hit == nullptr) break;
+        const auto i = static_cast<std::size_t>(hit - data);
+        if (has_quotes && std::count(data + from, hit, '"') % 2 == 1) quoted = !quoted;
+        from = i + 1;
         ++line;
         if (quoted) continue;
-        std::string_view rec = text.substr(start, i - start);
-        if (!blank_line(rec, csv)) {
-            if (out) out->push_back({rec.substr(0, rec.size() - (rec.ends_with('\r') ? 1 : 0)), start_line});
-            ++count;
-        }
+        take(text.substr(start, i - start));
         start = last_end = i + 1;
         start_line = line;
     }
-    if (final && start < text.size()) {
-        std::string_view rec = text.substr(start);
-        if (!blank_line(rec, csv)) {
-            if (out) out->push_back({rec.substr(0, rec.size() - (rec.ends_with('\r') ? 1 : 0)), start_line});
-            ++count;
-        }
-        last_end = text.size();
+    if (final && start < n) {
+        take(text.substr(start));
+        last_end = n;
     }
     if (rows) *rows = count;
     return last_end;
 }
 
-std::size_t count_lines(std::string_view s) {
-    std::size_t n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
-}
+std::size_t count_lines(std::string_view s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 // Decodes whole records with a fresh decoder positioned at the block's place in the stream.
 struct block_decoder {
@@ -402,6 +403,15 @@ void write_summary_file(const score_job& job, const core::compiled_model& m, con
     if (f != stderr && f != to) std::fclose(f);
 }
 
+// Appends up to `bytes` of `in` to `pending`, read in place; true at the end of the input.
+bool read_more(std::string& pending, std::size_t bytes, std::FILE* in) {
+    const std::size_t had = pending.size();
+    pending.resize(had + bytes);
+    const std::size_t got = std::fread(pending.data() + had, 1, bytes, in);
+    pending.resize(had + got);
+    return got < bytes;
+}
+
 core::compiled_model load_compiled(const std::string& path) {
     auto m = core::load_model(path);
     if (!m) throw std::runtime_error(m.err().message());
@@ -429,9 +439,8 @@ int run_score_job(const score_job& job) {
     if (!out) throw std::runtime_error("cannot write " + job.output);
 
     // First read: settles the format and, for CSV, the header.
-    std::string pending(job.block_bytes, '\0');
-    pending.resize(std::fread(pending.data(), 1, pending.size(), in));
-    bool eof = pending.size() < job.block_bytes;
+    std::string pending;
+    bool eof = read_more(pending, job.block_bytes, in);
     std::size_t consumed = 0;  // input bytes before pending[0]
     if (pending.starts_with("\xEF\xBB\xBF")) pending.erase(0, 3), consumed = 3;
     bool csv = job.input_format == stream_format::csv;
@@ -474,10 +483,7 @@ int run_score_job(const score_job& job) {
             if (pending.size() > max_header_bytes)
                 throw std::runtime_error("line 1: no line end in the first " + std::to_string(max_header_bytes) +
                                          " bytes: is this a CSV file?");
-            std::string more(job.block_bytes, '\0');
-            more.resize(std::fread(more.data(), 1, more.size(), in));
-            eof = more.size() < job.block_bytes;
-            pending += more;
+            eof = read_more(pending, job.block_bytes, in);
         }
         end = std::min(end + 1, pending.size());
         header = pending.substr(0, end);
@@ -544,10 +550,7 @@ int run_score_job(const score_job& job) {
                 cv.notify_all();
             }
             if (last) break;
-            std::string more(job.block_bytes, '\0');
-            more.resize(std::fread(more.data(), 1, more.size(), in));
-            eof = more.size() < job.block_bytes;
-            pending += more;
+            eof = read_more(pending, job.block_bytes, in);
         }
         std::lock_guard lock(mu);
         reading_done = true;

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+
+#include <xsimd/xsimd.hpp>
 
 #include "loanrisk/json_writer.hpp"
 
@@ -178,6 +181,35 @@ void loan_batch::append(const loan_batch& other) {
     for (std::uint32_t end : other.id_end) id_end.push_back(end + shift);
     join(id_present, other.id_present);
     size += other.size;
+}
+
+// Up to 64 edges (every shipped model has at most 49), a count over all of them in SIMD registers of the
+// build's baseline instruction set: independent compares. A binary search, even branch-free, is a chain
+// of dependent loads and compares, and was 15% of a CSV decode; the compiler won't vectorise the count
+// itself (a floating-point compare may trap). Larger edge lists take the branch-free binary search:
+// values arrive in random bins, so a branching one would mispredict on nearly every level.
+std::size_t bin_of(const std::vector<double>& edges, double x) {
+    const double* e = edges.data();
+    std::size_t n = edges.size();
+    if (n <= 64) {
+        using doubles = xsimd::batch<double>;
+        using counts = xsimd::batch<std::int64_t>;
+        const doubles value(x);
+        counts at_or_below(std::int64_t{0});
+        std::size_t i = 0;
+        for (; i + doubles::size <= n; i += doubles::size)  // a true lane is all ones: -1
+            at_or_below -= xsimd::bitwise_cast<counts>(xsimd::bitwise_cast(doubles::load_unaligned(e + i) <= value));
+        auto count = static_cast<std::size_t>(xsimd::hadd(at_or_below));
+        for (; i < n; ++i) count += e[i] <= x ? 1 : 0;
+        return count;
+    }
+    const double* base = e;
+    while (n > 1) {
+        const std::size_t half = n / 2;
+        base = base[half] <= x ? base + half : base;
+        n -= half;
+    }
+    return static_cast<std::size_t>(base - e) + (*base <= x ? 1 : 0);
 }
 
 status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int input, double x) {

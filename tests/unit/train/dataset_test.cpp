@@ -1,7 +1,12 @@
 // Pins data set loading: type inference, missing values, declared types and errors with line numbers.
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "loanrisk/dataset.hpp"
 
@@ -75,6 +80,44 @@ TEST(dataset, parse_number_accepts_plus_and_spaces_but_not_nan) {
     EXPECT_FALSE(parse_number("inf", d));
     EXPECT_FALSE(parse_number("5x", d));
     EXPECT_FALSE(parse_number("", d));
+}
+
+// parse_number reads plain decimals itself (Clinger's fast path) and leaves the rest to from_chars; both
+// must give the very same double from_chars gives, bit for bit.
+TEST(dataset, parse_number_gives_the_double_from_chars_gives) {
+    auto from_chars_value = [](const std::string& s) {
+        double d = 0;
+        std::from_chars(s.data(), s.data() + s.size(), d);
+        return d;
+    };
+    std::vector<std::string> texts = {"0", "-0", "0.0", "-0.0", "1", "35000", "0.59", "16.02", "123.0", "1e5",
+                                      "1E-3", "0.1", "0.3", "9007199254740993", "123456789012345",
+                                      "1234567890123456", "0.000000000000000000001", "0.0000000000000000000001",
+                                      "0.00000000000000000000001", "99999999999999.9", "4.35", "2.675"};
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 20000; ++i) {
+        const int whole_digits = static_cast<int>(rng() % 10), fraction_digits = static_cast<int>(rng() % 25);
+        std::string s = rng() % 4 == 0 ? "-" : "";
+        s += std::to_string(rng() % 10);
+        for (int k = 0; k < whole_digits; ++k) s += static_cast<char>('0' + rng() % 10);
+        if (fraction_digits > 0) s += '.';
+        for (int k = 0; k < fraction_digits; ++k) s += static_cast<char>('0' + rng() % 10);
+        texts.push_back(s);
+    }
+    for (const auto& s : texts) {
+        double d = 0;
+        ASSERT_TRUE(parse_number(s, d)) << s;
+        const double expected = from_chars_value(s);
+        ASSERT_EQ(std::signbit(d), std::signbit(expected)) << s;
+        ASSERT_EQ(d, expected) << s;
+    }
+    double d = 0;
+    for (const char* bad : {"-", ".", "5.", ".5x", "1..2", "--1", "1-", "0x10"}) {
+        double expected = 0;
+        const char* end = bad + std::strlen(bad);
+        const auto r = std::from_chars(bad, end, expected);
+        EXPECT_EQ(parse_number(bad, d), r.ec == std::errc() && r.ptr == end) << bad;
+    }
 }
 
 TEST(dataset, load_dataset_says_clearly_when_the_file_is_absent) {
