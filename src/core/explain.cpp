@@ -47,8 +47,8 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
         bool dense;
         std::size_t term;
     };
-    std::vector<term_contribution> all;
-    all.reserve(m.dense.size() + m.lookups.size());
+    thread_local std::vector<term_contribution> all;  // keeps its capacity: no allocation per call
+    all.clear();
     double logit = m.intercept;
     for (std::size_t t = 0; t < m.dense.size(); ++t) {
         double c = static_cast<double>(m.dense[t].weight) * b.dense[t][loan];
@@ -62,6 +62,7 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
     }
     explanation e;
     e.score = score_points(logit);
+    e.reasons.reserve(top);
     std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.value > y.value; });
     for (const auto& c : all) {
         if (e.reasons.size() >= top || c.value <= 0) break;

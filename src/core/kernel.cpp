@@ -58,23 +58,31 @@ void scalar_policy(const policy_args& a, const float* pd, std::size_t n, std::ui
     for (std::size_t i = 0; i < n; ++i) detail::policy_one(a, pd[i], i, decision, expected_loss, t);
 }
 
-// Pointer tables for the PD kernel; small and rebuilt per call (a handful of terms).
+// Pointer tables for the PD kernel: a handful of terms, refilled per call into one buffer per thread that
+// keeps its capacity, so a one-loan /predict allocates nothing here.
 struct args_holder {
     std::vector<const float*> dense, tables;
     std::vector<float> weights;
     std::vector<const std::uint16_t*> codes;
     kernel_args args;
 
-    args_holder(const compiled_model& m, const loan_batch& b) {
+    static args_holder& for_thread(const compiled_model& m, const loan_batch& b) {
+        thread_local args_holder h;
+        h.dense.clear();
+        h.weights.clear();
+        h.codes.clear();
+        h.tables.clear();
         for (std::size_t t = 0; t < m.dense.size(); ++t) {
-            dense.push_back(b.dense[t].data());
-            weights.push_back(m.dense[t].weight);
+            h.dense.push_back(b.dense[t].data());
+            h.weights.push_back(m.dense[t].weight);
         }
         for (std::size_t t = 0; t < m.lookups.size(); ++t) {
-            codes.push_back(b.codes[t].data());
-            tables.push_back(m.lookups[t].table.data());
+            h.codes.push_back(b.codes[t].data());
+            h.tables.push_back(m.lookups[t].table.data());
         }
-        args = {dense.data(), weights.data(), dense.size(), codes.data(), tables.data(), codes.size(), m.intercept};
+        h.args = {h.dense.data(), h.weights.data(), h.dense.size(), h.codes.data(), h.tables.data(), h.codes.size(),
+                  m.intercept};
+        return h;
     }
 };
 
@@ -96,13 +104,12 @@ std::string best_kernel() { return available_kernels().front(); }
 
 void compute_pd(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end, float* pd) {
     static auto dispatched = xsimd::dispatch<kernel_archs>(detail::pd_kernel{});
-    args_holder h(m, b);
-    dispatched(h.args, begin, end, pd);
+    dispatched(args_holder::for_thread(m, b).args, begin, end, pd);
 }
 
 void compute_pd_with(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
                      std::size_t end, float* pd) {
-    args_holder h(m, b);
+    const args_holder& h = args_holder::for_thread(m, b);
     with_kernel(
         kernel, [&](auto arch) { detail::pd_kernel{}(arch, h.args, begin, end, pd); },
         [&] { scalar_pd(h.args, begin, end, pd); });

@@ -87,6 +87,19 @@ void portfolio_accumulator::add_groups(const loan_batch& b, std::size_t begin, s
     const std::size_t n = end - begin;
     for (std::size_t g = 0; g < groups.size(); ++g) {
         const std::size_t codes = groups[g].size();
+        if (n < 4 * codes) {  // a few loans (a /predict): straight into the totals, no lanes to clear and fold
+            const std::uint16_t* code = b.codes[group_column[g]].data() + begin;
+            for (std::size_t i = 0; i < n; ++i) {
+                group_totals& t = groups[g][code[i]];
+                ++t.count;
+                const double x = exposure[i];
+                if (x == x) {  // not NaN
+                    t.exposure += x;
+                    t.expected_loss += el[i];
+                }
+            }
+            continue;
+        }
         lanes_.assign(4 * codes, group_totals{});
         const std::uint16_t* code = b.codes[group_column[g]].data() + begin;
         for (std::size_t i = 0; i < n; ++i) {

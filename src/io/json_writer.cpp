@@ -41,7 +41,15 @@ void append_integer(std::string& out, std::int64_t value) {
 void append_string(std::string& out, std::string_view value) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (char c : value) {
+    // Runs of characters that need no escape (nearly all of any id or name) are appended whole.
+    auto plain = [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; };
+    for (std::size_t i = 0; i < value.size();) {
+        std::size_t run = i;
+        while (run < value.size() && plain(value[run])) ++run;
+        out.append(value.data() + i, run - i);
+        if (run == value.size()) break;
+        i = run + 1;
+        const char c = value[run];
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -51,13 +59,9 @@ void append_string(std::string& out, std::string_view value) {
         case '\b': out += "\\b"; break;
         case '\f': out += "\\f"; break;
         default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                out += "\\u00";
-                out += hex[(c >> 4) & 0xf];
-                out += hex[c & 0xf];
-            } else {
-                out += c;
-            }
+            out += "\\u00";  // the other control characters
+            out += hex[(c >> 4) & 0xf];
+            out += hex[c & 0xf];
         }
     }
     out += '"';

@@ -46,6 +46,17 @@ TEST(json_writer, strings_are_escaped) {
     EXPECT_EQ(s, R"("a\"b\\c\n\u0001")");
 }
 
+// Plain runs are copied whole between escapes: nothing lost or doubled at either end of a run, UTF-8 and
+// DEL pass through, and an escape may open or close the string.
+TEST(json_writer, plain_runs_between_escapes_are_kept_whole) {
+    std::string s;
+    append_string(s, "\tL-0001 caf\xC3\xA9\x7f \"x\"\x1f");
+    EXPECT_EQ(s, "\"\\tL-0001 caf\xC3\xA9\x7f \\\"x\\\"\\u001f\"");
+    s.clear();
+    append_string(s, "");
+    EXPECT_EQ(s, "\"\"");
+}
+
 TEST(json_writer, compact_layout) {
     json_writer w;
     w.begin_object().key("a").value(1).key("b").begin_array().value("x").null().value(true).end_array();
