@@ -26,14 +26,20 @@ struct decode_limits {
     std::size_t max_line_bytes = 1 << 20;   // one NDJSON line / CSV record
 };
 
+// Bytes the JSON parser may read past a body's end. A caller whose buffer holds at least this many
+// readable bytes after the body (a std::string reserved for it) passes its capacity, the bytes readable
+// from body.data(), and the body is parsed in place; otherwise (capacity 0) the decoder copies it.
+inline constexpr std::size_t json_padding = 64;
+
 // /predict body: {"application_id": "A-1", "data": {...features}} or a flat object of features (with
 // an id field among them). Appends exactly one loan to `out` on success.
-status decode_json_single(std::string_view body, const core::compiled_model& m, core::loan_batch& out);
+status decode_json_single(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
+                          std::size_t capacity = 0);
 
 // /batch_predict JSON body: {"items": [item, ...]} where each item is flat or {"application_id", "data"}.
 // Paths: items[17].person_age (flat) or items[17].data.person_age. Appends every item to `out`.
 status decode_json_batch(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
-                         const decode_limits& limits = {});
+                         const decode_limits& limits = {}, std::size_t capacity = 0);
 
 // NDJSON (one item per line, either item shape), fed in arbitrary chunks: complete lines are decoded
 // into `out` as they arrive; a partial last line waits for the next chunk or finish(). Empty lines are

@@ -46,6 +46,7 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
         double value;
         bool dense;
         std::size_t term;
+        std::size_t position = 0;
     };
     thread_local std::vector<term_contribution> all;  // keeps its capacity: no allocation per call
     all.clear();
@@ -63,7 +64,14 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
     explanation e;
     e.score = score_points(logit);
     e.reasons.reserve(top);
-    std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.value > y.value; });
+    // Only the top few are needed, in a stable order (a tie goes to the earlier term): a partial sort on
+    // (value, position) gives exactly what a stable sort would, without its buffer.
+    for (std::size_t i = 0; i < all.size(); ++i) all[i].position = i;
+    const std::size_t keep = std::min(top, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), [](const auto& x, const auto& y) {
+        return x.value > y.value || (x.value == y.value && x.position < y.position);
+    });
+    all.resize(keep);
     for (const auto& c : all) {
         if (e.reasons.size() >= top || c.value <= 0) break;
         reason_code r;

@@ -582,13 +582,38 @@ detail::item_decoder& thread_decoder(const core::compiled_model& m) {
 
 }  // namespace
 
-status decode_json_single(std::string_view body, const core::compiled_model& m, core::loan_batch& out) {
+namespace {
+
+static_assert(json_padding >= simdjson::SIMDJSON_PADDING, "simdjson reads up to SIMDJSON_PADDING bytes past a body's end");
+
+// The body as simdjson reads it: in place when the caller's buffer has the padding simdjson may read past
+// the end, else a padded copy.
+struct padded_body {
+    std::optional<simdjson::padded_string> copy;
+    simdjson::padded_string_view text;
+
+    padded_body(std::string_view body, std::size_t capacity) {
+        if (capacity >= body.size() + simdjson::SIMDJSON_PADDING) {
+            text = simdjson::padded_string_view(body.data(), body.size(), capacity);
+        } else {
+            copy.emplace(body);
+            text = *copy;
+        }
+    }
+    const char* data() const { return text.data(); }
+    std::size_t size() const { return text.size(); }
+};
+
+}  // namespace
+
+status decode_json_single(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
+                          std::size_t capacity) {
     od::parser local;
     od::parser& parser = body.size() <= reusable_parser_bytes ? thread_parser() : local;
-    const simdjson::padded_string text(body);
+    const padded_body text(body, capacity);
     detail::json_source src{nullptr, text.data(), text.size(), 0};
     od::document doc;
-    if (auto e = parser.iterate(text).get(doc)) return detail::malformed_json(e, src, "");
+    if (auto e = parser.iterate(text.text).get(doc)) return detail::malformed_json(e, src, "");
     src.doc = &doc;
     if (auto s = thread_decoder(m).decode(doc, src, detail::item_place{}, out); !s) return s;
     if (auto s = detail::expect_end(src, ""); !s) {
@@ -600,14 +625,14 @@ status decode_json_single(std::string_view body, const core::compiled_model& m, 
 
 namespace {
 
-std::optional<status> decode_batch_once(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
-                                        const decode_limits& limits, bool parallel) {
+std::optional<status> decode_batch_once(std::string_view body, std::size_t capacity, const core::compiled_model& m,
+                                        core::loan_batch& out, const decode_limits& limits, bool parallel) {
     od::parser local;
     od::parser& parser = body.size() <= reusable_parser_bytes ? thread_parser() : local;
-    const simdjson::padded_string text(body);
+    const padded_body text(body, capacity);
     detail::json_source src{nullptr, text.data(), text.size(), 0};
     od::document doc;
-    if (auto e = parser.iterate(text).get(doc)) return detail::malformed_json(e, src, "");
+    if (auto e = parser.iterate(text.text).get(doc)) return detail::malformed_json(e, src, "");
     src.doc = &doc;
     detail::item_decoder decoder(m);
 
@@ -654,9 +679,9 @@ std::optional<status> decode_batch_once(std::string_view body, const core::compi
 }  // namespace
 
 status decode_json_batch(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
-                         const decode_limits& limits) {
-    if (auto s = decode_batch_once(body, m, out, limits, /*parallel=*/true)) return *s;
-    return *decode_batch_once(body, m, out, limits, /*parallel=*/false);
+                         const decode_limits& limits, std::size_t capacity) {
+    if (auto s = decode_batch_once(body, capacity, m, out, limits, /*parallel=*/true)) return *s;
+    return *decode_batch_once(body, capacity, m, out, limits, /*parallel=*/false);
 }
 
 }  // namespace loanrisk::io

@@ -235,7 +235,7 @@ response predict(const request& req, app_state& app) {
     } else {
         t.batch.clear();
     }
-    if (auto st = io::decode_json_single(req.body, m, t.batch); !st) return decode_error(st.err(), route_id::predict);
+    if (auto st = io::decode_json_single(req.body, m, t.batch, req.body.capacity()); !st) return decode_error(st.err(), route_id::predict);
 
     core::compute_pd(m, t.batch, 0, 1, t.scored.pd.data());
     core::policy_args a = s->policy_args;
@@ -420,7 +420,7 @@ response batch_predict(const request& req, app_state& app) {
     batch_job job(s, std::move(o), app);
     status st = ok();
     if (in == format::json) {
-        st = io::decode_json_batch(req.body, job.model(), job.batch(), limits_for(app));
+        st = io::decode_json_batch(req.body, job.model(), job.batch(), limits_for(app), req.body.capacity());
     } else if (in == format::ndjson) {
         io::ndjson_decoder d(job.model(), limits_for(app));
         st = d.feed(req.body, job.batch());

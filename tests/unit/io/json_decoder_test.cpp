@@ -295,6 +295,27 @@ TEST(json_decoder, an_error_keeps_only_the_items_before_it) {
     EXPECT_EQ(dump(b), "id=a codes=0,3,3,15 dense=-0.5 exposure=100 age=100\n" + defaults_with_id("c"));
 }
 
+// A caller whose buffer has the parser's padding after the body gets it parsed in place: the same loans
+// and errors as a copy, whatever bytes the padding holds (here JSON-looking garbage that would change the
+// result if it were read as part of the body).
+TEST(json_decoder, a_padded_buffer_is_parsed_in_place_and_its_padding_ignored) {
+    const std::string garbage(loanrisk::io::json_padding, ']');
+    auto in_place = [&](std::string_view body, bool single_item) {
+        const std::string buffer = std::string(body) + garbage + "{\"amount\": 1}";
+        const std::string_view view(buffer.data(), body.size());
+        loan_batch b = empty_batch(small_compiled());
+        auto s = single_item ? decode_json_single(view, small_compiled(), b, buffer.size())
+                             : decode_json_batch(view, small_compiled(), b, {}, buffer.size());
+        return s ? dump(b) : outcome(s);
+    };
+    for (std::string body : {R"({"items": [{"amount": 100, "id": "a"}, {"grade": "B"}]})", R"([{"amount": 5}])",
+                             R"([{"amount": 5})", R"({"items": [{"amount": "x"}]})", "", "[1"}) {
+        EXPECT_EQ(in_place(body, false), batch(body)) << body;
+    }
+    for (std::string body : {R"({"amount": 250, "id": "c"})", R"({"amount": 250)", R"({"amount": true})", "{"})
+        EXPECT_EQ(in_place(body, true), single(body)) << body;
+}
+
 TEST(json_decoder, keeps_raw_values_when_asked) {
     loan_batch b;
     b.reset(small_compiled(), true);
