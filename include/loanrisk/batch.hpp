@@ -100,7 +100,12 @@ struct loan_batch {
     }
     // Appends one loan whose columns the caller then fills through the setters below: codes default to
     // "missing", dense to the imputed value, exposure and age to NaN, no id. Returns its index.
-    std::size_t push_default(const compiled_model& m);
+    std::size_t push_default(const compiled_model& m) { return grow(m, 1); }
+    // Appends `n` such loans at once (a decoder filling rows by index); returns the first one's index.
+    // Their id ends are not maintained: the decoder sets id_end of each row it fills.
+    std::size_t grow(const compiled_model& m, std::size_t n);
+    // Keeps the first `n` loans.
+    void truncate(std::size_t n);
     // Removes the last loan (a decoder that hit an error part-way through an item).
     void pop_back();
     // Appends every loan of `other` (same model shape): batches decoded in parallel, joined in order.
@@ -128,5 +133,7 @@ void set_exposure(loan_batch& b, std::size_t loan, double value);
 void set_id(loan_batch& b, std::size_t loan, std::string_view id);
 // After all of a loan's fields are set: derives the cross codes from their inputs' codes.
 void finish_loan(const compiled_model& m, loan_batch& b, std::size_t loan);
+// The same for loans [begin, end), one column at a time (recomputing a finished loan changes nothing).
+void finish_loans(const compiled_model& m, loan_batch& b, std::size_t begin, std::size_t end);
 
 }  // namespace loanrisk::core

@@ -42,6 +42,10 @@ private:
     std::vector<std::string> unescaped_;  // storage for quoted fields that held ""
 };
 
+// Index of the first byte at or after `i` that ends an unquoted field (the delimiter, LF, CR) or is a
+// quote, or s.size(): eight bytes per step.
+std::size_t find_field_end(std::string_view s, std::size_t i, char delimiter);
+
 // Appends `v` as one CSV field: as is, or quoted (with "" for ") when it holds a comma, quote or line break.
 inline void append_csv_field(std::string& out, std::string_view v) {
     if (v.find_first_of(",\"\r\n") == std::string_view::npos) {

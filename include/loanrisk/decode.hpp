@@ -92,7 +92,17 @@ public:
     }
 
 private:
+    // What a column feeds, settled by the header.
+    struct column_role {
+        int input = -1;    // model input, or ignored_column / exposure_column / id_column
+        int id_rank = -1;  // position among the id columns (priority order), or -1
+    };
+
     status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);
+    status decode_plain(std::string_view text, std::size_t base, core::loan_batch& out);
+    status decode_general(std::string_view text, std::size_t base, core::loan_batch& out);
+    bool plain_field(const column_role& role, std::string_view text, std::size_t loan, std::string_view* ids,
+                     core::loan_batch& out) const;
     status header(const std::vector<std::string_view>& names, std::size_t line);
     status record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,
                   core::loan_batch& out);
@@ -105,7 +115,7 @@ private:
     std::size_t offset_ = 0;            // body offset of carry_[0]
     bool in_quotes_ = false;            // whether carry_ ends inside a quoted field
     bool have_header_ = false;
-    std::vector<int> column_input_;  // per CSV column: input index, or -1 ignored, -2 exposure, -3 id field
+    std::vector<column_role> columns_;         // per CSV column
     std::vector<std::size_t> id_columns_;     // columns holding id fields, in id_fields priority order
     std::vector<std::string_view> fields_;    // the record being decoded (reused)
     std::optional<error> failed_;

@@ -141,33 +141,38 @@ void loan_batch::reserve(std::size_t loans) {
     id_present.reserve(loans);
 }
 
-std::size_t loan_batch::push_default(const compiled_model& m) {
+std::size_t loan_batch::grow(const compiled_model& m, std::size_t n) {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    const std::size_t first = size;
     for (const auto& in : m.inputs) {
-        if (in.standardized) dense[in.column].push_back(static_cast<float>((in.impute - in.mean) / in.scale));
-        else codes[in.column].push_back(in.missing_code());
+        if (in.standardized) dense[in.column].resize(first + n, static_cast<float>((in.impute - in.mean) / in.scale));
+        else codes[in.column].resize(first + n, in.missing_code());
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t)
-        if (m.lookups[t].cross) codes[t].push_back(0);
-    for (auto& r : raw) r.push_back(nan);
-    exposure.push_back(nan);
-    age.push_back(nan);
-    id_end.push_back(static_cast<std::uint32_t>(id_text.size()));
-    id_present.push_back(0);
-    return size++;
+        if (m.lookups[t].cross) codes[t].resize(first + n, 0);
+    for (auto& r : raw) r.resize(first + n, nan);
+    exposure.resize(first + n, nan);
+    age.resize(first + n, nan);
+    id_end.resize(first + n, static_cast<std::uint32_t>(id_text.size()));
+    id_present.resize(first + n, 0);
+    size += n;
+    return first;
 }
 
-void loan_batch::pop_back() {
-    for (auto& d : dense) d.pop_back();
-    for (auto& c : codes) c.pop_back();
-    for (auto& r : raw) r.pop_back();
-    exposure.pop_back();
-    age.pop_back();
-    id_end.pop_back();
-    id_present.pop_back();
-    id_text.resize(id_end.empty() ? 0 : id_end.back());
-    --size;
+void loan_batch::truncate(std::size_t n) {
+    if (n >= size) return;
+    for (auto& d : dense) d.resize(n);
+    for (auto& c : codes) c.resize(n);
+    for (auto& r : raw) r.resize(n);
+    exposure.resize(n);
+    age.resize(n);
+    id_end.resize(n);
+    id_present.resize(n);
+    id_text.resize(n ? id_end[n - 1] : 0);
+    size = n;
 }
+
+void loan_batch::pop_back() { truncate(size - 1); }
 
 void loan_batch::append(const loan_batch& other) {
     auto join = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
@@ -257,13 +262,17 @@ void set_id(loan_batch& b, std::size_t loan, std::string_view id) {
     b.id_present[loan] = 1;
 }
 
-void finish_loan(const compiled_model& m, loan_batch& b, std::size_t loan) {
+void finish_loan(const compiled_model& m, loan_batch& b, std::size_t loan) { finish_loans(m, b, loan, loan + 1); }
+
+void finish_loans(const compiled_model& m, loan_batch& b, std::size_t begin, std::size_t end) {
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
         const lookup_term& term = m.lookups[t];
         if (!term.cross) continue;
-        const input_field& a = m.inputs[term.first_input];
-        const input_field& c = m.inputs[term.second_input];
-        b.codes[t][loan] = static_cast<std::uint16_t>(b.codes[a.column][loan] * term.stride + b.codes[c.column][loan]);
+        std::uint16_t* cross = b.codes[t].data();
+        const std::uint16_t* first = b.codes[m.inputs[term.first_input].column].data();
+        const std::uint16_t* second = b.codes[m.inputs[term.second_input].column].data();
+        for (std::size_t i = begin; i < end; ++i)
+            cross[i] = static_cast<std::uint16_t>(first[i] * term.stride + second[i]);
     }
 }
 

@@ -2,6 +2,7 @@
 // and tokenized by csv_reader; the header maps columns to model inputs, and every value goes through the
 // same setters as JSON, so both formats validate and encode alike.
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -169,7 +170,117 @@ status csv_decoder::finish(core::loan_batch& out) {
     return ok();
 }
 
+// The header (and any blank lines before it) through the general reader, then the records.
 status csv_decoder::decode_records(std::string_view text, std::size_t base, core::loan_batch& out) {
+    std::size_t done = 0;
+    while (!have_header_ && done < text.size()) {
+        bool quoted = false;
+        const std::size_t end = first_record_end(text.substr(done), quoted, false);
+        const std::size_t next = end == none ? text.size() : done + end;
+        if (auto s = decode_general(text.substr(done, next - done), base + done, out); !s) return s;
+        done = next;
+    }
+    return decode_plain(text.substr(done), base + done, out);
+}
+
+// Records of plain fields (no quotes, LF or CRLF line ends: nearly every file) are cut and decoded in
+// one pass into rows grown in bulk, without the general reader's field list. Any other record (quotes,
+// a lone CR, a wrong field count, a value the setters refuse, a number from_chars must read) is handed
+// whole to decode_general, which decodes it or reports its error exactly as it would have anyway.
+status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::loan_batch& out) {
+    const char* const d = text.data();
+    const std::size_t n = text.size();
+    // Rows [finished, loan) are filled but their crosses not yet computed; [loan, grown) grown, not filled.
+    std::size_t finished = out.size, loan = out.size, grown = out.size, step = 64;
+    auto settle = [&] {
+        out.truncate(loan);
+        grown = loan;
+        core::finish_loans(model_, out, finished, loan);
+        finished = loan;
+    };
+    std::array<std::string_view, std::size(id_fields)> ids{};
+    std::size_t p = 0;
+    while (p < n) {
+        if (d[p] == '\n') {  // an empty line: not a record
+            ++line_;
+            ++p;
+            continue;
+        }
+        const std::size_t start = p;
+        if (loan == grown) {
+            grown = out.grow(model_, step) + step;
+            step = std::min<std::size_t>(step * 2, 4096);
+        }
+        ids.fill({});
+        bool plain = d[p] != '\r' && items_ < limits_.max_items;
+        std::size_t column = 0, record_end = p, next = n, breaks = 0;
+        while (plain) {
+            const std::size_t end = find_field_end(text, p, ',');
+            if (end < n && d[end] == '"') {
+                plain = false;
+                break;
+            }
+            if (column < columns_.size()) plain = plain_field(columns_[column], text.substr(p, end - p), loan, ids.data(), out);
+            ++column;
+            record_end = end;
+            if (end == n) break;
+            if (d[end] == ',') {
+                p = end + 1;
+                continue;
+            }
+            if (d[end] == '\n' || (end + 1 < n && d[end + 1] == '\n')) {  // LF or CRLF
+                next = end + (d[end] == '\n' ? 1 : 2);
+                breaks = 1;
+            } else {
+                plain = false;  // a lone CR, or a CR that may be half of a CRLF split across chunks
+            }
+            break;
+        }
+        if (plain && column == columns_.size() && record_end - start <= limits_.max_line_bytes) {
+            std::size_t r = 0;
+            while (r < id_columns_.size() && ids[r].empty()) ++r;
+            if (r < id_columns_.size()) core::set_id(out, loan, ids[r]);
+            else out.id_end[loan] = static_cast<std::uint32_t>(out.id_text.size());
+            ++loan;
+            ++items_;
+            line_ += breaks;
+            p = next;
+            continue;
+        }
+        settle();
+        step = 1;  // records that need the general path may come in runs: grow slowly again
+        bool quoted = false;
+        const std::size_t end = first_record_end(text.substr(start), quoted, false);
+        const std::size_t after = end == none ? n : start + end;
+        if (auto s = decode_general(text.substr(start, after - start), base + start, out); !s) return s;
+        finished = loan = grown = out.size;
+        p = after;
+    }
+    settle();
+    return ok();
+}
+
+// A plain field into row `loan`; false when the general path must decide (it may be an error).
+bool csv_decoder::plain_field(const column_role& role, std::string_view text, std::size_t loan, std::string_view* ids,
+                              core::loan_batch& out) const {
+    if (role.id_rank >= 0) ids[role.id_rank] = text;
+    double x = 0;
+    switch (role.input) {
+    case ignored_column:
+    case id_column: return true;
+    case exposure_column:
+        if (train::parse_number(text, x)) core::set_exposure(out, loan, x);
+        return true;
+    default: break;
+    }
+    if (text.empty()) return true;  // missing
+    if (model_.inputs[static_cast<std::size_t>(role.input)].numeric)
+        return train::parse_number(text, x) && core::set_number(model_, out, loan, role.input, x).ok();
+    return core::set_category(model_, out, loan, role.input, text).ok();
+}
+
+// Any records, one at a time through the RFC 4180 reader.
+status csv_decoder::decode_general(std::string_view text, std::size_t base, core::loan_batch& out) {
     csv_reader reader(text, ',', base == 0);  // a byte-order mark only opens the body, not a later chunk
     for (;;) {
         auto r = reader.next(fields_);
@@ -192,7 +303,7 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
 }
 
 status csv_decoder::header(const std::vector<std::string_view>& names, std::size_t line) {
-    column_input_.assign(names.size(), ignored_column);
+    columns_.assign(names.size(), column_role{ignored_column, -1});
     std::vector<bool> input_seen(model_.inputs.size(), false);
     std::vector<std::size_t> id_at(std::size(id_fields), none);
     bool any_input = false;
@@ -201,7 +312,7 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
         for (std::size_t r = 0; r < std::size(id_fields); ++r) {
             if (name == id_fields[r] && id_at[r] == none) {
                 id_at[r] = c;
-                column_input_[c] = id_column;
+                columns_[c].input = id_column;
             }
         }
         const int in = model_.find_input(name);
@@ -210,10 +321,10 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
                 return error{"column " + std::string(name) + " appears twice in the header", line_at(line), 0,
                              "malformed_csv"};
             input_seen[static_cast<std::size_t>(in)] = true;
-            column_input_[c] = in;
+            columns_[c].input = in;
             any_input = true;
         } else if (model_.exposure_input < 0 && name == model_.exposure_field) {
-            column_input_[c] = exposure_column;
+            columns_[c].input = exposure_column;
         }
     }
     // Data without its header line would otherwise score every row as all-missing.
@@ -222,15 +333,18 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
                      "malformed_csv"};
     id_columns_.clear();
     for (std::size_t c : id_at)
-        if (c != none) id_columns_.push_back(c);
+        if (c != none) {
+            columns_[c].id_rank = static_cast<int>(id_columns_.size());
+            id_columns_.push_back(c);
+        }
     have_header_ = true;
     return ok();
 }
 
 status csv_decoder::record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,
                            core::loan_batch& out) {
-    if (fields.size() != column_input_.size())
-        return error{"expected " + std::to_string(column_input_.size()) + " fields (as in the header), found " +
+    if (fields.size() != columns_.size())
+        return error{"expected " + std::to_string(columns_.size()) + " fields (as in the header), found " +
                          std::to_string(fields.size()),
                      line_at(line), offset, "malformed_csv"};
     std::size_t bytes = fields.size() - 1;
@@ -244,7 +358,7 @@ status csv_decoder::record(const std::vector<std::string_view>& fields, std::siz
 
     const std::size_t loan = out.push_default(model_);
     for (std::size_t c = 0; c < fields.size(); ++c) {
-        const int k = column_input_[c];
+        const int k = columns_[c].input;
         if (k == ignored_column || k == id_column) continue;
         const std::string_view text = fields[c];
         double x = 0;

@@ -26,6 +26,22 @@ constexpr std::uint64_t zero_bytes(std::uint64_t x) {
     return ~(((x & low7) + low7) | x | low7);
 }
 
+// Line breaks inside a quoted field, counted as record ends are: LF, CRLF and a lone CR each once.
+std::size_t count_line_breaks(std::string_view s) {
+    auto count = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+    // A CR counts only when no LF follows it (the LF already counted the CRLF); most data has no CR.
+    for (std::size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1)) {
+        if (i + 1 == s.size() || s[i + 1] != '\n') ++count;
+    }
+    return count;
+}
+
+error error_at(std::string what, std::size_t line, std::size_t offset) {
+    return error{std::move(what), "line " + std::to_string(line), offset};
+}
+
+}  // namespace
+
 // Index of the first byte at or after `i` that ends an unquoted field (delimiter, LF, CR) or is a
 // stray quote, or s.size(). An unquoted field can end at any of four bytes and memchr looks for one,
 // so this checks eight bytes per step instead: most of a typical file is unquoted fields.
@@ -48,22 +64,6 @@ std::size_t find_field_end(std::string_view s, std::size_t i, char delimiter) {
     }
     return n;
 }
-
-// Line breaks inside a quoted field, counted as record ends are: LF, CRLF and a lone CR each once.
-std::size_t count_line_breaks(std::string_view s) {
-    auto count = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-    // A CR counts only when no LF follows it (the LF already counted the CRLF); most data has no CR.
-    for (std::size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1)) {
-        if (i + 1 == s.size() || s[i + 1] != '\n') ++count;
-    }
-    return count;
-}
-
-error error_at(std::string what, std::size_t line, std::size_t offset) {
-    return error{std::move(what), "line " + std::to_string(line), offset};
-}
-
-}  // namespace
 
 // The delimiter comes from code, not input; '"', LF or CR as delimiter would make the grammar ambiguous.
 csv_reader::csv_reader(std::string_view text, char delimiter, bool body_start) : text_(text), delimiter_(delimiter) {
