@@ -75,6 +75,27 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
     // Line ends are found with memchr; quotes are counted between them only when the text has any (the
     // quote state flips with each one: a doubled quote inside a quoted field flips it twice).
     const bool has_quotes = csv && std::memchr(data, '"', n) != nullptr;
+    if (csv && !has_quotes && !out) {
+        // Only the count and the cut (the reader, for every block): whole-text passes the compiler
+        // vectorises. A record is a line that is neither empty nor a lone "\r" (an empty CRLF line);
+        // `text` starts at a line start.
+        const auto* last_lf = static_cast<const char*>(memrchr(data, '\n', n));
+        const std::size_t end = final ? n : last_lf ? static_cast<std::size_t>(last_lf - data) + 1 : 0;
+        std::size_t lines = 0, blank = 0;
+        for (std::size_t i = 0; i < end; ++i) lines += data[i] == '\n' ? 1 : 0;
+        for (std::size_t i = 1; i < end; ++i) blank += (data[i] == '\n') & (data[i - 1] == '\n') ? 1 : 0;
+        for (std::size_t i = 2; i < end; ++i)
+            blank += (data[i] == '\n') & (data[i - 1] == '\r') & (data[i - 2] == '\n') ? 1 : 0;
+        if (end > 0 && data[0] == '\n') ++blank;
+        if (end > 1 && data[0] == '\r' && data[1] == '\n') ++blank;
+        std::size_t count = lines - blank;
+        if (end > 0 && data[end - 1] != '\n') {  // the final line has no line end
+            const std::size_t from = last_lf ? static_cast<std::size_t>(last_lf - data) + 1 : 0;
+            if (!blank_line(text.substr(from, end - from), csv)) ++count;
+        }
+        if (rows) *rows = count;
+        return end;
+    }
     std::size_t start = 0, line = 1, start_line = 1, last_end = 0, count = 0;
     bool quoted = false;
     auto take = [&](std::string_view rec) {
@@ -136,16 +157,20 @@ public:
         r.input_bytes = b.text.size();
         core::loan_batch batch;
         batch.reset(m_, job_.explain);
+        // The records' own text is needed only to pass input columns through or to retry bad rows one
+        // by one; otherwise record k is loan k.
         std::vector<record_view> records;
-        split_records(b.text, csv_in_, true, &records, nullptr);
-        r.rows = records.size();
-        if (records.empty()) return r;  // an empty or header-only input, or a block of blank lines
-        // Loan i of the batch came from records[loan_record[i]]; a record with no loan failed to decode.
-        std::vector<std::size_t> loan_record;
-        std::vector<std::optional<std::string>> record_error(records.size());
         block_decoder dec{m_, csv_in_, header_};
         auto whole = dec.decode(b.text, b.lines_before, b.offset, batch);
-        if (whole && batch.size != records.size()) whole = error{"records and decoded loans disagree", ""};
+        if (!whole || job_.keep_columns) {
+            split_records(b.text, csv_in_, true, &records, nullptr);
+            if (whole && batch.size != records.size()) whole = error{"records and decoded loans disagree", ""};
+        }
+        r.rows = whole ? batch.size : records.size();
+        if (r.rows == 0) return r;  // an empty or header-only input, or a block of blank lines
+        // Loan i of the batch came from record loan_record[i]; a record with no loan failed to decode.
+        std::vector<std::size_t> loan_record;
+        std::vector<std::optional<std::string>> record_error(records.size());
         if (whole) {
             loan_record.resize(batch.size);
             for (std::size_t i = 0; i < batch.size; ++i) loan_record[i] = i;
@@ -175,7 +200,7 @@ public:
         o.rules = job_.rules;
         o.threads = 1;  // the pipeline already runs one block per core
         core::score_batch(m_, batch, o, scored, r.acc);
-        encode(b, records, loan_record, record_error, batch, scored, r.out);
+        encode(b, r.rows, records, loan_record, record_error, batch, scored, r.out);
         return r;
     }
 
@@ -194,12 +219,13 @@ public:
     }
 
 private:
-    void encode(const block& b, const std::vector<record_view>& records, const std::vector<std::size_t>& loan_record,
-                const std::vector<std::optional<std::string>>& record_error, const core::loan_batch& batch,
-                const core::scored_batch& s, std::string& out) const {
-        out.reserve(records.size() * (job_.keep_columns ? 160 : 64));
+    // `records` holds the rows' text when they are passed through or some failed; else it is empty.
+    void encode(const block& b, std::size_t rows, const std::vector<record_view>& records,
+                const std::vector<std::size_t>& loan_record, const std::vector<std::optional<std::string>>& record_error,
+                const core::loan_batch& batch, const core::scored_batch& s, std::string& out) const {
+        out.reserve(rows * (job_.keep_columns ? 160 : 64));
         std::size_t loan = 0;
-        for (std::size_t k = 0; k < records.size(); ++k) {
+        for (std::size_t k = 0; k < rows; ++k) {
             const bool has_loan = loan < loan_record.size() && loan_record[loan] == k;
             if (!has_loan && job_.errors != on_error::report) continue;
             const std::size_t row = b.rows_before + k + 1;
@@ -240,7 +266,7 @@ private:
                 }
                 out += '\n';
             } else {
-                std::string_view rec = records[k].text;
+                std::string_view rec = job_.keep_columns ? records[k].text : std::string_view();
                 if (job_.keep_columns && !csv_in_ && rec.ends_with('}')) {
                     // Scores join the item's own fields: the object is reopened before its closing brace.
                     rec.remove_suffix(1);
