@@ -188,24 +188,28 @@ void loan_batch::append(const loan_batch& other) {
     size += other.size;
 }
 
-// Up to 64 edges (every shipped model has at most 49), a count over all of them in SIMD registers of the
-// build's baseline instruction set: independent compares. A binary search, even branch-free, is a chain
-// of dependent loads and compares, and was 15% of a CSV decode; the compiler won't vectorise the count
-// itself (a floating-point compare may trap). Larger edge lists take the branch-free binary search:
-// values arrive in random bins, so a branching one would mispredict on nearly every level.
+// Up to 64 edges (every shipped model has at most 49): blocks of 8 edges whose last edge is <= x lie
+// wholly at or below x, and the edges of the first block that does not are counted in SIMD registers of
+// the build's baseline instruction set. Every compare is independent of the others: a binary search,
+// even branch-free, is a chain of dependent loads and compares, and was 15% of a CSV decode (the compiler
+// won't vectorise such a count itself: a floating-point compare may trap). Larger edge lists take the
+// branch-free binary search (values arrive in random bins: a branching one would mispredict).
 std::size_t bin_of(const std::vector<double>& edges, double x) {
     const double* e = edges.data();
     std::size_t n = edges.size();
     if (n <= 64) {
+        std::size_t full = 0;
+        for (std::size_t last = 7; last < n; last += 8) full += e[last] <= x ? 1 : 0;
+        std::size_t i = full * 8;
+        const std::size_t end = std::min(i + 8, n);
         using doubles = xsimd::batch<double>;
         using counts = xsimd::batch<std::int64_t>;
         const doubles value(x);
         counts at_or_below(std::int64_t{0});
-        std::size_t i = 0;
-        for (; i + doubles::size <= n; i += doubles::size)  // a true lane is all ones: -1
+        for (; i + doubles::size <= end; i += doubles::size)  // a true lane is all ones: -1
             at_or_below -= xsimd::bitwise_cast<counts>(xsimd::bitwise_cast(doubles::load_unaligned(e + i) <= value));
-        auto count = static_cast<std::size_t>(xsimd::hadd(at_or_below));
-        for (; i < n; ++i) count += e[i] <= x ? 1 : 0;
+        auto count = full * 8 + static_cast<std::size_t>(xsimd::hadd(at_or_below));
+        for (; i < end; ++i) count += e[i] <= x ? 1 : 0;
         return count;
     }
     const double* base = e;

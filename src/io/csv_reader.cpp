@@ -12,20 +12,6 @@
 namespace loanrisk::io {
 namespace {
 
-static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big,
-              "find_field_end reads words in memory order and needs a plain byte order");
-
-constexpr std::uint64_t broadcast(char c) {
-    return 0x0101010101010101ULL * static_cast<unsigned char>(c);
-}
-
-// High bit set in exactly the bytes of `x` that are zero. The cheaper `(x - 0x01..) & ~x` flags false
-// positives above a true zero (the borrow ripples), which would pick the wrong byte on big-endian.
-constexpr std::uint64_t zero_bytes(std::uint64_t x) {
-    constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
-    return ~(((x & low7) + low7) | x | low7);
-}
-
 // Line breaks inside a quoted field, counted as record ends are: LF, CRLF and a lone CR each once.
 std::size_t count_line_breaks(std::string_view s) {
     auto count = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -42,28 +28,6 @@ error error_at(std::string what, std::size_t line, std::size_t offset) {
 
 }  // namespace
 
-// Index of the first byte at or after `i` that ends an unquoted field (delimiter, LF, CR) or is a
-// stray quote, or s.size(). An unquoted field can end at any of four bytes and memchr looks for one,
-// so this checks eight bytes per step instead: most of a typical file is unquoted fields.
-std::size_t find_field_end(std::string_view s, std::size_t i, char delimiter) {
-    const char* p = s.data();
-    const std::size_t n = s.size();
-    const std::uint64_t d = broadcast(delimiter), lf = broadcast('\n'), cr = broadcast('\r'), q = broadcast('"');
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        const std::uint64_t hits = zero_bytes(w ^ d) | zero_bytes(w ^ lf) | zero_bytes(w ^ cr) | zero_bytes(w ^ q);
-        if (hits != 0) {
-            const int bit = std::endian::native == std::endian::little ? std::countr_zero(hits) : std::countl_zero(hits);
-            return i + static_cast<std::size_t>(bit / 8);
-        }
-    }
-    for (; i < n; ++i) {
-        const char c = p[i];
-        if (c == delimiter || c == '\n' || c == '\r' || c == '"') return i;
-    }
-    return n;
-}
 
 // The delimiter comes from code, not input; '"', LF or CR as delimiter would make the grammar ambiguous.
 csv_reader::csv_reader(std::string_view text, char delimiter, bool body_start) : text_(text), delimiter_(delimiter) {

@@ -21,48 +21,12 @@ const column* dataset::find(std::string_view name) const {
     return nullptr;
 }
 
-namespace {
-
-// Plain decimals ("35000", "-0.59", "16.02"), which is nearly every number in a CSV file, without
-// from_chars: with at most 15 digits the digits form an integer a double holds exactly, and with at most
-// 22 after the point the power of ten is exact too, so one IEEE division rounds once, correctly: the same
-// double from_chars returns (Clinger's fast path). False for anything else, left to from_chars.
-bool parse_plain_decimal(std::string_view text, double& out) {
-    static constexpr double powers_of_ten[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    const char* p = text.data();
-    const char* const end = p + text.size();
-    const bool negative = p != end && *p == '-';
-    if (negative) ++p;
-    std::uint64_t digits = 0;
-    int count = 0;
-    const char* const whole = p;
-    for (; p != end && static_cast<unsigned>(*p - '0') < 10; ++p, ++count)
-        digits = digits * 10 + static_cast<unsigned>(*p - '0');
-    if (p == whole) return false;
-    int fraction = 0;
-    if (p != end && *p == '.') {
-        const char* const first = ++p;
-        for (; p != end && static_cast<unsigned>(*p - '0') < 10; ++p, ++count)
-            digits = digits * 10 + static_cast<unsigned>(*p - '0');
-        fraction = static_cast<int>(p - first);
-        if (fraction == 0) return false;
-    }
-    if (p != end || count > 15 || fraction > 22) return false;
-    const double x = static_cast<double>(digits) / powers_of_ten[fraction];
-    out = negative ? -x : x;
-    return true;
-}
-
-}  // namespace
-
-bool parse_number(std::string_view text, double& out) {
+bool detail::parse_number_trimmed(std::string_view text, double& out) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     if (text.empty()) return false;
-    if (parse_plain_decimal(text, out)) return true;
+    if (detail::parse_plain_decimal(text, out)) return true;
     auto r = std::from_chars(text.data(), text.data() + text.size(), out);
     return r.ec == std::errc() && r.ptr == text.data() + text.size() && std::isfinite(out);
 }
