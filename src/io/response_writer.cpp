@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 
 #include "loanrisk/csv.hpp"
 #include "loanrisk/json_writer.hpp"
@@ -25,7 +26,25 @@ void append_money(std::string& out, double amount) {
         out += "null";
         return;
     }
-    append_number(out, std::round(amount * 100) / 100);
+    const double cents = std::round(amount * 100);
+    // Amounts with cents are written from the integer number of cents: below 1e13 cents a double's
+    // spacing is far under a cent, so the two-decimal form (a trailing zero dropped) is exactly the
+    // shortest round-trip form to_chars would print, and it is shorter than the scientific form. Whole
+    // amounts (where "3e+05" can be the shortest) and huge ones take to_chars itself.
+    if (std::fabs(cents) < 1e13 && std::fmod(cents, 100) != 0) {
+        const auto c = static_cast<std::int64_t>(cents);
+        const std::uint64_t magnitude = static_cast<std::uint64_t>(c < 0 ? -c : c);
+        if (c < 0) out += '-';
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, magnitude / 100);
+        out.append(buf, r.ptr);
+        const auto fraction = static_cast<unsigned>(magnitude % 100);
+        out += '.';
+        out += static_cast<char>('0' + fraction / 10);
+        if (fraction % 10 != 0) out += static_cast<char>('0' + fraction % 10);
+        return;
+    }
+    append_number(out, cents / 100);
 }
 
 void append_assumptions(std::string& out, const core::policy& p) {

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+#include <vector>
 
 #include "../batch_support.hpp"
 #include "../model_fixture.hpp"
+#include "loanrisk/json_writer.hpp"
 #include "loanrisk/response_writer.hpp"
 
 using namespace loanrisk;
@@ -40,6 +43,30 @@ std::string pd_text(float pd) {
 }
 
 }  // namespace
+
+// append_money writes amounts with cents itself; the text must be exactly what to_chars prints for the
+// amount rounded to cents (the shortest round-trip form), for every kind of amount.
+TEST(response_writer, money_is_the_shortest_text_of_the_amount_rounded_to_cents) {
+    auto reference = [](double x) {
+        std::string s;
+        io::append_number(s, std::round(x * 100) / 100);
+        return s;
+    };
+    std::vector<double> amounts = {0, -0.0, 0.001, 0.004, 0.005, 0.01, 0.1, 0.105, 1.005, 12.34, 12.3, 20358.87,
+                                   300000, 35000, 1e8, 99999999999.99, 1e11 + 0.01, 1e13, 1e20, -0.05, -12.34,
+                                   -300000, 4.35, 2.675, 1e-300};
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 100000; ++i) {
+        const double scale = std::pow(10.0, static_cast<double>(rng() % 14) - 3);
+        amounts.push_back(std::uniform_real_distribution<double>(-1, 1)(rng) * scale);
+        amounts.push_back(static_cast<double>(rng() % 100000000) / 100);
+    }
+    for (double x : amounts) {
+        std::string s;
+        io::append_money(s, x);
+        ASSERT_EQ(s, reference(x)) << x;
+    }
+}
 
 TEST(response_writer, pd_is_the_shortest_float_text_and_money_is_rounded_to_cents) {
     EXPECT_EQ(pd_text(0.1f), "0.1");
