@@ -31,8 +31,8 @@ void append_money(std::string& out, double amount) {
     // spacing is far under a cent, so the two-decimal form (a trailing zero dropped) is exactly the
     // shortest round-trip form to_chars would print, and it is shorter than the scientific form. Whole
     // amounts (where "3e+05" can be the shortest) and huge ones take to_chars itself.
-    if (std::fabs(cents) < 1e13 && std::fmod(cents, 100) != 0) {
-        const auto c = static_cast<std::int64_t>(cents);
+    const auto c = std::fabs(cents) < 1e13 ? static_cast<std::int64_t>(cents) : 0;
+    if (c % 100 != 0) {
         const std::uint64_t magnitude = static_cast<std::uint64_t>(c < 0 ? -c : c);
         if (c < 0) out += '-';
         char buf[24];
