@@ -155,7 +155,13 @@ public:
         block_result r;
         r.acc.reset(m_, {job_.group_by});
         r.input_bytes = b.text.size();
-        core::loan_batch batch;
+        // Columns and scores of the worker's previous block, reused: their memory is already mapped.
+        struct scratch {
+            core::loan_batch batch;
+            core::scored_batch scored;
+        };
+        thread_local scratch t;
+        core::loan_batch& batch = t.batch;
         batch.reset(m_, job_.explain);
         // The records' own text is needed only to pass input columns through or to retry bad rows one
         // by one; otherwise record k is loan k.
@@ -195,7 +201,7 @@ public:
             }
         }
         r.scored = batch.size;
-        core::scored_batch scored;
+        core::scored_batch& scored = t.scored;
         core::score_options o;
         o.rules = job_.rules;
         o.threads = 1;  // the pipeline already runs one block per core

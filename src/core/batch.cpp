@@ -112,10 +112,11 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
 }
 
 void loan_batch::reset(const compiled_model& m, bool keep_raw_values) {
-    dense.assign(m.dense.size(), {});
-    codes.assign(m.lookups.size(), {});
+    // Columns keep their capacity (a batch reused for block after block allocates once).
+    dense.resize(m.dense.size());
+    codes.resize(m.lookups.size());
     keep_raw = keep_raw_values;
-    raw.assign(keep_raw ? m.inputs.size() : 0, {});
+    raw.resize(keep_raw ? m.inputs.size() : 0);
     clear();
 }
 
