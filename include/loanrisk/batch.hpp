@@ -100,7 +100,7 @@ struct loan_batch {
     }
     // Appends one loan whose columns the caller then fills through the setters below: codes default to
     // "missing", dense to the imputed value, exposure and age to NaN, no id. Returns its index.
-    std::size_t push_default(const compiled_model& m) { return grow(m, 1); }
+    std::size_t push_default(const compiled_model& m);
     // Appends `n` such loans at once (a decoder filling rows by index); returns the first one's index.
     // Their id ends are not maintained: the decoder sets id_end of each row it fills.
     std::size_t grow(const compiled_model& m, std::size_t n);

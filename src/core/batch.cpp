@@ -142,20 +142,36 @@ void loan_batch::reserve(std::size_t loans) {
     id_present.reserve(loans);
 }
 
-std::size_t loan_batch::grow(const compiled_model& m, std::size_t n) {
+namespace {
+
+// Calls add(column, default value) for every column of a loan: the one list of what a default loan holds.
+template <class Add>
+void for_each_default(const compiled_model& m, loan_batch& b, Add add) {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-    const std::size_t first = size;
     for (const auto& in : m.inputs) {
-        if (in.standardized) dense[in.column].resize(first + n, static_cast<float>((in.impute - in.mean) / in.scale));
-        else codes[in.column].resize(first + n, in.missing_code());
+        if (in.standardized) add(b.dense[in.column], static_cast<float>((in.impute - in.mean) / in.scale));
+        else add(b.codes[in.column], in.missing_code());
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t)
-        if (m.lookups[t].cross) codes[t].resize(first + n, 0);
-    for (auto& r : raw) r.resize(first + n, nan);
-    exposure.resize(first + n, nan);
-    age.resize(first + n, nan);
-    id_end.resize(first + n, static_cast<std::uint32_t>(id_text.size()));
-    id_present.resize(first + n, 0);
+        if (m.lookups[t].cross) add(b.codes[t], std::uint16_t{0});
+    for (auto& r : b.raw) add(r, nan);
+    add(b.exposure, nan);
+    add(b.age, nan);
+    add(b.id_end, static_cast<std::uint32_t>(b.id_text.size()));
+    add(b.id_present, std::uint8_t{0});
+}
+
+}  // namespace
+
+std::size_t loan_batch::push_default(const compiled_model& m) {
+    // push_back, not grow(m, 1): a resize by one costs more than a push_back, and this runs per JSON item.
+    for_each_default(m, *this, [](auto& column, auto value) { column.push_back(value); });
+    return size++;
+}
+
+std::size_t loan_batch::grow(const compiled_model& m, std::size_t n) {
+    const std::size_t first = size;
+    for_each_default(m, *this, [&](auto& column, auto value) { column.resize(first + n, value); });
     size += n;
     return first;
 }
