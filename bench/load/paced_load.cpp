@@ -34,9 +34,19 @@ struct run_state {
     std::size_t non_2xx = 0, io_errors = 0;
 };
 
+bool header_is(std::string_view line, std::string_view lowercase_name, std::string_view& value) {
+    if (line.size() <= lowercase_name.size() ||
+        !std::equal(lowercase_name.begin(), lowercase_name.end(), line.begin(),
+                    [](char a, char b) { return a == (b | 0x20); }))
+        return false;
+    value = line.substr(lowercase_name.size());
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    return true;
+}
+
 // Status code and total length (headers + Content-Length body) of the response at the start of `buf`, or
-// 0 length while the headers are incomplete.
-std::size_t response_length(std::string_view buf, int& status) {
+// 0 length while the headers are incomplete; `close` when the server will close the connection after it.
+std::size_t response_length(std::string_view buf, int& status, bool& close) {
     const std::size_t head_end = buf.find("\r\n\r\n");
     if (head_end == std::string_view::npos) return 0;
     if (buf.size() < 12) return 0;
@@ -44,14 +54,9 @@ std::size_t response_length(std::string_view buf, int& status) {
     std::size_t body = 0;
     std::string_view head = buf.substr(0, head_end);
     for (std::size_t at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) {
-        std::string_view line = head.substr(at + 2, head.find("\r\n", at + 2) - (at + 2));
-        constexpr std::string_view name = "content-length:";
-        if (line.size() > name.size() &&
-            std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) { return a == (b | 0x20); })) {
-            std::string_view v = line.substr(name.size());
-            while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-            std::from_chars(v.data(), v.data() + v.size(), body);
-        }
+        std::string_view line = head.substr(at + 2, head.find("\r\n", at + 2) - (at + 2)), v;
+        if (header_is(line, "content-length:", v)) std::from_chars(v.data(), v.data() + v.size(), body);
+        else if (header_is(line, "connection:", v)) close = (v.size() == 5 && (v[0] | 0x20) == 'c');
     }
     return head_end + 4 + body;
 }
@@ -83,6 +88,7 @@ asio::awaitable<void> connection(tcp::endpoint server, run_state& run) {
         }
         auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(run.request), token);
         int status = 0;
+        bool close = false;
         std::size_t length = 0;
         buf.clear();
         boost::system::error_code rec = wec;
@@ -91,7 +97,7 @@ asio::awaitable<void> connection(tcp::endpoint server, run_state& run) {
             auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), token);
             rec = ec;
             buf.append(chunk, n);
-            if (length == 0) length = response_length(buf, status);
+            if (length == 0) length = response_length(buf, status, close);
         }
         if (rec) {
             ++run.io_errors;
@@ -102,6 +108,10 @@ asio::awaitable<void> connection(tcp::endpoint server, run_state& run) {
         }
         run.latency_us[i] = std::chrono::duration<double, std::micro>(clock_type::now() - due).count();
         if (status < 200 || status > 299) ++run.non_2xx;
+        if (close) {  // the server said so: the next request goes on a new connection
+            socket = tcp::socket(ex);
+            connected = false;
+        }
     }
 }
 

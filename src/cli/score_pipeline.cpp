@@ -40,6 +40,7 @@ struct block {
     std::string text;
     std::size_t lines_before = 0;  // input lines before the block (header included)
     std::size_t rows_before = 0;   // data rows before the block
+    std::size_t rows = 0;          // data rows in the block, as the reader counted them
     std::size_t offset = 0;        // byte offset of text[0] in the input
 };
 
@@ -166,14 +167,17 @@ public:
         // The records' own text is needed only to pass input columns through or to retry bad rows one
         // by one; otherwise record k is loan k.
         std::vector<record_view> records;
+        r.rows = b.rows;
+        if (r.rows == 0) return r;  // an empty or header-only input, or a block of blank lines
         block_decoder dec{m_, csv_in_, header_};
         auto whole = dec.decode(b.text, b.lines_before, b.offset, batch);
-        if (!whole || job_.keep_columns) {
-            split_records(b.text, csv_in_, true, &records, nullptr);
-            if (whole && batch.size != records.size()) whole = error{"records and decoded loans disagree", ""};
-        }
-        r.rows = whole ? batch.size : records.size();
-        if (r.rows == 0) return r;  // an empty or header-only input, or a block of blank lines
+        // Row numbers come from the reader's count: a decoder that saw another number of records (a lone CR
+        // line end inside the data, which the reader does not split at) must not shift them silently.
+        if (whole && batch.size != b.rows)
+            whole = error{"the block's lines hold " + std::to_string(b.rows) + " rows but decode to " +
+                              std::to_string(batch.size) + " loans (a lone CR line end inside the data?)",
+                          "line " + std::to_string(b.lines_before + 1)};
+        if (!whole || job_.keep_columns) split_records(b.text, csv_in_, true, &records, nullptr);
         // Loan i of the batch came from record loan_record[i]; a record with no loan failed to decode.
         std::vector<std::size_t> loan_record;
         std::vector<std::optional<std::string>> record_error(records.size());
@@ -191,7 +195,14 @@ public:
                 const std::size_t offset = b.offset + static_cast<std::size_t>(records[k].text.data() - b.text.data());
                 std::string text(records[k].text);
                 text += '\n';
+                const std::size_t before = batch.size;
                 auto s = dec.decode(text, b.lines_before + records[k].line - 1, offset, batch);
+                if (s && batch.size != before + 1) {  // one output line per input line, always
+                    s = error{"the line decodes to " + std::to_string(batch.size - before) +
+                                  " loans, not 1 (a lone CR line end inside it?)",
+                              "line " + std::to_string(b.lines_before + records[k].line)};
+                    batch.truncate(before);
+                }
                 if (s) {
                     loan_record.push_back(k);
                 } else {
@@ -568,6 +579,7 @@ int run_score_job(const score_job& job) {
                 b.text = pending.substr(0, cut);
                 b.lines_before = lines;
                 b.rows_before = rows;
+                b.rows = block_rows;
                 b.offset = consumed;
                 lines += count_lines(b.text);
                 rows += block_rows;

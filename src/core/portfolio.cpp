@@ -87,7 +87,9 @@ void portfolio_accumulator::add_groups(const loan_batch& b, std::size_t begin, s
     const std::size_t n = end - begin;
     for (std::size_t g = 0; g < groups.size(); ++g) {
         const std::size_t codes = groups[g].size();
-        if (n < 4 * codes) {  // a few loans (a /predict): straight into the totals, no lanes to clear and fold
+        // Up to four loans (a /predict) each have a lane to themselves, so adding them straight into the
+        // totals, in order, gives the very same sums without lanes to clear and fold.
+        if (n <= 4) {
             const std::uint16_t* code = b.codes[group_column[g]].data() + begin;
             for (std::size_t i = 0; i < n; ++i) {
                 group_totals& t = groups[g][code[i]];

@@ -207,12 +207,12 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
             continue;
         }
         const std::size_t start = p;
-        if (loan == grown) {
+        bool plain = d[p] != '\r' && d[p] != '"' && items_ < limits_.max_items;
+        if (plain && loan == grown) {
             grown = out.grow(model_, step) + step;
             step = std::min<std::size_t>(step * 2, 4096);
         }
         ids.fill({});
-        bool plain = d[p] != '\r' && items_ < limits_.max_items;
         std::size_t column = 0, record_end = p, next = n, breaks = 0;
         while (plain) {
             const std::size_t end = find_field_end(text, p, ',');

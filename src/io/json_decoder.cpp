@@ -592,6 +592,8 @@ struct padded_body {
     std::optional<simdjson::padded_string> copy;
     simdjson::padded_string_view text;
 
+    padded_body(const padded_body&) = delete;  // a copy's view would point into the original
+    padded_body& operator=(const padded_body&) = delete;
     padded_body(std::string_view body, std::size_t capacity) {
         if (capacity >= body.size() + simdjson::SIMDJSON_PADDING) {
             text = simdjson::padded_string_view(body.data(), body.size(), capacity);

@@ -48,6 +48,15 @@ def main():
             assert code == 1 and "failures: 100 non-2xx, 0 I/O errors" in out, "400s are failures: " + out
         finally:
             server.stop()
+        # A server that answers 503 and closes (over its connection cap): each such answer is a failure, and
+        # the connection is opened again for the next request instead of failing it as an I/O error.
+        server = ServerProcess(binary, model, work, "--max-connections", "1")
+        try:
+            code, out = run(paced, "127.0.0.1", server.port, "/health", "-", 200, 1, 3)
+            m = re.search(r"failures: (\d+) non-2xx, (\d+) I/O errors", out)
+            assert code == 1 and m and int(m.group(1)) > 0 and int(m.group(2)) == 0, out
+        finally:
+            server.stop()
         # Nothing listening: every request is an I/O error, and the run still ends.
         code, out = run(paced, "127.0.0.1", server.port, "/health", "-", 100, 0.5, 2)
         assert code == 1 and "0 non-2xx, 50 I/O errors" in out, out
