@@ -576,7 +576,10 @@ int run_score_job(const score_job& job) {
             const std::size_t cut = split_records(pending, csv, last, nullptr, &block_rows);
             if (cut > 0 || last) {
                 block b;
-                b.text = pending.substr(0, cut);
+                // The block takes the read buffer itself; only the unfinished record after the cut is copied.
+                b.text = std::move(pending);
+                pending.assign(b.text, cut);
+                b.text.resize(cut);
                 b.lines_before = lines;
                 b.rows_before = rows;
                 b.rows = block_rows;
@@ -584,7 +587,6 @@ int run_score_job(const score_job& job) {
                 lines += count_lines(b.text);
                 rows += block_rows;
                 consumed += cut;
-                pending.erase(0, cut);
                 std::unique_lock lock(mu);
                 cv.wait(lock, [&] { return in_flight < max_in_flight || stop; });
                 if (stop) break;
