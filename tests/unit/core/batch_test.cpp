@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "loanrisk/batch.hpp"
@@ -27,6 +28,22 @@ TEST(batch, bin_of_is_the_upper_bound_of_the_value_among_the_edges) {
         for (double x : probes) {
             const auto expected = static_cast<std::size_t>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin());
             ASSERT_EQ(bin_of(edges, x), expected) << edges.size() << " edges, x = " << x;
+        }
+    }
+}
+
+// category_key reads words where it can; the key must be the one its definition gives: the length in the
+// top byte, the first 7 bytes below it (byte i at bits 8i), for every length and any bytes.
+TEST(batch, category_key_is_the_length_and_the_first_seven_bytes) {
+    std::mt19937_64 rng(9);
+    for (std::size_t n = 0; n <= 300; n += n < 20 ? 1 : 40) {
+        for (int round = 0; round < 50; ++round) {
+            std::string s(n, '\0');
+            for (auto& c : s) c = static_cast<char>(rng());
+            std::uint64_t expected = static_cast<std::uint64_t>(std::min<std::size_t>(n, 255)) << 56;
+            for (std::size_t i = 0; i < n && i < 7; ++i)
+                expected |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+            ASSERT_EQ(category_key(s), expected) << n;
         }
     }
 }
