@@ -212,7 +212,7 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
             grown = out.grow(model_, step) + step;
             step = std::min<std::size_t>(step * 2, 4096);
         }
-        ids.fill({});
+        std::fill_n(ids.begin(), id_columns_.size(), std::string_view());
         std::size_t column = 0, record_end = p, next = n, breaks = 0;
         while (plain) {
             const std::size_t end = find_field_end(text, p, ',');
