@@ -3,7 +3,7 @@
 // waits for one and the wait counts (no coordinated omission). wrk's paced mode (a 1 ms pause per
 // connection) fires connections in bursts on its millisecond timer ticks, so it measures its own bursts.
 //
-//   loanrisk_paced_load HOST PORT PATH BODY_FILE RATE SECONDS [CONNECTIONS] [CONTENT_TYPE]
+//   loanrisk_paced_load HOST PORT PATH BODY_FILE RATE SECONDS [CONNECTIONS] [CONTENT_TYPE] [TIMEOUT_MS]
 //
 // POSTs the file's bytes (GET when BODY_FILE is "-") over keep-alive HTTP/1.1 connections, one request at a
 // time each, and prints the achieved rate, the latency percentiles and any failures (non-2xx, I/O errors).
@@ -31,7 +31,8 @@ struct run_state {
     clock_type::duration period;
     std::size_t total = 0, next = 0;
     std::vector<double> latency_us;  // per request, in due order; < 0 when it failed
-    std::size_t non_2xx = 0, io_errors = 0;
+    std::chrono::milliseconds timeout{10000};  // a response not complete by then is an I/O error
+    std::size_t non_2xx = 0, io_errors = 0, timeouts = 0;
 };
 
 bool header_is(std::string_view line, std::string_view lowercase_name, std::string_view& value) {
@@ -64,7 +65,10 @@ std::size_t response_length(std::string_view buf, int& status, bool& close) {
 asio::awaitable<void> connection(tcp::endpoint server, run_state& run) {
     auto ex = co_await asio::this_coro::executor;
     tcp::socket socket(ex);
-    asio::steady_timer timer(ex);
+    asio::steady_timer timer(ex), watchdog(ex);
+    constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t watching = none;
+    bool timed_out = false;
     std::string buf;
     auto token = asio::as_tuple(asio::use_awaitable);
     bool connected = false;
@@ -86,6 +90,19 @@ asio::awaitable<void> connection(tcp::endpoint server, run_state& run) {
             socket.set_option(tcp::no_delay(true));
             connected = true;
         }
+        // A server that never answers must not hang the run: past the timeout the socket is closed, which
+        // ends the pending read with an error.
+        // (`watching` names the request the timer is for: a timer that fired as its response completed must
+        // not close the connection under the next request.)
+        timed_out = false;
+        watching = i;
+        watchdog.expires_after(run.timeout);
+        watchdog.async_wait([&, i](boost::system::error_code ec) {
+            if (ec || watching != i) return;
+            timed_out = true;
+            boost::system::error_code ignored;
+            socket.close(ignored);
+        });
         auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(run.request), token);
         int status = 0;
         bool close = false;
@@ -99,8 +116,11 @@ asio::awaitable<void> connection(tcp::endpoint server, run_state& run) {
             buf.append(chunk, n);
             if (length == 0) length = response_length(buf, status, close);
         }
+        watching = none;
+        watchdog.cancel();
         if (rec) {
             ++run.io_errors;
+            run.timeouts += timed_out ? 1 : 0;
             run.latency_us[i] = -1;
             socket = tcp::socket(ex);
             connected = false;
@@ -119,19 +139,22 @@ asio::awaitable<void> connection(tcp::endpoint server, run_state& run) {
 
 int main(int argc, char** argv) {
     if (argc < 7) {
-        std::fprintf(stderr, "usage: %s HOST PORT PATH BODY_FILE|- RATE SECONDS [CONNECTIONS] [CONTENT_TYPE]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s HOST PORT PATH BODY_FILE|- RATE SECONDS [CONNECTIONS] [CONTENT_TYPE] [TIMEOUT_MS]\n",
+                     argv[0]);
         return 2;
     }
     const std::string host = argv[1], path = argv[3], body_file = argv[4];
     const double rate = std::stod(argv[5]), seconds = std::stod(argv[6]);
     const int connections = argc > 7 ? std::stoi(argv[7]) : 32;
     const std::string content_type = argc > 8 ? argv[8] : "application/json";
-    if (rate <= 0 || seconds <= 0 || connections <= 0) {
-        std::fprintf(stderr, "RATE, SECONDS and CONNECTIONS must be positive\n");
+    const long timeout_ms = argc > 9 ? std::stol(argv[9]) : 10000;
+    if (rate <= 0 || seconds <= 0 || connections <= 0 || timeout_ms <= 0) {
+        std::fprintf(stderr, "RATE, SECONDS, CONNECTIONS and TIMEOUT_MS must be positive\n");
         return 2;
     }
 
     run_state run;
+    run.timeout = std::chrono::milliseconds(timeout_ms);
     if (body_file == "-") {
         run.request = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
     } else {
@@ -168,6 +191,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(run.total) / elapsed, rate, connections);
     std::printf("latency p50 %.0f us, p90 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n", pct(50), pct(90),
                 pct(99), pct(99.9), ok.empty() ? 0.0 : ok.back());
-    std::printf("failures: %zu non-2xx, %zu I/O errors\n", run.non_2xx, run.io_errors);
+    std::printf("failures: %zu non-2xx, %zu I/O errors (%zu of them timeouts after %lld ms)\n", run.non_2xx,
+                run.io_errors, run.timeouts, static_cast<long long>(run.timeout.count()));
     return run.non_2xx + run.io_errors == 0 ? 0 : 1;
 }

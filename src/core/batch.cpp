@@ -120,29 +120,20 @@ void loan_batch::reset(const compiled_model& m, bool keep_raw_values) {
     clear();
 }
 
-void loan_batch::clear() {
-    size = 0;
-    for (auto& d : dense) d.clear();
-    for (auto& c : codes) c.clear();
-    for (auto& r : raw) r.clear();
-    exposure.clear();
-    age.clear();
-    id_text.clear();
-    id_end.clear();
-    id_present.clear();
-}
-
-void loan_batch::reserve(std::size_t loans) {
-    for (auto& d : dense) d.reserve(loans);
-    for (auto& c : codes) c.reserve(loans);
-    for (auto& r : raw) r.reserve(loans);
-    exposure.reserve(loans);
-    age.reserve(loans);
-    id_end.reserve(loans);
-    id_present.reserve(loans);
-}
-
 namespace {
+
+// Calls f(column) for every per-loan column of `b` (id_text aside): the one list clear, reserve and
+// truncate walk.
+template <class F>
+void for_each_column(loan_batch& b, F f) {
+    for (auto& d : b.dense) f(d);
+    for (auto& c : b.codes) f(c);
+    for (auto& r : b.raw) f(r);
+    f(b.exposure);
+    f(b.age);
+    f(b.id_end);
+    f(b.id_present);
+}
 
 // Calls add(column, default value) for every column of a loan: the one list of what a default loan holds.
 template <class Add>
@@ -163,6 +154,16 @@ void for_each_default(const compiled_model& m, loan_batch& b, Add add) {
 
 }  // namespace
 
+void loan_batch::clear() {
+    size = 0;
+    for_each_column(*this, [](auto& column) { column.clear(); });
+    id_text.clear();
+}
+
+void loan_batch::reserve(std::size_t loans) {
+    for_each_column(*this, [&](auto& column) { column.reserve(loans); });
+}
+
 std::size_t loan_batch::push_default(const compiled_model& m) {
     // push_back, not grow(m, 1): a resize by one costs more than a push_back, and this runs per JSON item.
     for_each_default(m, *this, [](auto& column, auto value) { column.push_back(value); });
@@ -178,13 +179,7 @@ std::size_t loan_batch::grow(const compiled_model& m, std::size_t n) {
 
 void loan_batch::truncate(std::size_t n) {
     if (n >= size) return;
-    for (auto& d : dense) d.resize(n);
-    for (auto& c : codes) c.resize(n);
-    for (auto& r : raw) r.resize(n);
-    exposure.resize(n);
-    age.resize(n);
-    id_end.resize(n);
-    id_present.resize(n);
+    for_each_column(*this, [&](auto& column) { column.resize(n); });
     id_text.resize(n ? id_end[n - 1] : 0);
     size = n;
 }

@@ -5,6 +5,7 @@ and reports failures (a 4xx body, a refused connection) instead of hiding them i
 usage: paced_load_test.py PACED_LOAD_BINARY LOANRISK_BINARY SOURCE_DIR"""
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,9 +58,19 @@ def main():
             assert code == 1 and m and int(m.group(1)) > 0 and int(m.group(2)) == 0, out
         finally:
             server.stop()
+        # A server that accepts and never answers (SIGSTOPped): each request times out as an I/O error, and
+        # the run still ends.
+        server = ServerProcess(binary, model, work)
+        try:
+            server.proc.send_signal(signal.SIGSTOP)
+            code, out = run(paced, "127.0.0.1", server.port, "/health", "-", 10, 0.5, 2, "application/json", 300)
+            assert code == 1 and "0 non-2xx, 5 I/O errors (5 of them timeouts after 300 ms)" in out, out
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+            server.stop()
         # Nothing listening: every request is an I/O error, and the run still ends.
         code, out = run(paced, "127.0.0.1", server.port, "/health", "-", 100, 0.5, 2)
-        assert code == 1 and "0 non-2xx, 50 I/O errors" in out, out
+        assert code == 1 and "0 non-2xx, 50 I/O errors (0 of them timeouts" in out, out
     print("paced_load: ok")
 
 

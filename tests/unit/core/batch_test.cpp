@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../batch_support.hpp"
 #include "loanrisk/batch.hpp"
 
 namespace loanrisk::core {
@@ -46,6 +47,48 @@ TEST(batch, category_key_is_the_length_and_the_first_seven_bytes) {
             ASSERT_EQ(category_key(s), expected) << n;
         }
     }
+}
+
+// grow(n) appends n loans exactly as n push_default calls would; truncate(n) and pop_back keep the first
+// loans whole, ids included (id_text is cut at the last kept loan's end); reset keeps the shape.
+TEST(batch, grow_truncate_and_push_default_agree) {
+    const compiled_model m = testing::compiled(testing::load_shipped_model());
+    loan_batch pushed, grown;
+    pushed.reset(m, true);
+    grown.reset(m, true);
+    for (int i = 0; i < 5; ++i) pushed.push_default(m);
+    EXPECT_EQ(grown.grow(m, 5), 0u);
+    EXPECT_EQ(grown.size, 5u);
+    EXPECT_EQ(grown.dense, pushed.dense);
+    EXPECT_EQ(grown.codes, pushed.codes);
+    EXPECT_EQ(grown.id_end, pushed.id_end);
+    EXPECT_EQ(grown.id_present, pushed.id_present);
+    ASSERT_EQ(grown.raw.size(), m.inputs.size());
+    for (const auto& r : grown.raw) EXPECT_TRUE(r.size() == 5 && std::isnan(r[4]));
+    EXPECT_TRUE(std::isnan(grown.exposure[4]) && std::isnan(grown.age[4]));
+
+    set_id(grown, 0, "A");
+    set_id(grown, 1, "BB");
+    grown.id_end[2] = static_cast<std::uint32_t>(grown.id_text.size());  // no id, as a decoder records it
+    set_id(grown, 3, "CCC");
+    ASSERT_TRUE(set_number(m, grown, 3, m.find_input("person_age"), 30).ok());
+    grown.truncate(4);
+    EXPECT_EQ(grown.size, 4u);
+    EXPECT_EQ(grown.id_text, "ABBCCC");
+    EXPECT_EQ(grown.id(3), "CCC");
+    EXPECT_EQ(grown.age[3], 30);
+    grown.pop_back();
+    EXPECT_EQ(grown.id_text, "ABB");
+    EXPECT_EQ(grown.id(1), "BB");
+    EXPECT_EQ(grown.id(2), "");
+    EXPECT_EQ(grown.codes.front().size(), 3u);
+    grown.truncate(7);  // never grows
+    EXPECT_EQ(grown.size, 3u);
+    grown.reset(m, true);
+    EXPECT_EQ(grown.size, 0u);
+    EXPECT_EQ(grown.dense.size(), m.dense.size());
+    EXPECT_EQ(grown.codes.size(), m.lookups.size());
+    EXPECT_TRUE(grown.id_text.empty() && grown.exposure.empty() && grown.raw.front().empty());
 }
 
 }  // namespace
