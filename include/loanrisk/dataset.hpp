@@ -69,7 +69,8 @@ inline bool parse_plain_decimal(std::string_view text, double& out) {
     return true;
 }
 
-// The whole parse: surrounding spaces and a '+' trimmed, then a plain decimal or from_chars.
+// The rest of parse_number, for text parse_plain_decimal refused: surrounding spaces and a '+' trimmed,
+// then a plain decimal (when trimming changed the text) or from_chars.
 bool parse_number_trimmed(std::string_view text, double& out);
 
 }  // namespace detail

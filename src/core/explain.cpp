@@ -46,7 +46,7 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
         double value;
         bool dense;
         std::size_t term;
-        std::size_t position = 0;
+        std::size_t position;  // order of the terms, for ties
     };
     thread_local std::vector<term_contribution> all;  // keeps its capacity: no allocation per call
     all.clear();
@@ -54,26 +54,25 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
     for (std::size_t t = 0; t < m.dense.size(); ++t) {
         double c = static_cast<double>(m.dense[t].weight) * b.dense[t][loan];
         logit += c;
-        all.push_back({c, true, t});
+        all.push_back({c, true, t, all.size()});
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
         double c = m.lookups[t].table[b.codes[t][loan]];
         logit += c;
-        all.push_back({c, false, t});
+        all.push_back({c, false, t, all.size()});
     }
     explanation e;
     e.score = score_points(logit);
     e.reasons.reserve(top);
     // Only the top few are needed, in a stable order (a tie goes to the earlier term): a partial sort on
     // (value, position) gives exactly what a stable sort would, without its buffer.
-    for (std::size_t i = 0; i < all.size(); ++i) all[i].position = i;
     const std::size_t keep = std::min(top, all.size());
     std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), [](const auto& x, const auto& y) {
         return x.value > y.value || (x.value == y.value && x.position < y.position);
     });
     all.resize(keep);
     for (const auto& c : all) {
-        if (e.reasons.size() >= top || c.value <= 0) break;
+        if (c.value <= 0) break;  // `all` holds the top few already
         reason_code r;
         r.contribution = c.value;
         if (c.dense) {

@@ -22,11 +22,13 @@ const column* dataset::find(std::string_view name) const {
 }
 
 bool detail::parse_number_trimmed(std::string_view text, double& out) {
+    const std::size_t given = text.size();
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     if (text.empty()) return false;
-    if (detail::parse_plain_decimal(text, out)) return true;
+    // parse_number has tried the untrimmed text as a plain decimal already.
+    if (text.size() != given && detail::parse_plain_decimal(text, out)) return true;
     auto r = std::from_chars(text.data(), text.data() + text.size(), out);
     return r.ec == std::errc() && r.ptr == text.data() + text.size() && std::isfinite(out);
 }
