@@ -58,12 +58,29 @@ struct dense_term {
     float weight;
 };
 
+// The vector kernels' view of the lookup terms. Terms whose codes all come from a few small inputs are
+// summed ahead of time into one joint table: every category and every cross of categories as one group,
+// binned numerics in pairs. A loan then costs one table load per group instead of one per term (a code
+// load and a table load per term was what bounded the kernel). A loan's joint index is the sum of
+// code * stride over the group's columns.
+struct lookup_group {
+    std::vector<std::uint32_t> columns;  // loan_batch::codes columns read
+    std::vector<std::uint16_t> strides;  // parallel to columns; the last is 1
+    std::vector<float> table;            // per joint index: the covered terms' weights, summed in double
+    std::vector<std::uint32_t> terms;    // the lookup terms covered (each term is in exactly one group)
+};
+
+// Joint tables stay small enough that all of them fit in L1 together with the block being scored.
+inline constexpr std::size_t max_categorical_group_entries = 4096;
+inline constexpr std::size_t max_pair_group_entries = 1024;
+
 // The model reduced to what decoders and the kernel need. Built once per model load.
 struct compiled_model {
     std::shared_ptr<const model> source;
     std::vector<input_field> inputs;
     std::vector<dense_term> dense;
     std::vector<lookup_term> lookups;
+    std::vector<lookup_group> groups;  // every lookup term, grouped for the vector kernels
     float intercept = 0;
     std::string exposure_field;
     int exposure_input = -1;  // index into inputs, or -1 when the exposure is not a feature

@@ -19,9 +19,17 @@ struct kernel_args {
     const float* const* dense = nullptr;  // [term] -> column
     const float* dense_weight = nullptr;
     std::size_t dense_terms = 0;
+    // Per lookup term (the scalar kernel, which follows the model term by term):
     const std::uint16_t* const* codes = nullptr;  // [term] -> column
     const float* const* tables = nullptr;         // [term] -> weight table (padded to 16 entries)
     std::size_t lookup_terms = 0;
+    // Per lookup group (the vector kernels; compiled_model::groups): group g's joint index is the sum of
+    // code * stride over the column slots [group_begin[g], group_begin[g + 1]).
+    const std::uint16_t* const* group_codes = nullptr;  // [slot] -> column
+    const std::uint16_t* group_strides = nullptr;       // [slot]
+    const std::size_t* group_begin = nullptr;           // [group], then the slot count
+    const float* const* group_tables = nullptr;         // [group] -> joint table
+    std::size_t groups = 0;
     float intercept = 0;
 };
 

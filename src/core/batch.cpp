@@ -21,8 +21,9 @@ int compiled_model::find_input(std::string_view name) const {
 
 namespace {
 
-std::vector<float> padded(std::vector<float> table) {
-    table.resize((table.size() + 15) / 16 * 16, 0.0f);
+std::vector<float> padded(const std::vector<double>& exact) {
+    std::vector<float> table((exact.size() + 15) / 16 * 16, 0.0f);
+    std::transform(exact.begin(), exact.end(), table.begin(), [](double w) { return static_cast<float>(w); });
     return table;
 }
 
@@ -30,6 +31,103 @@ std::string number_text(double x) {
     std::string s;
     io::append_number(s, x);
     return s;
+}
+
+// Every code a decoder can write to an input's column: bins or categories, then unknown / missing.
+std::size_t code_count(const input_field& in) { return std::size_t{in.missing_code()} + 1; }
+
+// The joint table over `inputs` (their columns, strides row-major: the last input varies fastest) of the
+// lookup terms `terms`, each term's weight taken from its exact (double) table.
+lookup_group joint_group(const compiled_model& c, const std::vector<std::vector<double>>& exact,
+                         const std::vector<int>& input_of_term, const std::vector<std::uint32_t>& inputs,
+                         std::vector<std::uint32_t> terms) {
+    lookup_group g;
+    g.terms = std::move(terms);
+    std::size_t entries = 1;
+    g.strides.resize(inputs.size());
+    for (std::size_t k = inputs.size(); k-- > 0;) {
+        g.strides[k] = static_cast<std::uint16_t>(entries);
+        entries *= code_count(c.inputs[inputs[k]]);
+    }
+    std::vector<int> position(c.inputs.size(), -1);
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        g.columns.push_back(c.inputs[inputs[k]].column);
+        position[inputs[k]] = static_cast<int>(k);
+    }
+    std::vector<std::size_t> code(inputs.size());
+    auto code_of = [&](std::size_t input) { return code[static_cast<std::size_t>(position[input])]; };
+    g.table.resize(entries);
+    for (std::size_t j = 0; j < entries; ++j) {
+        for (std::size_t k = 0, rest = j; k < inputs.size(); ++k) {
+            code[k] = rest / g.strides[k];
+            rest %= g.strides[k];
+        }
+        double sum = 0;
+        for (std::uint32_t t : g.terms) {
+            const lookup_term& term = c.lookups[t];
+            sum += exact[t][term.cross ? code_of(term.first_input) * term.stride + code_of(term.second_input)
+                                       : code_of(static_cast<std::size_t>(input_of_term[t]))];
+        }
+        g.table[j] = static_cast<float>(sum);
+    }
+    return g;
+}
+
+// Groups every lookup term for the vector kernels (see lookup_group): all categorical inputs with every
+// term over them (categories and crosses) when their joint code space is small enough, then the other
+// terms in pairs, the fewest codes with the most while the product stays small, the rest alone.
+std::vector<lookup_group> plan_lookup_groups(const compiled_model& c, const std::vector<std::vector<double>>& exact) {
+    std::vector<int> input_of_term(c.lookups.size(), -1);
+    for (std::size_t i = 0; i < c.inputs.size(); ++i)
+        if (!c.inputs[i].standardized) input_of_term[c.inputs[i].column] = static_cast<int>(i);
+    std::vector<lookup_group> groups;
+    std::vector<bool> grouped(c.lookups.size(), false);
+
+    std::vector<std::uint32_t> categorical;
+    std::size_t entries = 1;
+    for (std::size_t i = 0; i < c.inputs.size() && entries <= max_categorical_group_entries; ++i)
+        if (!c.inputs[i].numeric) {
+            categorical.push_back(static_cast<std::uint32_t>(i));
+            entries *= code_count(c.inputs[i]);
+        }
+    if (!categorical.empty() && entries <= max_categorical_group_entries) {
+        std::vector<std::uint32_t> terms;
+        for (std::size_t t = 0; t < c.lookups.size(); ++t)
+            if (c.lookups[t].cross || !c.inputs[static_cast<std::size_t>(input_of_term[t])].numeric) {
+                terms.push_back(static_cast<std::uint32_t>(t));
+                grouped[t] = true;
+            }
+        groups.push_back(joint_group(c, exact, input_of_term, categorical, std::move(terms)));
+    }
+
+    std::vector<std::uint32_t> singles;  // terms over one input, by code count
+    for (std::size_t t = 0; t < c.lookups.size(); ++t) {
+        if (grouped[t]) continue;
+        if (!c.lookups[t].cross) {
+            singles.push_back(static_cast<std::uint32_t>(t));
+            continue;
+        }
+        // A cross whose categories were too many to join: alone, on its own code column.
+        lookup_group g;
+        g.columns = {static_cast<std::uint32_t>(t)};
+        g.strides = {1};
+        for (double w : exact[t]) g.table.push_back(static_cast<float>(w));
+        g.terms = {static_cast<std::uint32_t>(t)};
+        groups.push_back(std::move(g));
+    }
+    auto input = [&](std::uint32_t t) { return static_cast<std::uint32_t>(input_of_term[t]); };
+    auto count = [&](std::uint32_t t) { return code_count(c.inputs[input(t)]); };
+    std::stable_sort(singles.begin(), singles.end(), [&](auto x, auto y) { return count(x) < count(y); });
+    for (std::size_t lo = 0, hi = singles.size(); lo < hi;) {
+        const std::uint32_t most = singles[--hi];
+        if (lo < hi && count(singles[lo]) * count(most) <= max_pair_group_entries) {
+            const std::uint32_t fewest = singles[lo++];
+            groups.push_back(joint_group(c, exact, input_of_term, {input(fewest), input(most)}, {fewest, most}));
+        } else {
+            groups.push_back(joint_group(c, exact, input_of_term, {input(most)}, {most}));
+        }
+    }
+    return groups;
 }
 
 }  // namespace
@@ -41,6 +139,7 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
     c.intercept = static_cast<float>(m.intercept);
     c.exposure_field = m.exposure_field;
     std::vector<int> input_of_feature(m.features.size(), -1);
+    std::vector<std::vector<double>> exact;  // each lookup term's weights before rounding to float
     for (std::size_t k = 0; k < m.features.size(); ++k) {
         const feature& f = m.features[k];
         if (f.type == feature_type::cross) {
@@ -56,11 +155,12 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
             std::size_t size = (a.categories.size() + 2) * t.stride;
             if (size > std::numeric_limits<std::uint16_t>::max())
                 return error{"cross has too many category pairs for 16-bit codes", "features[" + std::to_string(k) + "]"};
-            std::vector<float> table(size, 0.0f);
+            std::vector<double> table(size, 0.0);
             for (std::size_t p = 0; p < f.pair_weights.size(); ++p)
-                table[f.pair_codes[0][p] * t.stride + f.pair_codes[1][p]] = static_cast<float>(f.pair_weights[p]);
-            t.table = padded(std::move(table));
+                table[f.pair_codes[0][p] * t.stride + f.pair_codes[1][p]] = f.pair_weights[p];
+            t.table = padded(table);
             c.lookups.push_back(std::move(t));
+            exact.push_back(std::move(table));
             continue;
         }
         input_field in;
@@ -81,23 +181,24 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
             lookup_term t;
             t.name = f.name;
             t.feature = k;
-            std::vector<float> table;
+            std::vector<double> table;
             if (in.numeric) {
                 in.edges = f.edges;
-                for (double w : f.bin_weights) table.push_back(static_cast<float>(w));
-                table.push_back(static_cast<float>(f.missing_weight));  // code edges.size() + 1
+                table = f.bin_weights;
+                table.push_back(f.missing_weight);  // code edges.size() + 1
             } else {
                 in.categories = f.categories;
                 for (const auto& name : f.categories) in.category_keys.push_back(category_key(name));
                 if (f.categories.size() + 2 > std::numeric_limits<std::uint16_t>::max())
                     return error{"too many categories for 16-bit codes", "features[" + std::to_string(k) + "]"};
-                for (double w : f.category_weights) table.push_back(static_cast<float>(w));
-                table.push_back(0.0f);                                  // unknown
-                table.push_back(static_cast<float>(f.missing_weight));  // missing
+                table = f.category_weights;
+                table.push_back(0.0);               // unknown
+                table.push_back(f.missing_weight);  // missing
             }
             in.column = static_cast<std::uint32_t>(c.lookups.size());
-            t.table = padded(std::move(table));
+            t.table = padded(table);
             c.lookups.push_back(std::move(t));
+            exact.push_back(std::move(table));
         }
         input_of_feature[k] = static_cast<int>(c.inputs.size());
         c.inputs.push_back(std::move(in));
@@ -108,6 +209,7 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
         c.age_field = age_field;
         c.age_input = age;
     }
+    c.groups = plan_lookup_groups(c, exact);
     return c;
 }
 

@@ -61,9 +61,11 @@ void scalar_policy(const policy_args& a, const float* pd, std::size_t n, std::ui
 // Pointer tables for the PD kernel: a handful of terms, refilled per call into one buffer per thread that
 // keeps its capacity, so a one-loan /predict allocates nothing here.
 struct args_holder {
-    std::vector<const float*> dense, tables;
+    std::vector<const float*> dense, tables, group_tables;
     std::vector<float> weights;
-    std::vector<const std::uint16_t*> codes;
+    std::vector<const std::uint16_t*> codes, group_codes;
+    std::vector<std::uint16_t> group_strides;
+    std::vector<std::size_t> group_begin;
     kernel_args args;
 
     static args_holder& for_thread(const compiled_model& m, const loan_batch& b) {
@@ -72,6 +74,10 @@ struct args_holder {
         h.weights.clear();
         h.codes.clear();
         h.tables.clear();
+        h.group_codes.clear();
+        h.group_strides.clear();
+        h.group_begin.clear();
+        h.group_tables.clear();
         for (std::size_t t = 0; t < m.dense.size(); ++t) {
             h.dense.push_back(b.dense[t].data());
             h.weights.push_back(m.dense[t].weight);
@@ -80,8 +86,16 @@ struct args_holder {
             h.codes.push_back(b.codes[t].data());
             h.tables.push_back(m.lookups[t].table.data());
         }
-        h.args = {h.dense.data(), h.weights.data(), h.dense.size(), h.codes.data(), h.tables.data(), h.codes.size(),
-                  m.intercept};
+        for (const lookup_group& g : m.groups) {
+            h.group_begin.push_back(h.group_codes.size());
+            for (std::uint32_t column : g.columns) h.group_codes.push_back(b.codes[column].data());
+            h.group_strides.insert(h.group_strides.end(), g.strides.begin(), g.strides.end());
+            h.group_tables.push_back(g.table.data());
+        }
+        h.group_begin.push_back(h.group_codes.size());
+        h.args = {h.dense.data(),  h.weights.data(), h.dense.size(),       h.codes.data(),
+                  h.tables.data(), h.codes.size(),   h.group_codes.data(), h.group_strides.data(),
+                  h.group_begin.data(), h.group_tables.data(), m.groups.size(), m.intercept};
         return h;
     }
 };

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "loanrisk/kernel.hpp"
@@ -100,18 +102,117 @@ void policy_kernel::operator()(Arch, const policy_args& a, const float* pd, std:
     for (std::size_t i = vec_n; i < n; ++i) policy_one(a, pd[i], i, decision, expected_loss, t);
 }
 
-// Term-major over blocks of loans: for each term, one tight loop adds its weight to a block of logits held
-// in L1. Independent iterations let the lookups of many loans overlap, instead of each loan waiting on a
+inline constexpr std::size_t kernel_block = 512;  // loans per block: a multiple of every vector width
+
+// x * y in 16-bit lanes. xsimd 8.1 has no SSE2 version of this (it multiplies lane by lane in scalar code),
+// though SSE2 has the instruction.
+template <class Arch>
+xsimd::batch<std::uint16_t, Arch> mul16(xsimd::batch<std::uint16_t, Arch> x, xsimd::batch<std::uint16_t, Arch> y) {
+    if constexpr (std::is_same_v<Arch, xsimd::sse2>) return _mm_mullo_epi16(x, y);
+    else return x * y;
+}
+
+// out[j] (+)= sum of code * stride over the M column slots from `first`, for j < vec_n (a multiple of the
+// width), the strides held in registers.
+template <class Arch, std::size_t M>
+void joint_columns(const kernel_args& a, std::size_t first, std::size_t start, std::size_t vec_n, bool add,
+                   std::uint16_t* out) {
+    using ubatch = xsimd::batch<std::uint16_t, Arch>;
+    const std::uint16_t* code[M];
+    ubatch stride[M];
+    for (std::size_t k = 0; k < M; ++k) {
+        code[k] = a.group_codes[first + k] + start;
+        stride[k] = ubatch(a.group_strides[first + k]);
+    }
+    for (std::size_t j = 0; j < vec_n; j += ubatch::size) {
+        ubatch sum = mul16<Arch>(ubatch::load_unaligned(code[0] + j), stride[0]);
+        for (std::size_t k = 1; k < M; ++k) sum += mul16<Arch>(ubatch::load_unaligned(code[k] + j), stride[k]);
+        if (add) sum += ubatch::load_aligned(out + j);
+        sum.store_aligned(out + j);
+    }
+}
+
+// The joint indices of group g for loans [start, start + n) (n <= kernel_block) into `out`: the sum of
+// code * stride over the group's columns, in 16-bit lanes (a one-column group's stride is 1: a copy).
+template <class Arch>
+void joint_index(const kernel_args& a, std::size_t g, std::size_t start, std::size_t n, std::uint16_t* out) {
+    using ubatch = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t width = ubatch::size;
+    const std::size_t first = a.group_begin[g], last = a.group_begin[g + 1];
+    const std::size_t vec_n = n / width * width;
+    if (last - first == 1) {
+        const std::uint16_t* code = a.group_codes[first] + start;
+        for (std::size_t j = 0; j < vec_n; j += width) ubatch::load_unaligned(code + j).store_aligned(out + j);
+        std::copy(code + vec_n, code + n, out + vec_n);
+        return;
+    }
+    switch (last - first) {
+        case 2: joint_columns<Arch, 2>(a, first, start, vec_n, false, out); break;
+        case 3: joint_columns<Arch, 3>(a, first, start, vec_n, false, out); break;
+        default:
+            joint_columns<Arch, 4>(a, first, start, vec_n, false, out);
+            for (std::size_t c = first + 4; c < last; ++c) joint_columns<Arch, 1>(a, c, start, vec_n, true, out);
+    }
+    for (std::size_t j = vec_n; j < n; ++j) {
+        unsigned sum = 0;
+        for (std::size_t c = first; c < last; ++c) sum += a.group_codes[c][start + j] * unsigned{a.group_strides[c]};
+        out[j] = static_cast<std::uint16_t>(sum);
+    }
+}
+
+// Adds the weights of groups [g, g + K) to a block's logits in one sweep. Scalar loads on purpose:
+// hardware gathers measured slower than them on AMD Zen (bench/README.md). The load ports bound this
+// loop, so the indices of four loans come in one 64-bit load and are taken apart in registers, and all
+// index rows sit at fixed distances from one pointer (registers are scarce with five tables).
+template <class Arch, std::size_t K>
+void add_groups(const kernel_args& a, std::size_t g, std::size_t start, std::size_t n, float* logit) {
+    alignas(64) std::uint16_t index[K * kernel_block];
+    const float* w[K];
+    for (std::size_t k = 0; k < K; ++k) {
+        joint_index<Arch>(a, g + k, start, n, index + k * kernel_block);
+        w[k] = a.group_tables[g + k];
+    }
+    const std::size_t quads = n / 4 * 4;
+    for (std::size_t j = 0; j < quads; j += 4) {
+        std::uint64_t four[K];
+        for (std::size_t k = 0; k < K; ++k) std::memcpy(&four[k], index + k * kernel_block + j, sizeof four[k]);
+        for (std::size_t q = 0; q < 4; ++q) {
+            float sum = w[0][four[0] & 0xffff];
+            for (std::size_t k = 1; k < K; ++k) sum += w[k][four[k] & 0xffff];
+            logit[j + q] += sum;
+            for (std::size_t k = 0; k < K; ++k) four[k] >>= 16;
+        }
+    }
+    for (std::size_t j = quads; j < n; ++j) {
+        float sum = w[0][index[j]];
+        for (std::size_t k = 1; k < K; ++k) sum += w[k][index[k * kernel_block + j]];
+        logit[j] += sum;
+    }
+}
+
+// Asks for loans [start, start + n) of every column the kernel reads, to be scored after the current
+// block: the kernel reads a dozen streams a block at a time, more than the hardware prefetchers follow.
+inline void prefetch_block(const kernel_args& a, std::size_t start, std::size_t n) {
+    auto fetch = [](const void* from, std::size_t bytes) {
+        for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(static_cast<const char*>(from) + at);
+    };
+    for (std::size_t c = 0; c < a.group_begin[a.groups]; ++c) fetch(a.group_codes[c] + start, n * sizeof(std::uint16_t));
+    for (std::size_t t = 0; t < a.dense_terms; ++t) fetch(a.dense[t] + start, n * sizeof(float));
+}
+
+// Term-major over blocks of loans: for each dense term, and for each sweep of lookup groups, one tight loop
+// adds to a block of logits held in L1. Independent iterations let the lookups of many loans overlap, instead of each loan waiting on a
 // chain of dependent adds; the block then goes through the sigmoid.
 template <class Arch>
 void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::size_t end, float* pd) const {
     using fbatch = xsimd::batch<float, Arch>;
     constexpr std::size_t width = fbatch::size;
-    constexpr std::size_t block = 512;  // multiple of every width
+    constexpr std::size_t block = kernel_block;
     alignas(64) float logit[block];
     for (std::size_t start = begin; start < end; start += block) {
         const std::size_t n = std::min(block, end - start);
         const std::size_t vec_n = n / width * width;
+        if (start + n < end) prefetch_block(a, start + n, std::min(block, end - start - n));
         for (std::size_t j = 0; j < vec_n; j += width) fbatch(a.intercept).store_aligned(logit + j);
         for (std::size_t j = vec_n; j < n; ++j) logit[j] = a.intercept;
         for (std::size_t t = 0; t < a.dense_terms; ++t) {
@@ -121,19 +222,16 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
                 xsimd::fma(w, fbatch::load_unaligned(x + j), fbatch::load_aligned(logit + j)).store_aligned(logit + j);
             for (std::size_t j = vec_n; j < n; ++j) logit[j] = xsimd::fma(a.dense_weight[t], x[j], logit[j]);
         }
-        // Table lookups, four terms per sweep over the block: one logit load/store per four lookups. Scalar
-        // loads on purpose: hardware gathers measured slower than them on AMD Zen (bench/README.md).
-        std::size_t t = 0;
-        for (; t + 4 <= a.lookup_terms; t += 4) {
-            const std::uint16_t *c0 = a.codes[t] + start, *c1 = a.codes[t + 1] + start, *c2 = a.codes[t + 2] + start,
-                                *c3 = a.codes[t + 3] + start;
-            const float *w0 = a.tables[t], *w1 = a.tables[t + 1], *w2 = a.tables[t + 2], *w3 = a.tables[t + 3];
-            for (std::size_t j = 0; j < n; ++j) logit[j] += (w0[c0[j]] + w1[c1[j]]) + (w2[c2[j]] + w3[c3[j]]);
-        }
-        for (; t < a.lookup_terms; ++t) {
-            const std::uint16_t* c0 = a.codes[t] + start;
-            const float* w0 = a.tables[t];
-            for (std::size_t j = 0; j < n; ++j) logit[j] += w0[c0[j]];
+        // Table lookups, up to five groups per sweep over the block: one logit load/store per sweep.
+        std::size_t g = 0;
+        for (; a.groups - g > 5; g += 4) add_groups<Arch, 4>(a, g, start, n, logit);
+        switch (a.groups - g) {
+            case 5: add_groups<Arch, 5>(a, g, start, n, logit); break;
+            case 4: add_groups<Arch, 4>(a, g, start, n, logit); break;
+            case 3: add_groups<Arch, 3>(a, g, start, n, logit); break;
+            case 2: add_groups<Arch, 2>(a, g, start, n, logit); break;
+            case 1: add_groups<Arch, 1>(a, g, start, n, logit); break;
+            default: break;
         }
         // sigmoid(x) = 1 / (1 + e^-x): e^-x overflows to inf for very negative logits, giving PD 0, as it should.
         float* out = pd + (start - begin);

@@ -163,3 +163,86 @@ TEST(kernel, an_extreme_standardized_value_gives_a_finite_pd) {
         EXPECT_TRUE(std::isfinite(pd[1])) << k;
     }
 }
+
+namespace {
+
+// Every lookup term in exactly one group, and each joint table entry the sum of its terms' weights at
+// the codes that entry stands for.
+void expect_groups_sum_their_terms(const core::compiled_model& m) {
+    std::vector<int> seen(m.lookups.size(), 0);
+    std::vector<int> input_of_column(m.lookups.size(), -1);
+    for (std::size_t i = 0; i < m.inputs.size(); ++i)
+        if (!m.inputs[i].standardized) input_of_column[m.inputs[i].column] = static_cast<int>(i);
+    for (const auto& g : m.groups) {
+        ASSERT_EQ(g.columns.size(), g.strides.size());
+        ASSERT_LE(g.table.size(), std::size_t{65536});
+        for (auto t : g.terms) ++seen[t];
+        for (std::size_t j = 0; j < g.table.size(); ++j) {
+            std::vector<std::size_t> code_of_column(m.lookups.size(), 0);
+            for (std::size_t k = 0, rest = j; k < g.columns.size(); ++k) {
+                code_of_column[g.columns[k]] = rest / g.strides[k];
+                rest %= g.strides[k];
+            }
+            double sum = 0;
+            for (auto t : g.terms) {
+                const auto& term = m.lookups[t];
+                const bool own_column = std::find(g.columns.begin(), g.columns.end(), t) != g.columns.end();
+                std::size_t code = term.cross && !own_column
+                                       ? code_of_column[m.inputs[term.first_input].column] * term.stride +
+                                             code_of_column[m.inputs[term.second_input].column]
+                                       : code_of_column[t];
+                sum += term.table[code];
+            }
+            ASSERT_NEAR(g.table[j], sum, 1e-6) << "group entry " << j;
+        }
+    }
+    for (std::size_t t = 0; t < m.lookups.size(); ++t) EXPECT_EQ(seen[t], 1) << m.lookups[t].name;
+}
+
+}  // namespace
+
+TEST(kernel, lookup_groups_join_the_categories_and_crosses_and_pair_the_bins) {
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    expect_groups_sum_their_terms(m);
+    // The four categorical inputs and their three crosses: one group; seven binned numerics: three pairs
+    // and one alone. Fourteen lookups per loan become five.
+    ASSERT_EQ(m.groups.size(), 5u);
+    EXPECT_EQ(m.groups[0].columns.size(), 4u);
+    EXPECT_EQ(m.groups[0].terms.size(), 7u);
+    EXPECT_LE(m.groups[0].table.size(), core::max_categorical_group_entries);
+    for (std::size_t g = 1; g < m.groups.size(); ++g) {
+        EXPECT_EQ(m.groups[g].columns.size(), g < 4 ? 2u : 1u) << g;
+        EXPECT_LE(m.groups[g].table.size(), core::max_pair_group_entries) << g;
+    }
+}
+
+TEST(kernel, categories_too_many_to_join_leave_each_cross_on_its_own_column) {
+    // grade gets 1,100 categories: 1,102 codes x 4 of home is over the joint table's limit.
+    std::string categories = "\"A\", \"B\"", weights = "-0.5, 0.5";
+    for (int c = 2; c < 1100; ++c) {
+        categories += ", \"C" + std::to_string(c) + "\"";
+        weights += ", " + std::to_string((c % 17 - 8) / 10.0);
+    }
+    auto model = core::parse_model(loanrisk::testing::small_model_with(
+        R"("categories": ["A", "B"], "weights": [-0.5, 0.5])",
+        "\"categories\": [" + categories + "], \"weights\": [" + weights + "]"));
+    ASSERT_TRUE(model) << model.err().message();
+    auto m = loanrisk::testing::compiled(*model, "amount");
+    expect_groups_sum_their_terms(m);
+    for (const auto& g : m.groups)
+        for (auto t : g.terms)
+            if (m.lookups[t].cross) {
+                EXPECT_EQ(g.columns, std::vector<std::uint32_t>{t});
+            }
+    std::vector<core::loan_fields> all;
+    for (int i = 0; i < 3000; ++i) {
+        core::loan_fields f{{"amount", 50.0 + 7 * i}, {"rate", 5.0 + i % 30}};
+        if (i % 11) f.emplace("grade", i % 13 == 0 ? std::string("unknown") : "C" + std::to_string(i % 1100));
+        if (i % 5) f.emplace("home", std::string(i % 3 ? "RENT" : "OWN"));
+        if (i % 7 == 0) f["grade"] = std::string(i % 2 ? "A" : "B");
+        all.push_back(f);
+    }
+    auto l = from_fields(*model, m, all);
+    for (const auto& k : core::available_kernels()) EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6) << k;
+}
