@@ -102,7 +102,7 @@ void policy_kernel::operator()(Arch, const policy_args& a, const float* pd, std:
     for (std::size_t i = vec_n; i < n; ++i) policy_one(a, pd[i], i, decision, expected_loss, t);
 }
 
-inline constexpr std::size_t kernel_block = 512;  // loans per block: a multiple of every vector width
+inline constexpr std::size_t kernel_block = 256;  // loans per block: a multiple of every vector width
 
 // x * y in 16-bit lanes. xsimd 8.1 has no SSE2 version of this (it multiplies lane by lane in scalar code),
 // though SSE2 has the instruction.
@@ -190,19 +190,10 @@ void add_groups(const kernel_args& a, std::size_t g, std::size_t start, std::siz
     }
 }
 
-// Asks for loans [start, start + n) of every column the kernel reads, to be scored after the current
-// block: the kernel reads a dozen streams a block at a time, more than the hardware prefetchers follow.
-inline void prefetch_block(const kernel_args& a, std::size_t start, std::size_t n) {
-    auto fetch = [](const void* from, std::size_t bytes) {
-        for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(static_cast<const char*>(from) + at);
-    };
-    for (std::size_t c = 0; c < a.group_begin[a.groups]; ++c) fetch(a.group_codes[c] + start, n * sizeof(std::uint16_t));
-    for (std::size_t t = 0; t < a.dense_terms; ++t) fetch(a.dense[t] + start, n * sizeof(float));
-}
-
-// Term-major over blocks of loans: for each dense term, and for each sweep of lookup groups, one tight loop
-// adds to a block of logits held in L1. Independent iterations let the lookups of many loans overlap, instead of each loan waiting on a
-// chain of dependent adds; the block then goes through the sigmoid.
+// Term-major over blocks of loans: for each dense term, and for each sweep of lookup groups, one tight
+// loop adds to a block of logits held in L1. Independent iterations let the lookups of many loans
+// overlap, instead of each loan waiting on a chain of dependent adds; the block then goes through the
+// sigmoid. A block of 256 measured a few percent faster than 512 or 1024 over 1M loans.
 template <class Arch>
 void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::size_t end, float* pd) const {
     using fbatch = xsimd::batch<float, Arch>;
@@ -212,9 +203,7 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
     for (std::size_t start = begin; start < end; start += block) {
         const std::size_t n = std::min(block, end - start);
         const std::size_t vec_n = n / width * width;
-        if (start + n < end) prefetch_block(a, start + n, std::min(block, end - start - n));
-        for (std::size_t j = 0; j < vec_n; j += width) fbatch(a.intercept).store_aligned(logit + j);
-        for (std::size_t j = vec_n; j < n; ++j) logit[j] = a.intercept;
+        std::fill(logit, logit + n, a.intercept);
         for (std::size_t t = 0; t < a.dense_terms; ++t) {
             const float* x = a.dense[t] + start;
             const fbatch w(a.dense_weight[t]);
