@@ -30,9 +30,19 @@ struct input_field {
     bool standardized = false;
     double impute = 0, mean = 0, scale = 1;
     std::vector<double> edges;
+    // Finding a value's bin without counting edges: `bin_guess` holds the bin of each of its equal cells over
+    // [edges.front(), edges.back()] (a quarter of the closest two edges wide, at most 4096 of them), after
+    // a cell for the values below and before one for those above; the edges on either side of the guess,
+    // fenced by -inf and +inf, confirm it. Empty when there are more than 255 edges.
+    std::vector<std::uint8_t> bin_guess;
+    double guess_origin = 0, guess_scale = 0;
+    std::vector<double> fenced_edges;  // -inf, edges..., +inf
     // categorical: code = index in categories, categories.size() when unknown, + 1 when missing
     std::vector<std::string> categories;
     std::vector<std::uint64_t> category_keys;  // prefilter per category: its length and first 7 bytes
+    // Open-addressing table over category_key: slot_code is the category's index + 1 (0: an empty slot).
+    std::vector<std::uint64_t> slot_key;
+    std::vector<std::uint16_t> slot_code;
     std::uint32_t column = 0;
     bool is_exposure = false;  // also copied to loan_batch::exposure
     bool is_age = false;       // also copied to loan_batch::age
@@ -130,6 +140,12 @@ struct loan_batch {
     // Appends every loan of `other` (same model shape): batches decoded in parallel, joined in order.
     void append(const loan_batch& other);
 };
+
+// The slot of a category key in a power-of-two table of `slots` (Fibonacci hashing: the top bits of a
+// multiply mix the length and every byte of the key).
+inline std::size_t category_slot(std::uint64_t key, std::size_t slots) {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> (64 - std::countr_zero(slots)));
+}
 
 // Number of edges <= x: the bin a value falls in (batch.cpp).
 std::size_t bin_of(const std::vector<double>& edges, double x);

@@ -33,6 +33,62 @@ std::string number_text(double x) {
     return s;
 }
 
+// The guess table of a binned input (see input_field::bin_guess).
+void plan_bin_guess(input_field& in) {
+    const std::vector<double>& e = in.edges;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    in.fenced_edges.assign(1, -inf);
+    in.fenced_edges.insert(in.fenced_edges.end(), e.begin(), e.end());
+    in.fenced_edges.push_back(inf);
+    if (e.empty() || e.size() > 255) return;
+    double closest = inf;
+    for (std::size_t k = 1; k < e.size(); ++k)
+        if (e[k] > e[k - 1]) closest = std::min(closest, e[k] - e[k - 1]);
+    const double span = e.back() - e.front();
+    const double cells = span > 0 ? std::clamp(std::ceil(4 * span / closest), 1.0, 4096.0) : 1.0;
+    in.guess_origin = e.front();
+    in.guess_scale = span > 0 ? cells / span : 0;
+    const auto inner = static_cast<std::size_t>(cells);
+    in.bin_guess.resize(inner + 2);
+    in.bin_guess.front() = 0;                                        // below the first edge
+    in.bin_guess.back() = static_cast<std::uint8_t>(e.size());      // at or above the last
+    for (std::size_t k = 0; k < inner; ++k)  // the bin of the cell's middle: of the whole cell, unless an edge cuts it
+        in.bin_guess[k + 1] =
+            static_cast<std::uint8_t>(bin_of(e, in.guess_origin + (static_cast<double>(k) + 0.5) / in.guess_scale));
+}
+
+// The hash table of a categorical input's category_keys (see input_field::slot_key), a power of two with
+// at least twice as many slots as categories.
+void plan_category_slots(input_field& in) {
+    std::size_t slots = 4;
+    while (slots < 2 * in.categories.size()) slots *= 2;
+    in.slot_key.assign(slots, 0);
+    in.slot_code.assign(slots, 0);
+    for (std::size_t c = 0; c < in.categories.size(); ++c) {
+        std::size_t h = category_slot(in.category_keys[c], slots);
+        while (in.slot_code[h]) h = (h + 1) & (slots - 1);
+        in.slot_key[h] = in.category_keys[c];
+        in.slot_code[h] = static_cast<std::uint16_t>(c + 1);
+    }
+}
+
+// The bin of x (the number of edges <= x, as bin_of counts): the guess of x's cell when the edges on
+// either side of it agree, which is all but the values in the few cells an edge cuts (and values a rounding
+// put in the next cell); bin_of otherwise.
+std::size_t bin_code(const input_field& in, double x) {
+    if (in.bin_guess.empty()) return bin_of(in.edges, x);
+    const double t = (x - in.guess_origin) * in.guess_scale;
+    const std::size_t inner = in.bin_guess.size() - 2;
+    const std::size_t cell = !(t >= 0)                             ? 0
+                             : t >= static_cast<double>(inner) ? inner + 1
+                                                               : static_cast<std::size_t>(t) + 1;
+    const std::size_t c = in.bin_guess[cell];
+    const double* e = in.fenced_edges.data() + 1;  // e[-1] = -inf, e[n] = +inf
+    if (e[c - 1] <= x && x < e[c]) [[likely]]
+        return c;
+    return bin_of(in.edges, x);
+}
+
 // Every code a decoder can write to an input's column: bins or categories, then unknown / missing.
 std::size_t code_count(const input_field& in) { return std::size_t{in.missing_code()} + 1; }
 
@@ -184,11 +240,13 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
             std::vector<double> table;
             if (in.numeric) {
                 in.edges = f.edges;
+                plan_bin_guess(in);
                 table = f.bin_weights;
                 table.push_back(f.missing_weight);  // code edges.size() + 1
             } else {
                 in.categories = f.categories;
                 for (const auto& name : f.categories) in.category_keys.push_back(category_key(name));
+                plan_category_slots(in);
                 if (f.categories.size() + 2 > std::numeric_limits<std::uint16_t>::max())
                     return error{"too many categories for 16-bit codes", "features[" + std::to_string(k) + "]"};
                 table = f.category_weights;
@@ -346,7 +404,7 @@ status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int 
         // the PD is already 0 or 1.
         b.dense[in.column][loan] = static_cast<float>(std::clamp((x - in.mean) / in.scale, -1e6, 1e6));
     } else {
-        b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_of(in.edges, x));
+        b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_code(in, x));
     }
     if (in.is_exposure) b.exposure[loan] = x;
     if (in.is_age) b.age[loan] = x;
@@ -359,9 +417,10 @@ status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, in
     if (in.numeric) return error{"expected a number", ""};
     std::uint16_t code = in.unknown_code();
     const std::uint64_t key = category_key(value);
-    for (std::size_t c = 0; c < in.category_keys.size(); ++c)
-        if (in.category_keys[c] == key && (value.size() <= 7 || in.categories[c] == value)) {
-            code = static_cast<std::uint16_t>(c);
+    const std::size_t mask = in.slot_key.size() - 1;
+    for (std::size_t h = category_slot(key, in.slot_key.size()); in.slot_code[h]; h = (h + 1) & mask)
+        if (in.slot_key[h] == key && (value.size() <= 7 || in.categories[in.slot_code[h] - 1u] == value)) {
+            code = static_cast<std::uint16_t>(in.slot_code[h] - 1u);
             break;
         }
     b.codes[in.column][loan] = code;

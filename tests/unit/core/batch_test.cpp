@@ -33,6 +33,83 @@ TEST(batch, bin_of_is_the_upper_bound_of_the_value_among_the_edges) {
     }
 }
 
+// set_number finds a bin from the input's guess table and checks it against the edges around it: the code
+// must be bin_of's for every binned input of the shipped model, on every edge, next to every edge, far
+// outside the edges and at random, and for edges too close together or too many for the guess table.
+TEST(batch, a_binned_values_code_is_bin_ofs_whatever_the_guess) {
+    auto check = [](const compiled_model& m) {
+        std::mt19937_64 rng(11);
+        loan_batch b;
+        b.reset(m);
+        b.push_default(m);
+        for (std::size_t i = 0; i < m.inputs.size(); ++i) {
+            const input_field& in = m.inputs[i];
+            if (!in.numeric || in.standardized) continue;
+            std::vector<double> probes = {in.domain.min, 1e300, -0.0};
+            for (double e : in.edges)
+                probes.insert(probes.end(), {e, std::nextafter(e, -1e308), std::nextafter(e, 1e308)});
+            const double lo = in.edges.empty() ? 0 : in.edges.front(), hi = in.edges.empty() ? 1 : in.edges.back();
+            std::uniform_real_distribution<double> u(lo - (hi - lo) / 4, hi + (hi - lo) / 4);
+            for (int k = 0; k < 20000; ++k) probes.push_back(u(rng));
+            for (double x : probes) {
+                if (x < in.domain.min || x > in.domain.max) continue;
+                ASSERT_TRUE(set_number(m, b, 0, static_cast<int>(i), x).ok());
+                ASSERT_EQ(b.codes[in.column][0], bin_of(in.edges, x)) << in.name << " x = " << x;
+            }
+        }
+    };
+    check(testing::compiled(testing::load_shipped_model()));
+    // Edges 1e-9 apart among others 1,000 apart (more than the guess table's cells can separate), and
+    // more edges than it holds.
+    model close = testing::load_shipped_model(), many = close;
+    for (auto& f : close.features)
+        if (f.name == "person_income") f.edges.insert(f.edges.begin() + 5, std::nextafter(f.edges[4], 1e308));
+    for (auto& f : many.features)
+        if (f.name == "person_income") {
+            f.edges.clear();
+            for (int k = 0; k < 300; ++k) f.edges.push_back(1000.0 * k);
+        }
+    for (model* m : {&close, &many})
+        for (auto& f : m->features)
+            if (f.name == "person_income") f.bin_weights.assign(f.edges.size() + 1, 0.0);
+    check(testing::compiled(close));
+    check(testing::compiled(many));
+}
+
+// Categories are found through a hash table over category_key: long names that share the key (the same
+// length and first seven bytes) and a table crowded enough for probes to wrap around must still give
+// each name its own code, and anything else the unknown code.
+TEST(batch, a_category_is_found_among_names_that_share_their_key) {
+    model m = testing::load_shipped_model();
+    feature* grade = nullptr;
+    for (auto& f : m.features)
+        if (f.name == "loan_grade") grade = &f;
+    ASSERT_NE(grade, nullptr);
+    grade->categories.clear();
+    for (int c = 0; c < 40; ++c) grade->categories.push_back("GRADE_LONG_" + std::to_string(100 + c));
+    for (int c = 0; c < 7; ++c) grade->categories.push_back(std::string(1, static_cast<char>('A' + c)));
+    grade->category_weights.assign(grade->categories.size(), 0.0);
+    for (auto& f : m.features)
+        if (f.type == feature_type::cross) {  // their pairs named the old grades
+            f.pair_codes[0].clear();
+            f.pair_codes[1].clear();
+            f.pair_weights.clear();
+        }
+    const compiled_model c = testing::compiled(m);
+    const int input = c.find_input("loan_grade");
+    loan_batch b;
+    b.reset(c);
+    b.push_default(c);
+    for (std::size_t k = 0; k < grade->categories.size(); ++k) {
+        ASSERT_TRUE(set_category(c, b, 0, input, grade->categories[k]).ok());
+        EXPECT_EQ(b.codes[c.inputs[input].column][0], k) << grade->categories[k];
+    }
+    for (std::string other : {"GRADE_LONG_999", "GRADE_LONG_1000", "GRADE_LONG_10", "", "H", "a", "GRADE_L"}) {
+        ASSERT_TRUE(set_category(c, b, 0, input, other).ok());
+        EXPECT_EQ(b.codes[c.inputs[input].column][0], c.inputs[input].unknown_code()) << other;
+    }
+}
+
 // category_key reads words where it can; the key must be the one its definition gives: the length in the
 // top byte, the first 7 bytes below it (byte i at bits 8i), for every length and any bytes.
 TEST(batch, category_key_is_the_length_and_the_first_seven_bytes) {
