@@ -101,8 +101,9 @@ private:
     status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_plain(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_general(std::string_view text, std::size_t base, core::loan_batch& out);
-    bool plain_field(const column_role& role, std::string_view text, std::size_t loan, std::string_view* ids,
-                     core::loan_batch& out) const;
+    // One field of a plain record: `limit` is the end of the readable buffer the field lies in.
+    bool plain_field(const column_role& role, std::string_view text, const char* limit, std::size_t loan,
+                     std::string_view* ids, core::loan_batch& out) const;
     status header(const std::vector<std::string_view>& names, std::size_t line);
     status record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,
                   core::loan_batch& out);

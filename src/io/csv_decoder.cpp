@@ -220,7 +220,8 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
                 plain = false;
                 break;
             }
-            if (column < columns_.size()) plain = plain_field(columns_[column], text.substr(p, end - p), loan, ids.data(), out);
+            if (column < columns_.size())
+                plain = plain_field(columns_[column], text.substr(p, end - p), d + n, loan, ids.data(), out);
             ++column;
             record_end = end;
             if (end == n) break;
@@ -261,21 +262,21 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
 }
 
 // A plain field into row `loan`; false when the general path must decide (it may be an error).
-bool csv_decoder::plain_field(const column_role& role, std::string_view text, std::size_t loan, std::string_view* ids,
-                              core::loan_batch& out) const {
+bool csv_decoder::plain_field(const column_role& role, std::string_view text, const char* limit, std::size_t loan,
+                              std::string_view* ids, core::loan_batch& out) const {
     if (role.id_rank >= 0) ids[role.id_rank] = text;
     double x = 0;
     switch (role.input) {
     case ignored_column:
     case id_column: return true;
     case exposure_column:
-        if (train::parse_number(text, x)) core::set_exposure(out, loan, x);
+        if (train::parse_number_within(text, limit, x)) core::set_exposure(out, loan, x);
         return true;
     default: break;
     }
     if (text.empty()) return true;  // missing
     if (model_.inputs[static_cast<std::size_t>(role.input)].numeric)
-        return train::parse_number(text, x) && core::set_number(model_, out, loan, role.input, x).ok();
+        return train::parse_number_within(text, limit, x) && core::set_number(model_, out, loan, role.input, x).ok();
     return core::set_category(model_, out, loan, role.input, text).ok();
 }
 

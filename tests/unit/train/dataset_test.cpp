@@ -120,6 +120,33 @@ TEST(dataset, parse_number_gives_the_double_from_chars_gives) {
     }
 }
 
+// parse_number_within reads short texts as one word (detail::parse_short_decimal): for every text of 1 to
+// 8 bytes over digits, points, signs and other bytes, followed by anything at all, it must answer as
+// parse_number does, with the very same double.
+TEST(dataset, parse_number_within_a_buffer_answers_as_parse_number) {
+    const std::string alphabet = "0123456789012345678901234567890123456789..-+e x\0";
+    std::mt19937_64 rng(13);
+    std::vector<std::string> texts = {"0", "7", "00000000", "99999999", "12345678", "1234567.", ".1234567", "1.234567",
+                                      "0.59", "16.02", "123.0", "35000", "5.", ".5", "1..2", "-0.5", "1.2.3", "0x10"};
+    for (int i = 0; i < 200000; ++i) {
+        std::string s(1 + rng() % 8, ' ');
+        for (auto& c : s) c = alphabet[rng() % alphabet.size()];
+        texts.push_back(s);
+    }
+    for (const auto& s : texts) {
+        for (const char* after : {"", ",", "99999999", "........", "\n\r\n"}) {
+            std::string buffer = s + after + std::string(8, static_cast<char>(rng()));
+            double expected = -1, d = -1;
+            const bool ok = parse_number(s, expected);
+            ASSERT_EQ(parse_number_within(std::string_view(buffer).substr(0, s.size()), buffer.data() + buffer.size(), d), ok) << s;
+            if (ok) {
+                ASSERT_EQ(d, expected) << s;
+                ASSERT_EQ(std::signbit(d), std::signbit(expected)) << s;
+            }
+        }
+    }
+}
+
 TEST(dataset, load_dataset_says_clearly_when_the_file_is_absent) {
     auto d = load_dataset("/nonexistent/credit_risk_dataset.csv");
     ASSERT_FALSE(d);
