@@ -123,7 +123,8 @@ inline bool parse_number(std::string_view text, double& out) {
 // bytes take detail::parse_short_decimal (a CSV decoder's numbers, nearly all of them).
 inline bool parse_number_within(std::string_view text, const char* limit, double& out) {
     if constexpr (std::endian::native == std::endian::little)
-        if (text.size() - 1 < 8 && limit - text.data() >= 8 && detail::parse_short_decimal(text.data(), text.size(), out))
+        if (text.size() - 1 < 8 && limit - text.data() >= 8 &&
+            detail::parse_short_decimal(text.data(), text.size(), out))
             return true;
     return parse_number(text, out);
 }

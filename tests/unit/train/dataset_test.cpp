@@ -138,7 +138,8 @@ TEST(dataset, parse_number_within_a_buffer_answers_as_parse_number) {
             std::string buffer = s + after + std::string(8, static_cast<char>(rng()));
             double expected = -1, d = -1;
             const bool ok = parse_number(s, expected);
-            ASSERT_EQ(parse_number_within(std::string_view(buffer).substr(0, s.size()), buffer.data() + buffer.size(), d), ok) << s;
+            const std::string_view text = std::string_view(buffer).substr(0, s.size());
+            ASSERT_EQ(parse_number_within(text, buffer.data() + buffer.size(), d), ok) << s;
             if (ok) {
                 ASSERT_EQ(d, expected) << s;
                 ASSERT_EQ(std::signbit(d), std::signbit(expected)) << s;
