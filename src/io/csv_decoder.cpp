@@ -183,10 +183,11 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
     return decode_plain(text.substr(done), base + done, out);
 }
 
-// Records of plain fields (no quotes, LF or CRLF line ends: nearly every file) are cut and decoded in
-// one pass into rows grown in bulk, without the general reader's field list. Any other record (quotes,
-// a lone CR, a wrong field count, a value the setters refuse, a number from_chars must read) is handed
-// whole to decode_general, which decodes it or reports its error exactly as it would have anyway.
+// Records of plain fields (unquoted, or quoted with no quote or line break inside; LF or CRLF line ends:
+// nearly every file) are cut and decoded in one pass into rows grown in bulk, without the general
+// reader's field list. Any other record (an escaped quote, a quoted line break, a lone CR, a wrong field
+// count, a value the setters refuse, a number from_chars must read) is handed whole to decode_general,
+// which decodes it or reports its error exactly as it would have anyway.
 status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::loan_batch& out) {
     const char* const d = text.data();
     const std::size_t n = text.size();
@@ -207,7 +208,7 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
             continue;
         }
         const std::size_t start = p;
-        bool plain = d[p] != '\r' && d[p] != '"' && items_ < limits_.max_items;
+        bool plain = d[p] != '\r' && items_ < limits_.max_items;
         if (plain && loan == grown) {
             grown = out.grow(model_, step) + step;
             step = std::min<std::size_t>(step * 2, 4096);
@@ -215,13 +216,25 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
         std::fill_n(ids.begin(), id_columns_.size(), std::string_view());
         std::size_t column = 0, record_end = p, next = n, breaks = 0;
         while (plain) {
-            const std::size_t end = find_field_end(text, p, ',');
-            if (end < n && d[end] == '"') {
-                plain = false;
-                break;
+            std::size_t end;
+            std::string_view field;
+            if (d[p] == '"') {  // quoted: its content, as the general reader gives it, when nothing is escaped
+                const std::size_t close = find_field_end(text, p + 1, '"');  // the next quote, CR or LF
+                end = close + 1;
+                if (close == n || d[close] != '"' || (end < n && d[end] != ',' && d[end] != '\n' && d[end] != '\r')) {
+                    plain = false;
+                    break;
+                }
+                field = text.substr(p + 1, close - p - 1);
+            } else {
+                end = find_field_end(text, p, ',');
+                if (end < n && d[end] == '"') {
+                    plain = false;
+                    break;
+                }
+                field = text.substr(p, end - p);
             }
-            if (column < columns_.size())
-                plain = plain_field(columns_[column], text.substr(p, end - p), d + n, loan, ids.data(), out);
+            if (column < columns_.size()) plain = plain_field(columns_[column], field, d + n, loan, ids.data(), out);
             ++column;
             record_end = end;
             if (end == n) break;
