@@ -33,7 +33,7 @@ struct input_field {
     // Finding a value's bin without counting edges: `bin_guess` holds the bin of each of its equal cells over
     // [edges.front(), edges.back()] (a quarter of the closest two edges wide, at most 4096 of them), after
     // a cell for the values below and before one for those above; the edges on either side of the guess,
-    // fenced by -inf and +inf, confirm it. Empty when there are more than 255 edges.
+    // fenced by -inf and +inf, confirm it. Empty (bin_of counts) with fewer than 2 edges or more than 255.
     std::vector<std::uint8_t> bin_guess;
     double guess_origin = 0, guess_scale = 0;
     std::vector<double> fenced_edges;  // -inf, edges..., +inf
@@ -80,7 +80,8 @@ struct lookup_group {
     std::vector<std::uint32_t> terms;    // the lookup terms covered (each term is in exactly one group)
 };
 
-// Joint tables stay small enough that all of them fit in L1 together with the block being scored.
+// Limits on joint tables, so that a typical model's tables (the shipped one's: 4,115 entries, 16 KiB)
+// stay in L1 together with the block being scored.
 inline constexpr std::size_t max_categorical_group_entries = 4096;
 inline constexpr std::size_t max_pair_group_entries = 1024;
 
@@ -141,8 +142,8 @@ struct loan_batch {
     void append(const loan_batch& other);
 };
 
-// The slot of a category key in a power-of-two table of `slots` (Fibonacci hashing: the top bits of a
-// multiply mix the length and every byte of the key).
+// The slot of a category key in a power-of-two table of `slots` >= 2 (Fibonacci hashing: the top bits of
+// a multiply mix the length and every byte of the key).
 inline std::size_t category_slot(std::uint64_t key, std::size_t slots) {
     return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> (64 - std::countr_zero(slots)));
 }

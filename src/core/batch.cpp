@@ -37,17 +37,19 @@ std::string number_text(double x) {
 void plan_bin_guess(input_field& in) {
     const std::vector<double>& e = in.edges;
     constexpr double inf = std::numeric_limits<double>::infinity();
-    in.fenced_edges.assign(1, -inf);
-    in.fenced_edges.insert(in.fenced_edges.end(), e.begin(), e.end());
-    in.fenced_edges.push_back(inf);
-    if (e.empty() || e.size() > 255) return;
+    if (e.size() < 2 || e.size() > 255) return;  // bin_of counts these
     double closest = inf;
     for (std::size_t k = 1; k < e.size(); ++k)
         if (e[k] > e[k - 1]) closest = std::min(closest, e[k] - e[k - 1]);
     const double span = e.back() - e.front();
-    const double cells = span > 0 ? std::clamp(std::ceil(4 * span / closest), 1.0, 4096.0) : 1.0;
+    const double ratio = 4 * span / closest;  // inf / inf (edges at +-1e308) is NaN
+    if (!(span > 0) || !std::isfinite(ratio)) return;
+    const double cells = std::clamp(std::ceil(ratio), 1.0, 4096.0);
     in.guess_origin = e.front();
-    in.guess_scale = span > 0 ? cells / span : 0;
+    in.guess_scale = cells / span;
+    in.fenced_edges.assign(1, -inf);
+    in.fenced_edges.insert(in.fenced_edges.end(), e.begin(), e.end());
+    in.fenced_edges.push_back(inf);
     const auto inner = static_cast<std::size_t>(cells);
     in.bin_guess.resize(inner + 2);
     in.bin_guess.front() = 0;                                        // below the first edge
@@ -245,10 +247,10 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
                 table.push_back(f.missing_weight);  // code edges.size() + 1
             } else {
                 in.categories = f.categories;
-                for (const auto& name : f.categories) in.category_keys.push_back(category_key(name));
-                plan_category_slots(in);
                 if (f.categories.size() + 2 > std::numeric_limits<std::uint16_t>::max())
                     return error{"too many categories for 16-bit codes", "features[" + std::to_string(k) + "]"};
+                for (const auto& name : f.categories) in.category_keys.push_back(category_key(name));
+                plan_category_slots(in);
                 table = f.category_weights;
                 table.push_back(0.0);               // unknown
                 table.push_back(f.missing_weight);  // missing

@@ -143,15 +143,15 @@ void joint_index(const kernel_args& a, std::size_t g, std::size_t start, std::si
     if (last - first == 1) {
         const std::uint16_t* code = a.group_codes[first] + start;
         for (std::size_t j = 0; j < vec_n; j += width) ubatch::load_unaligned(code + j).store_aligned(out + j);
-        std::copy(code + vec_n, code + n, out + vec_n);
+        for (std::size_t j = vec_n; j < n; ++j) out[j] = code[j];
         return;
     }
     switch (last - first) {
-        case 2: joint_columns<Arch, 2>(a, first, start, vec_n, false, out); break;
-        case 3: joint_columns<Arch, 3>(a, first, start, vec_n, false, out); break;
-        default:
-            joint_columns<Arch, 4>(a, first, start, vec_n, false, out);
-            for (std::size_t c = first + 4; c < last; ++c) joint_columns<Arch, 1>(a, c, start, vec_n, true, out);
+    case 2: joint_columns<Arch, 2>(a, first, start, vec_n, false, out); break;
+    case 3: joint_columns<Arch, 3>(a, first, start, vec_n, false, out); break;
+    default:
+        joint_columns<Arch, 4>(a, first, start, vec_n, false, out);
+        for (std::size_t c = first + 4; c < last; ++c) joint_columns<Arch, 1>(a, c, start, vec_n, true, out);
     }
     for (std::size_t j = vec_n; j < n; ++j) {
         unsigned sum = 0;
@@ -203,7 +203,7 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
     for (std::size_t start = begin; start < end; start += block) {
         const std::size_t n = std::min(block, end - start);
         const std::size_t vec_n = n / width * width;
-        std::fill(logit, logit + n, a.intercept);
+        for (std::size_t j = 0; j < n; ++j) logit[j] = a.intercept;
         for (std::size_t t = 0; t < a.dense_terms; ++t) {
             const float* x = a.dense[t] + start;
             const fbatch w(a.dense_weight[t]);
@@ -215,12 +215,12 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
         std::size_t g = 0;
         for (; a.groups - g > 5; g += 4) add_groups<Arch, 4>(a, g, start, n, logit);
         switch (a.groups - g) {
-            case 5: add_groups<Arch, 5>(a, g, start, n, logit); break;
-            case 4: add_groups<Arch, 4>(a, g, start, n, logit); break;
-            case 3: add_groups<Arch, 3>(a, g, start, n, logit); break;
-            case 2: add_groups<Arch, 2>(a, g, start, n, logit); break;
-            case 1: add_groups<Arch, 1>(a, g, start, n, logit); break;
-            default: break;
+        case 5: add_groups<Arch, 5>(a, g, start, n, logit); break;
+        case 4: add_groups<Arch, 4>(a, g, start, n, logit); break;
+        case 3: add_groups<Arch, 3>(a, g, start, n, logit); break;
+        case 2: add_groups<Arch, 2>(a, g, start, n, logit); break;
+        case 1: add_groups<Arch, 1>(a, g, start, n, logit); break;
+        default: break;
         }
         // sigmoid(x) = 1 / (1 + e^-x): e^-x overflows to inf for very negative logits, giving PD 0, as it should.
         float* out = pd + (start - begin);

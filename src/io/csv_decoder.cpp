@@ -218,7 +218,7 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
         while (plain) {
             std::size_t end;
             std::string_view field;
-            if (d[p] == '"') {  // quoted: its content, as the general reader gives it, when nothing is escaped
+            if (p < n && d[p] == '"') {  // quoted: its content, as the general reader gives it, when nothing is escaped
                 const std::size_t close = find_field_end(text, p + 1, '"');  // the next quote, CR or LF
                 end = close + 1;
                 if (close == n || d[close] != '"' || (end < n && d[end] != ',' && d[end] != '\n' && d[end] != '\r')) {

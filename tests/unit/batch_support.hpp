@@ -2,10 +2,13 @@
 // maps or from a training data set, so engine results can be compared with the reference scorer.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "loanrisk/batch.hpp"
 #include "loanrisk/dataset.hpp"
@@ -57,6 +60,47 @@ inline core::loan_fields row_fields(const train::dataset& d, std::size_t r) {
         }
     }
     return f;
+}
+
+// Every lookup term of `m` in exactly one group; each group's strides row-major over its columns' code
+// counts and its table exactly as large as their product; each table entry the sum of its terms' weights
+// (the float per-term tables, in double) at the codes that entry stands for.
+inline void expect_groups_sum_their_terms(const core::compiled_model& m) {
+    std::vector<int> seen(m.lookups.size(), 0);
+    std::vector<std::size_t> codes_of_column(m.lookups.size(), 0);  // every code a decoder can write
+    for (const auto& in : m.inputs)
+        if (!in.standardized) codes_of_column[in.column] = std::size_t{in.missing_code()} + 1;
+    for (std::size_t t = 0; t < m.lookups.size(); ++t)
+        if (m.lookups[t].cross)
+            codes_of_column[t] = codes_of_column[m.inputs[m.lookups[t].first_input].column] * m.lookups[t].stride;
+    for (const auto& g : m.groups) {
+        ASSERT_FALSE(g.columns.empty());
+        ASSERT_EQ(g.columns.size(), g.strides.size());
+        EXPECT_EQ(g.strides.back(), 1u);
+        for (std::size_t k = 0; k + 1 < g.columns.size(); ++k)
+            EXPECT_EQ(g.strides[k], g.strides[k + 1] * codes_of_column[g.columns[k + 1]]);
+        ASSERT_EQ(g.table.size(), g.strides[0] * codes_of_column[g.columns[0]]);
+        for (auto t : g.terms) ++seen[t];
+        for (std::size_t j = 0; j < g.table.size(); ++j) {
+            std::vector<std::size_t> code_of_column(m.lookups.size(), 0);
+            for (std::size_t k = 0, rest = j; k < g.columns.size(); ++k) {
+                code_of_column[g.columns[k]] = rest / g.strides[k];
+                rest %= g.strides[k];
+            }
+            double sum = 0;
+            for (auto t : g.terms) {
+                const auto& term = m.lookups[t];
+                const bool own_column = std::find(g.columns.begin(), g.columns.end(), t) != g.columns.end();
+                const std::size_t code = term.cross && !own_column
+                                             ? code_of_column[m.inputs[term.first_input].column] * term.stride +
+                                                   code_of_column[m.inputs[term.second_input].column]
+                                             : code_of_column[t];
+                sum += term.table[code];
+            }
+            ASSERT_NEAR(g.table[j], sum, 1e-6 * std::max(1.0, std::fabs(sum))) << "group entry " << j;
+        }
+    }
+    for (std::size_t t = 0; t < m.lookups.size(); ++t) EXPECT_EQ(seen[t], 1) << m.lookups[t].name;
 }
 
 }  // namespace loanrisk::testing

@@ -52,16 +52,16 @@ TEST(batch, a_binned_values_code_is_bin_ofs_whatever_the_guess) {
             std::uniform_real_distribution<double> u(lo - (hi - lo) / 4, hi + (hi - lo) / 4);
             for (int k = 0; k < 20000; ++k) probes.push_back(u(rng));
             for (double x : probes) {
-                if (x < in.domain.min || x > in.domain.max) continue;
+                if (!std::isfinite(x) || x < in.domain.min || x > in.domain.max) continue;  // refused, not binned
                 ASSERT_TRUE(set_number(m, b, 0, static_cast<int>(i), x).ok());
                 ASSERT_EQ(b.codes[in.column][0], bin_of(in.edges, x)) << in.name << " x = " << x;
             }
         }
     };
     check(testing::compiled(testing::load_shipped_model()));
-    // Edges 1e-9 apart among others 1,000 apart (more than the guess table's cells can separate), and
-    // more edges than it holds.
-    model close = testing::load_shipped_model(), many = close;
+    // Two edges 1 ulp apart among others 720 or more apart (closer than the guess table's cells can
+    // separate), more edges than it holds, and edges so far apart that their span overflows a double.
+    model close = testing::load_shipped_model(), many = close, huge = close;
     for (auto& f : close.features)
         if (f.name == "person_income") f.edges.insert(f.edges.begin() + 5, std::nextafter(f.edges[4], 1e308));
     for (auto& f : many.features)
@@ -69,11 +69,14 @@ TEST(batch, a_binned_values_code_is_bin_ofs_whatever_the_guess) {
             f.edges.clear();
             for (int k = 0; k < 300; ++k) f.edges.push_back(1000.0 * k);
         }
-    for (model* m : {&close, &many})
+    for (auto& f : huge.features)
+        if (f.name == "person_income") f.edges = {-1e308, 1e308};
+    for (model* m : {&close, &many, &huge})
         for (auto& f : m->features)
             if (f.name == "person_income") f.bin_weights.assign(f.edges.size() + 1, 0.0);
     check(testing::compiled(close));
     check(testing::compiled(many));
+    check(testing::compiled(huge));
 }
 
 // Categories are found through a hash table over category_key: long names that share the key (the same
@@ -107,6 +110,22 @@ TEST(batch, a_category_is_found_among_names_that_share_their_key) {
     for (std::string other : {"GRADE_LONG_999", "GRADE_LONG_1000", "GRADE_LONG_10", "", "H", "a", "GRADE_L"}) {
         ASSERT_TRUE(set_category(c, b, 0, input, other).ok());
         EXPECT_EQ(b.codes[c.inputs[input].column][0], c.inputs[input].unknown_code()) << other;
+    }
+}
+
+// Lookup groups of the shipped model: the four categorical inputs with their own terms and their three
+// crosses in one joint table; the seven binned numerics in three pairs and one alone. Fourteen lookups per
+// loan become five.
+TEST(batch, lookup_groups_join_the_categories_and_crosses_and_pair_the_bins) {
+    const compiled_model m = testing::compiled(testing::load_shipped_model());
+    testing::expect_groups_sum_their_terms(m);
+    ASSERT_EQ(m.groups.size(), 5u);
+    EXPECT_EQ(m.groups[0].columns.size(), 4u);
+    EXPECT_EQ(m.groups[0].terms.size(), 7u);
+    EXPECT_LE(m.groups[0].table.size(), max_categorical_group_entries);
+    for (std::size_t g = 1; g < m.groups.size(); ++g) {
+        EXPECT_EQ(m.groups[g].columns.size(), g < 4 ? 2u : 1u) << g;
+        EXPECT_LE(m.groups[g].table.size(), max_pair_group_entries) << g;
     }
 }
 

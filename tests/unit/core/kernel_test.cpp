@@ -137,7 +137,7 @@ TEST(kernel, a_loans_pd_does_not_depend_on_where_the_range_starts) {
     for (const auto& k : core::available_kernels()) {
         std::vector<float> whole(l.batch.size);
         core::compute_pd_with(k, m, l.batch, 0, l.batch.size, whole.data());
-        for (std::size_t begin : {1u, 3u, 5u, 511u, 513u, 1000u}) {
+        for (std::size_t begin : {1u, 3u, 5u, 255u, 257u, 511u, 513u, 1000u}) {
             std::vector<float> part(l.batch.size - begin);
             core::compute_pd_with(k, m, l.batch, begin, l.batch.size, part.data());
             for (std::size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[begin + i]) << k << " begin " << begin;
@@ -164,59 +164,6 @@ TEST(kernel, an_extreme_standardized_value_gives_a_finite_pd) {
     }
 }
 
-namespace {
-
-// Every lookup term in exactly one group, and each joint table entry the sum of its terms' weights at
-// the codes that entry stands for.
-void expect_groups_sum_their_terms(const core::compiled_model& m) {
-    std::vector<int> seen(m.lookups.size(), 0);
-    std::vector<int> input_of_column(m.lookups.size(), -1);
-    for (std::size_t i = 0; i < m.inputs.size(); ++i)
-        if (!m.inputs[i].standardized) input_of_column[m.inputs[i].column] = static_cast<int>(i);
-    for (const auto& g : m.groups) {
-        ASSERT_EQ(g.columns.size(), g.strides.size());
-        ASSERT_LE(g.table.size(), std::size_t{65536});
-        for (auto t : g.terms) ++seen[t];
-        for (std::size_t j = 0; j < g.table.size(); ++j) {
-            std::vector<std::size_t> code_of_column(m.lookups.size(), 0);
-            for (std::size_t k = 0, rest = j; k < g.columns.size(); ++k) {
-                code_of_column[g.columns[k]] = rest / g.strides[k];
-                rest %= g.strides[k];
-            }
-            double sum = 0;
-            for (auto t : g.terms) {
-                const auto& term = m.lookups[t];
-                const bool own_column = std::find(g.columns.begin(), g.columns.end(), t) != g.columns.end();
-                std::size_t code = term.cross && !own_column
-                                       ? code_of_column[m.inputs[term.first_input].column] * term.stride +
-                                             code_of_column[m.inputs[term.second_input].column]
-                                       : code_of_column[t];
-                sum += term.table[code];
-            }
-            ASSERT_NEAR(g.table[j], sum, 1e-6) << "group entry " << j;
-        }
-    }
-    for (std::size_t t = 0; t < m.lookups.size(); ++t) EXPECT_EQ(seen[t], 1) << m.lookups[t].name;
-}
-
-}  // namespace
-
-TEST(kernel, lookup_groups_join_the_categories_and_crosses_and_pair_the_bins) {
-    auto model = loanrisk::testing::load_shipped_model();
-    auto m = loanrisk::testing::compiled(model);
-    expect_groups_sum_their_terms(m);
-    // The four categorical inputs and their three crosses: one group; seven binned numerics: three pairs
-    // and one alone. Fourteen lookups per loan become five.
-    ASSERT_EQ(m.groups.size(), 5u);
-    EXPECT_EQ(m.groups[0].columns.size(), 4u);
-    EXPECT_EQ(m.groups[0].terms.size(), 7u);
-    EXPECT_LE(m.groups[0].table.size(), core::max_categorical_group_entries);
-    for (std::size_t g = 1; g < m.groups.size(); ++g) {
-        EXPECT_EQ(m.groups[g].columns.size(), g < 4 ? 2u : 1u) << g;
-        EXPECT_LE(m.groups[g].table.size(), core::max_pair_group_entries) << g;
-    }
-}
-
 TEST(kernel, categories_too_many_to_join_leave_each_cross_on_its_own_column) {
     // grade gets 1,100 categories: 1,102 codes x 4 of home is over the joint table's limit.
     std::string categories = "\"A\", \"B\"", weights = "-0.5, 0.5";
@@ -229,7 +176,7 @@ TEST(kernel, categories_too_many_to_join_leave_each_cross_on_its_own_column) {
         "\"categories\": [" + categories + "], \"weights\": [" + weights + "]"));
     ASSERT_TRUE(model) << model.err().message();
     auto m = loanrisk::testing::compiled(*model, "amount");
-    expect_groups_sum_their_terms(m);
+    loanrisk::testing::expect_groups_sum_their_terms(m);
     for (const auto& g : m.groups)
         for (auto t : g.terms)
             if (m.lookups[t].cross) {
@@ -245,4 +192,55 @@ TEST(kernel, categories_too_many_to_join_leave_each_cross_on_its_own_column) {
     }
     auto l = from_fields(*model, m, all);
     for (const auto& k : core::available_kernels()) EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6) << k;
+}
+
+// Models shaped to take every path of the vector kernels' lookups: a categorical group of 3 columns or of
+// 6 (more than the 4 added in one pass), then 0 to 8 binned numerics with too many bins to pair (one group
+// each), so that sweeps of 1 to 5 groups and more than one sweep per block all run.
+TEST(kernel, every_shape_of_lookup_groups_matches_the_reference) {
+    for (int categorical : {3, 6})
+        for (int binned = 0; binned <= 8; ++binned) {
+            std::string features;
+            for (int c = 0; c < categorical; ++c)
+                features += R"({"name": "c)" + std::to_string(c) +
+                            R"(", "type": "categorical", "categories": ["A", "B"], "weights": [)" +
+                            std::to_string(0.1 * c) + R"(, -0.3], "missing_weight": 0.05},)";
+            for (int k = 0; k < binned; ++k) {
+                std::string edges, weights = "0.01";
+                for (int e = 1; e <= 40; ++e) {
+                    edges += (e > 1 ? ", " : "") + std::to_string(e * (k + 1));
+                    weights += ", " + std::to_string(((e * 7 + k) % 11 - 5) / 20.0);
+                }
+                features += R"({"name": "n)" + std::to_string(k) + R"(", "type": "numeric", )" +
+                            R"("domain": {"min": 0, "max": null}, "training_range": {"min": 0, "max": 50}, )" +
+                            R"("transform": {"kind": "bins", "edges": [)" + edges + R"(], "weights": [)" + weights +
+                            R"(], "missing_weight": 0.2}},)";
+            }
+            features += R"({"name": "amount", "type": "numeric", "domain": {"min": 0, "max": null}, )"
+                        R"("training_range": {"min": 0, "max": 9}, "transform": {"kind": "standardize", "impute": 1, )"
+                        R"("mean": 2, "scale": 3, "weight": 0.5}})";
+            const std::string text = R"({"schema_version": 1, "model_version": "shapes", "kind": "scorecard",
+                "target": "bad", "exposure_field": "amount", "intercept": -0.7, "features": [)" + features + R"(],
+                "training_pd_distribution": {"edges": [0, 0.5, 1], "fractions": [0.6, 0.4]},
+                "metrics": {"holdout": {"roc_auc": 0.8}}, "training": {"rows": 10}})";
+            auto model = core::parse_model(text);
+            ASSERT_TRUE(model) << model.err().message();
+            auto m = loanrisk::testing::compiled(*model, "amount");
+            loanrisk::testing::expect_groups_sum_their_terms(m);
+            ASSERT_EQ(m.groups.size(), static_cast<std::size_t>(1 + binned));
+            EXPECT_EQ(m.groups[0].columns.size(), static_cast<std::size_t>(categorical));
+            std::vector<core::loan_fields> all;
+            for (int i = 0; i < 700; ++i) {
+                core::loan_fields f{{"amount", 0.5 * (i % 9)}};
+                for (int c = 0; c < categorical; ++c)  // A, B, unknown or missing
+                    if ((i + c) % 5) f.emplace("c" + std::to_string(c), std::string(1, "ABZ"[(i >> c) % 3]));
+                for (int k = 0; k < binned; ++k)
+                    if ((i + k) % 13) f.emplace("n" + std::to_string(k), ((i * 37 + k * 11) % 500) / 7.0);
+                all.push_back(f);
+            }
+            auto l = from_fields(*model, m, all);
+            for (const auto& k : core::available_kernels())
+                EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6)
+                    << k << ", " << categorical << " categorical, " << binned << " binned";
+        }
 }
