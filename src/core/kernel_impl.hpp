@@ -165,7 +165,7 @@ void joint_index(const kernel_args& a, std::size_t g, std::size_t start, std::si
 // loop, so the indices of four loans come in one 64-bit load and are taken apart in registers, and all
 // index rows sit at fixed distances from one pointer (registers are scarce with five tables).
 template <class Arch, std::size_t K>
-void add_groups(const kernel_args& a, std::size_t g, std::size_t start, std::size_t n, float* logit) {
+void add_groups(const kernel_args& a, std::size_t g, std::size_t start, std::size_t n, bool first, float* logit) {
     alignas(64) std::uint16_t index[K * kernel_block];
     const float* w[K];
     for (std::size_t k = 0; k < K; ++k) {
@@ -179,14 +179,14 @@ void add_groups(const kernel_args& a, std::size_t g, std::size_t start, std::siz
         for (std::size_t q = 0; q < 4; ++q) {
             float sum = w[0][four[0] & 0xffff];
             for (std::size_t k = 1; k < K; ++k) sum += w[k][four[k] & 0xffff];
-            logit[j + q] += sum;
+            logit[j + q] = (first ? a.intercept : logit[j + q]) + sum;
             for (std::size_t k = 0; k < K; ++k) four[k] >>= 16;
         }
     }
     for (std::size_t j = quads; j < n; ++j) {
         float sum = w[0][index[j]];
         for (std::size_t k = 1; k < K; ++k) sum += w[k][index[k * kernel_block + j]];
-        logit[j] += sum;
+        logit[j] = (first ? a.intercept : logit[j]) + sum;
     }
 }
 
@@ -203,7 +203,10 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
     for (std::size_t start = begin; start < end; start += block) {
         const std::size_t n = std::min(block, end - start);
         const std::size_t vec_n = n / width * width;
-        for (std::size_t j = 0; j < n; ++j) logit[j] = a.intercept;
+        // The intercept: here when dense terms follow (or nothing does), else the first sweep adds it.
+        const bool lookups_first = a.dense_terms == 0 && a.groups > 0;
+        if (!lookups_first)
+            for (std::size_t j = 0; j < n; ++j) logit[j] = a.intercept;
         for (std::size_t t = 0; t < a.dense_terms; ++t) {
             const float* x = a.dense[t] + start;
             const fbatch w(a.dense_weight[t]);
@@ -213,13 +216,14 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
         }
         // Table lookups, up to five groups per sweep over the block: one logit load/store per sweep.
         std::size_t g = 0;
-        for (; a.groups - g > 5; g += 4) add_groups<Arch, 4>(a, g, start, n, logit);
+        for (; a.groups - g > 5; g += 4) add_groups<Arch, 4>(a, g, start, n, lookups_first && g == 0, logit);
+        const bool first = lookups_first && g == 0;
         switch (a.groups - g) {
-        case 5: add_groups<Arch, 5>(a, g, start, n, logit); break;
-        case 4: add_groups<Arch, 4>(a, g, start, n, logit); break;
-        case 3: add_groups<Arch, 3>(a, g, start, n, logit); break;
-        case 2: add_groups<Arch, 2>(a, g, start, n, logit); break;
-        case 1: add_groups<Arch, 1>(a, g, start, n, logit); break;
+        case 5: add_groups<Arch, 5>(a, g, start, n, first, logit); break;
+        case 4: add_groups<Arch, 4>(a, g, start, n, first, logit); break;
+        case 3: add_groups<Arch, 3>(a, g, start, n, first, logit); break;
+        case 2: add_groups<Arch, 2>(a, g, start, n, first, logit); break;
+        case 1: add_groups<Arch, 1>(a, g, start, n, first, logit); break;
         default: break;
         }
         // sigmoid(x) = 1 / (1 + e^-x): e^-x overflows to inf for very negative logits, giving PD 0, as it should.
