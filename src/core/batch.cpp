@@ -85,8 +85,8 @@ std::size_t bin_code(const input_field& in, double x) {
                              : t >= static_cast<double>(inner) ? inner + 1
                                                                : static_cast<std::size_t>(t) + 1;
     const std::size_t c = in.bin_guess[cell];
-    const double* e = in.fenced_edges.data() + 1;  // e[-1] = -inf, e[n] = +inf
-    if (e[c - 1] <= x && x < e[c]) [[likely]]
+    const double* fence = in.fenced_edges.data();  // edge k at fence[k + 1], -inf and +inf around them
+    if (fence[c] <= x && x < fence[c + 1]) [[likely]]  // edge c - 1 <= x < edge c
         return c;
     return bin_of(in.edges, x);
 }
