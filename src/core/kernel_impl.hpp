@@ -214,7 +214,8 @@ void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::s
                 xsimd::fma(w, fbatch::load_unaligned(x + j), fbatch::load_aligned(logit + j)).store_aligned(logit + j);
             for (std::size_t j = vec_n; j < n; ++j) logit[j] = xsimd::fma(a.dense_weight[t], x[j], logit[j]);
         }
-        // Table lookups, up to five groups per sweep over the block: one logit load/store per sweep.
+        // Table lookups, up to five groups per sweep over the block: one logit store per sweep (and one load,
+        // after the first).
         std::size_t g = 0;
         for (; a.groups - g > 5; g += 4) add_groups<Arch, 4>(a, g, start, n, lookups_first && g == 0, logit);
         const bool first = lookups_first && g == 0;
