@@ -2,6 +2,7 @@
 // ({"items": [...]} or a bare array), plus the per-item decoding NDJSON shares (json_item.hpp).
 #include <simdjson.h>
 
+#include <bit>
 #include <cstring>
 #include <iterator>
 #include <limits>
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include "json_item.hpp"
+#include "loanrisk/csv.hpp"
 #include "loanrisk/decode.hpp"
 
 namespace loanrisk::io {
@@ -132,8 +134,20 @@ error invalid(std::string what, std::string where, std::size_t offset, const cha
 simdjson::error_code key_of(od::field& f, std::string_view& key) {
     const char* s = f.key().raw();
     const char* p = s;
-    // Stage 1 has checked that every string closes, so the scan stops inside the buffer.
-    while (*p != '"' && *p != '\\') ++p;
+    // Stage 1 has checked that every string closes, so the scan stops inside the buffer, and the document
+    // is followed by simdjson's padding: reading 8 bytes at a time cannot leave the buffer.
+    if constexpr (std::endian::native == std::endian::little) {
+        for (;; p += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, 8);
+            if (const std::uint64_t hits = zero_bytes(w ^ broadcast('"')) | zero_bytes(w ^ broadcast('\\'))) {
+                p += std::countr_zero(hits) / 8;
+                break;
+            }
+        }
+    } else {
+        while (*p != '"' && *p != '\\') ++p;
+    }
     if (*p == '"') {
         key = std::string_view(s, static_cast<std::size_t>(p - s));
         return simdjson::SUCCESS;
@@ -262,11 +276,30 @@ key_table::key_table(const core::compiled_model& m) {
     next_[static_cast<std::size_t>(start_state(true))] = inputs > 0 ? 0 : -1;
 }
 
+namespace {
+
+// a == b, a word at a time from both ends (keys are a few words long, and memcmp is a call).
+bool same_text(std::string_view a, std::string_view b) {
+    const std::size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n < 8) return std::memcmp(a.data(), b.data(), n) == 0;
+    auto word = [](const char* p) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        return w;
+    };
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+        if (word(a.data() + i) != word(b.data() + i)) return false;
+    return word(a.data() + n - 8) == word(b.data() + n - 8);
+}
+
+}  // namespace
+
 int key_table::find(std::string_view key, int& state) {
     int& guess = next_[static_cast<std::size_t>(state)];
-    if (guess >= 0 && entries_[static_cast<std::size_t>(guess)].name == key) return state = guess;
+    if (guess >= 0 && same_text(entries_[static_cast<std::size_t>(guess)].name, key)) return state = guess;
     for (std::size_t i = 0; i < entries_.size(); ++i) {
-        if (entries_[i].name == key) {
+        if (same_text(entries_[i].name, key)) {
             guess = static_cast<int>(i);
             return state = guess;
         }
