@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "loanrisk/csv.hpp"
 #include "loanrisk/result.hpp"
 
 namespace loanrisk::train {
@@ -81,9 +82,7 @@ inline bool parse_short_decimal(const char* p, std::size_t n, double& out) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
     const std::uint64_t keep = n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;  // the text's bytes
-    const std::uint64_t x = w ^ (ones * '.');
-    constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
-    const std::uint64_t dots = ~(((x & low7) + low7) | x | low7) & keep;  // 0x80 in each '.' byte
+    const std::uint64_t dots = io::detail::zero_bytes(w ^ io::detail::broadcast('.')) & keep;  // 0x80 per '.'
     std::size_t digits = n, fraction = 0;
     if (dots) {
         if (dots & (dots - 1)) return false;  // two points
