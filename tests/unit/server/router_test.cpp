@@ -7,14 +7,18 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "../model_fixture.hpp"
 
 namespace {
 
 using namespace loanrisk::server;
 
+// ctest runs each test as its own process, two at a time: a shared path would let one test read the file
+// while another rewrites it (a flaky load failure), so the path names the process.
 std::string write_temp(const std::string& name, const std::string& text) {
-    std::string path = ::testing::TempDir() + name;
+    std::string path = ::testing::TempDir() + std::to_string(::getpid()) + "_" + name;
     std::ofstream(path) << text;
     return path;
 }
@@ -32,6 +36,7 @@ struct router_test : ::testing::Test {
         ASSERT_TRUE(s.ok()) << s.err().message();
         app.install(*s);
     }
+    void TearDown() override { std::remove(app.options().model_path.c_str()); }
     response call(std::string method, std::string target, std::string body = "", std::string type = "application/json",
                   std::string auth = "") {
         request r;
@@ -115,6 +120,7 @@ TEST_F(router_test, admin_reload_needs_the_token_and_a_valid_model) {
     EXPECT_NE(r.body.find("invalid_model"), std::string::npos);
     EXPECT_EQ(app.current()->model->model_version, "test");
     EXPECT_EQ(call("POST", "/admin/reload", "", "", "Bearer token").status, 200);
+    std::remove(bad.c_str());
 }
 
 TEST_F(router_test, streamed_csv_in_odd_chunks_matches_the_whole_body) {
