@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -174,6 +175,52 @@ inline std::uint64_t category_key(std::string_view s) {
     }
     for (std::size_t i = 0; i < n && i < 7; ++i) k |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
     return k;
+}
+
+// The bin of x (the number of edges <= x, as bin_of counts): the guess of x's cell when the edges on
+// either side of it agree, which is all but the values in the few cells an edge cuts (and values a rounding
+// put in the next cell); bin_of otherwise.
+inline std::size_t bin_code(const input_field& in, double x) {
+    if (in.bin_guess.empty()) return bin_of(in.edges, x);
+    const double t = (x - in.guess_origin) * in.guess_scale;
+    const std::size_t inner = in.bin_guess.size() - 2;
+    const std::size_t cell = !(t >= 0)                             ? 0
+                             : t >= static_cast<double>(inner) ? inner + 1
+                                                               : static_cast<std::size_t>(t) + 1;
+    const std::size_t c = in.bin_guess[cell];
+    const double* fence = in.fenced_edges.data();  // edge k at fence[k + 1], -inf and +inf around them
+    if (fence[c] <= x && x < fence[c + 1]) [[likely]]  // edge c - 1 <= x < edge c
+        return c;
+    return bin_of(in.edges, x);
+}
+
+// The code of a category value: its index in in.categories, or in.unknown_code().
+inline std::uint16_t category_code(const input_field& in, std::string_view value) {
+    const std::uint64_t key = category_key(value);
+    const std::size_t mask = in.slot_key.size() - 1;
+    for (std::size_t h = category_slot(key, in.slot_key.size()); in.slot_code[h]; h = (h + 1) & mask)
+        if (in.slot_key[h] == key && (value.size() <= 7 || in.categories[in.slot_code[h] - 1u] == value))
+            return static_cast<std::uint16_t>(in.slot_code[h] - 1u);
+    return in.unknown_code();
+}
+
+// Whether set_number takes x for the numeric input `in`: a finite number within its domain.
+inline bool number_fits(const input_field& in, double x) {
+    return std::isfinite(x) && x >= in.domain.min && x <= in.domain.max;
+}
+
+// set_number's encoding of a value number_fits took, into the columns of input `input` (= &in's index).
+inline void store_number(const input_field& in, std::size_t input, loan_batch& b, std::size_t loan, double x) {
+    if (in.standardized) {
+        // Clamped so that an extreme (but valid) value cannot overflow float into inf/NaN: at |z| = 1e6
+        // the PD is already 0 or 1.
+        b.dense[in.column][loan] = static_cast<float>(std::clamp((x - in.mean) / in.scale, -1e6, 1e6));
+    } else {
+        b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_code(in, x));
+    }
+    if (in.is_exposure) b.exposure[loan] = x;
+    if (in.is_age) b.age[loan] = x;
+    if (b.keep_raw) b.raw[input][loan] = x;
 }
 
 // Field setters shared by every decoder, so JSON, NDJSON and CSV validate and encode identically.

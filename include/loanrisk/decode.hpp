@@ -17,6 +17,8 @@
 
 namespace loanrisk::io {
 
+class special_scan;  // csv.hpp
+
 // The API contract's id fallback list, in priority order.
 inline constexpr std::string_view id_fields[] = {"application_id", "ID",          "id",          "loan_id",
                                                  "client_id",      "customer_id", "reference_id"};
@@ -101,9 +103,8 @@ private:
     status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_plain(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_general(std::string_view text, std::size_t base, core::loan_batch& out);
-    // One field of a plain record: `limit` is the end of the readable buffer the field lies in.
-    bool plain_field(const column_role& role, std::string_view text, const char* limit, std::size_t loan,
-                     std::string_view* ids, core::loan_batch& out) const;
+    std::size_t cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan);
+    std::size_t fill_plain(const char* origin, const char* limit, std::size_t loan, core::loan_batch& out) const;
     status header(const std::vector<std::string_view>& names, std::size_t line);
     status record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,
                   core::loan_batch& out);
@@ -119,6 +120,15 @@ private:
     std::vector<column_role> columns_;         // per CSV column
     std::vector<std::size_t> id_columns_;     // columns holding id fields, in id_fields priority order
     std::vector<std::string_view> fields_;    // the record being decoded (reused)
+    // decode_plain's records, cut into fields and kept column by column (sized by the header).
+    struct plain_block {
+        std::size_t rows = 0;
+        std::size_t origin = 0;                // text offset the cut started at
+        std::vector<std::uint32_t> begin, end;  // [column * plain_rows + row]: a field's bytes, from origin
+        std::vector<std::size_t> start, next;   // [row]: text offsets of the record and of what follows its line end
+        std::vector<std::size_t> lines;         // [row]: line breaks from origin to the row; [rows]: to the cut's end
+    };
+    plain_block block_;
     std::optional<error> failed_;
 };
 

@@ -74,23 +74,6 @@ void plan_category_slots(input_field& in) {
     }
 }
 
-// The bin of x (the number of edges <= x, as bin_of counts): the guess of x's cell when the edges on
-// either side of it agree, which is all but the values in the few cells an edge cuts (and values a rounding
-// put in the next cell); bin_of otherwise.
-std::size_t bin_code(const input_field& in, double x) {
-    if (in.bin_guess.empty()) return bin_of(in.edges, x);
-    const double t = (x - in.guess_origin) * in.guess_scale;
-    const std::size_t inner = in.bin_guess.size() - 2;
-    const std::size_t cell = !(t >= 0)                             ? 0
-                             : t >= static_cast<double>(inner) ? inner + 1
-                                                               : static_cast<std::size_t>(t) + 1;
-    const std::size_t c = in.bin_guess[cell];
-    const double* fence = in.fenced_edges.data();  // edge k at fence[k + 1], -inf and +inf around them
-    if (fence[c] <= x && x < fence[c + 1]) [[likely]]  // edge c - 1 <= x < edge c
-        return c;
-    return bin_of(in.edges, x);
-}
-
 // Every code a decoder can write to an input's column: bins or categories, then unknown / missing.
 std::size_t code_count(const input_field& in) { return std::size_t{in.missing_code()} + 1; }
 
@@ -401,31 +384,14 @@ status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int 
     if (!std::isfinite(x)) return error{"expected a finite number", ""};
     if (x < in.domain.min) return error{"must be >= " + number_text(in.domain.min), ""};
     if (x > in.domain.max) return error{"must be <= " + number_text(in.domain.max), ""};
-    if (in.standardized) {
-        // Clamped so that an extreme (but valid) value cannot overflow float into inf/NaN: at |z| = 1e6
-        // the PD is already 0 or 1.
-        b.dense[in.column][loan] = static_cast<float>(std::clamp((x - in.mean) / in.scale, -1e6, 1e6));
-    } else {
-        b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_code(in, x));
-    }
-    if (in.is_exposure) b.exposure[loan] = x;
-    if (in.is_age) b.age[loan] = x;
-    if (b.keep_raw) b.raw[static_cast<std::size_t>(input)][loan] = x;
+    store_number(in, static_cast<std::size_t>(input), b, loan, x);
     return ok();
 }
 
 status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, int input, std::string_view value) {
     const input_field& in = m.inputs[static_cast<std::size_t>(input)];
     if (in.numeric) return error{"expected a number", ""};
-    std::uint16_t code = in.unknown_code();
-    const std::uint64_t key = category_key(value);
-    const std::size_t mask = in.slot_key.size() - 1;
-    for (std::size_t h = category_slot(key, in.slot_key.size()); in.slot_code[h]; h = (h + 1) & mask)
-        if (in.slot_key[h] == key && (value.size() <= 7 || in.categories[in.slot_code[h] - 1u] == value)) {
-            code = static_cast<std::uint16_t>(in.slot_code[h] - 1u);
-            break;
-        }
-    b.codes[in.column][loan] = code;
+    b.codes[in.column][loan] = category_code(in, value);
     return ok();
 }
 

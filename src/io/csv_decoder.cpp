@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <system_error>
 
@@ -18,6 +19,9 @@ namespace {
 
 constexpr int ignored_column = -1, exposure_column = -2, id_column = -3;
 constexpr std::size_t none = static_cast<std::size_t>(-1);
+// decode_plain cuts this many records at most, then decodes them column by column: 12 columns' field
+// offsets (24 KiB) stay in L1 with the rows being filled.
+constexpr std::size_t plain_rows = 256;
 
 // One past the first record end in `s`, or `none`. `quoted` is the quote state at s[0] on entry and at
 // the returned position on return. A record ends at a line end outside quotes: LF, or a CR not followed
@@ -184,113 +188,174 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
 }
 
 // Records of plain fields (unquoted, or quoted with no quote or line break inside; LF or CRLF line ends:
-// nearly every file) are cut and decoded in one pass into rows grown in bulk, without the general
-// reader's field list. Any other record (an escaped quote, a quoted line break, a lone CR, a wrong field
-// count, a value the setters refuse, a number from_chars must read) is handed whole to decode_general,
-// which decodes it or reports its error exactly as it would have anyway.
+// nearly every file) are cut into fields a block at a time, then decoded column by column into rows grown
+// in bulk: each column's loop has one kind of value, one input and one setter, with no per-field dispatch
+// and no general reader's field list. Any other record (an escaped quote, a quoted line break, a lone CR,
+// a wrong field count, a value the setters refuse, a number from_chars must read) is handed whole to
+// decode_general, which decodes it or reports its error exactly as it would have anyway. The records of a
+// block after such a one are cut again; blocks restart small after it, so a run of them costs no more
+// than the general path alone.
 status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::loan_batch& out) {
-    const char* const d = text.data();
     const std::size_t n = text.size();
-    // Rows [finished, loan) are filled but their crosses not yet computed; [loan, grown) grown, not filled.
-    std::size_t finished = out.size, loan = out.size, grown = out.size, step = 64;
-    auto settle = [&] {
-        out.truncate(loan);
-        grown = loan;
-        core::finish_loans(model_, out, finished, loan);
-        finished = loan;
-    };
-    std::array<std::string_view, std::size(id_fields)> ids{};
-    std::size_t p = 0;
+    const plain_block& b = block_;
+    special_scan scan(text, ',');
+    std::size_t p = 0, want = plain_rows;
+    while (p < n) {
+        const std::size_t stop = cut_plain(text, p, want, scan);
+        const std::size_t loan = out.size;
+        std::size_t done = 0;
+        if (b.rows > 0) {
+            out.grow(model_, b.rows);
+            done = fill_plain(text.data() + b.origin, text.data() + n, loan, out);
+            out.truncate(loan + done);
+            core::finish_loans(model_, out, loan, loan + done);
+            items_ += done;
+        }
+        std::size_t general = stop, after = n;  // the record for decode_general, if any, and its end
+        if (done < b.rows) {
+            line_ += b.lines[done];
+            general = b.start[done];
+            after = b.next[done];
+        } else {
+            line_ += b.lines[b.rows];
+            if (b.rows == want) {
+                p = stop;
+                want = std::min(2 * want, plain_rows);
+                continue;
+            }
+            if (stop == n) break;
+            bool quoted = false;
+            const std::size_t end = first_record_end(text.substr(stop), quoted, false);
+            if (end != none) after = stop + end;
+        }
+        if (auto s = decode_general(text.substr(general, after - general), base + general, out); !s) return s;
+        p = after;
+        want = 1;
+    }
+    return ok();
+}
+
+// Cuts up to `want` plain records from text[p...] into block_ (no more than max_items allows) and returns
+// where it stopped: the end of the text, the record after the last one cut, or the start of a record
+// that is not plain. Empty lines are skipped and counted.
+std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan) {
+    plain_block& b = block_;
+    const char* const d = text.data();
+    const std::size_t n = text.size(), width = columns_.size();
+    // Field offsets are 32 bits from the cut's start: a cut stops short of that.
+    constexpr std::size_t span_limit = std::numeric_limits<std::uint32_t>::max() / 2;
+    b.rows = 0;
+    b.origin = p;
+    std::size_t lines = 0;
     while (p < n) {
         if (d[p] == '\n') {  // an empty line: not a record
-            ++line_;
+            ++lines;
             ++p;
             continue;
         }
-        const std::size_t start = p;
-        bool plain = d[p] != '\r' && items_ < limits_.max_items;
-        if (plain && loan == grown) {
-            grown = out.grow(model_, step) + step;
-            step = std::min<std::size_t>(step * 2, 4096);
-        }
-        std::fill_n(ids.begin(), id_columns_.size(), std::string_view());
-        std::size_t column = 0, record_end = p, next = n, breaks = 0;
-        while (plain) {
-            std::size_t end;
-            std::string_view field;
+        if (b.rows == want || items_ + b.rows >= limits_.max_items || d[p] == '\r' || p - b.origin > span_limit) break;
+        const std::size_t r = b.rows, start = p;
+        std::size_t column = 0, end = p;
+        bool plain = true;
+        for (;;) {
+            std::size_t from = p, to;
             if (p < n && d[p] == '"') {  // quoted: its content, as the general reader gives it, when nothing is escaped
-                const std::size_t close = find_field_end(text, p + 1, '"');  // the next quote, CR or LF
+                std::size_t close = scan.next(p + 1);  // the next quote, CR or LF
+                while (close < n && d[close] == ',') close = scan.next(close + 1);
                 end = close + 1;
                 if (close == n || d[close] != '"' || (end < n && d[end] != ',' && d[end] != '\n' && d[end] != '\r')) {
                     plain = false;
                     break;
                 }
-                field = text.substr(p + 1, close - p - 1);
+                from = p + 1;
+                to = close;
             } else {
-                end = find_field_end(text, p, ',');
+                end = scan.next(p);
                 if (end < n && d[end] == '"') {
                     plain = false;
                     break;
                 }
-                field = text.substr(p, end - p);
+                to = end;
             }
-            if (column < columns_.size()) plain = plain_field(columns_[column], field, d + n, loan, ids.data(), out);
+            if (column < width) {
+                b.begin[column * plain_rows + r] = static_cast<std::uint32_t>(from - b.origin);
+                b.end[column * plain_rows + r] = static_cast<std::uint32_t>(to - b.origin);
+            }
             ++column;
-            record_end = end;
-            if (end == n) break;
-            if (d[end] == ',') {
-                p = end + 1;
-                continue;
-            }
+            if (end == n || d[end] != ',') break;
+            p = end + 1;
+        }
+        std::size_t next = n, breaks = 0;
+        if (plain && end < n) {
             if (d[end] == '\n' || (end + 1 < n && d[end + 1] == '\n')) {  // LF or CRLF
                 next = end + (d[end] == '\n' ? 1 : 2);
                 breaks = 1;
             } else {
                 plain = false;  // a lone CR, or a CR that may be half of a CRLF split across chunks
             }
+        }
+        if (!plain || column != width || end - start > limits_.max_line_bytes || end - b.origin > span_limit) {
+            p = start;
             break;
         }
-        if (plain && column == columns_.size() && record_end - start <= limits_.max_line_bytes) {
-            std::size_t r = 0;
-            while (r < id_columns_.size() && ids[r].empty()) ++r;
-            if (r < id_columns_.size()) core::set_id(out, loan, ids[r]);
-            else out.id_end[loan] = static_cast<std::uint32_t>(out.id_text.size());
-            ++loan;
-            ++items_;
-            line_ += breaks;
-            p = next;
-            continue;
-        }
-        settle();
-        step = 1;  // records that need the general path may come in runs: grow slowly again
-        bool quoted = false;
-        const std::size_t end = first_record_end(text.substr(start), quoted, false);
-        const std::size_t after = end == none ? n : start + end;
-        if (auto s = decode_general(text.substr(start, after - start), base + start, out); !s) return s;
-        finished = loan = grown = out.size;
-        p = after;
+        b.start[r] = start;
+        b.next[r] = next;
+        b.lines[r] = lines;
+        lines += breaks;
+        ++b.rows;
+        p = next;
     }
-    settle();
-    return ok();
+    b.lines[b.rows] = lines;
+    return p;
 }
 
-// A plain field into row `loan`; false when the general path must decide (it may be an error).
-bool csv_decoder::plain_field(const column_role& role, std::string_view text, const char* limit, std::size_t loan,
-                              std::string_view* ids, core::loan_batch& out) const {
-    if (role.id_rank >= 0) ids[role.id_rank] = text;
-    double x = 0;
-    switch (role.input) {
-    case ignored_column:
-    case id_column: return true;
-    case exposure_column:
-        if (train::parse_number_within(text, limit, x)) core::set_exposure(out, loan, x);
-        return true;
-    default: break;
+// Decodes block_'s records into rows [loan, loan + rows) of `out` (already grown), one column at a time;
+// `limit` is the end of the readable buffer the fields lie in. Returns how many leading rows are complete:
+// the first row holding a value the setters refuse or parse_number must read is left, with the rows after
+// it, to the general path (it may be an error).
+std::size_t csv_decoder::fill_plain(const char* origin, const char* limit, std::size_t loan,
+                                    core::loan_batch& out) const {
+    const plain_block& b = block_;
+    std::size_t rows = b.rows;
+    auto field = [&](std::size_t column, std::size_t r) {
+        const std::size_t at = column * plain_rows + r;
+        return std::string_view(origin + b.begin[at], b.end[at] - b.begin[at]);
+    };
+    for (std::size_t c = 0; c < columns_.size() && rows > 0; ++c) {
+        const int input = columns_[c].input;
+        if (input == ignored_column || input == id_column) continue;
+        double x = 0;
+        if (input == exposure_column) {  // outside the model: a non-number just leaves Expected Loss null
+            for (std::size_t r = 0; r < rows; ++r)
+                if (train::parse_number_within(field(c, r), limit, x)) core::set_exposure(out, loan + r, x);
+            continue;
+        }
+        const core::input_field& in = model_.inputs[static_cast<std::size_t>(input)];
+        if (in.numeric) {
+            for (std::size_t r = 0; r < rows; ++r) {
+                const std::string_view text = field(c, r);
+                if (text.empty()) continue;  // missing
+                if (!train::parse_number_within(text, limit, x) || !core::number_fits(in, x)) {
+                    rows = r;
+                    break;
+                }
+                core::store_number(in, static_cast<std::size_t>(input), out, loan + r, x);
+            }
+        } else {
+            std::uint16_t* codes = out.codes[in.column].data() + loan;
+            for (std::size_t r = 0; r < rows; ++r) {
+                const std::string_view text = field(c, r);
+                if (!text.empty()) codes[r] = core::category_code(in, text);  // empty is missing
+            }
+        }
     }
-    if (text.empty()) return true;  // missing
-    if (model_.inputs[static_cast<std::size_t>(role.input)].numeric)
-        return train::parse_number_within(text, limit, x) && core::set_number(model_, out, loan, role.input, x).ok();
-    return core::set_category(model_, out, loan, role.input, text).ok();
+    for (std::size_t r = 0; r < rows; ++r) {  // the id: the first id column, in priority order, that is not empty
+        std::size_t k = 0;
+        while (k < id_columns_.size() && field(id_columns_[k], r).empty()) ++k;
+        if (k < id_columns_.size()) core::set_id(out, loan + r, field(id_columns_[k], r));
+        else out.id_end[loan + r] = static_cast<std::uint32_t>(out.id_text.size());
+    }
+    return rows;
 }
 
 // Any records, one at a time through the RFC 4180 reader.
@@ -351,6 +416,11 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
             columns_[c].id_rank = static_cast<int>(id_columns_.size());
             id_columns_.push_back(c);
         }
+    block_.begin.assign(columns_.size() * plain_rows, 0);
+    block_.end.assign(columns_.size() * plain_rows, 0);
+    block_.start.assign(plain_rows, 0);
+    block_.next.assign(plain_rows, 0);
+    block_.lines.assign(plain_rows + 1, 0);
     have_header_ = true;
     return ok();
 }

@@ -353,3 +353,49 @@ TEST(csv_decoder, records_decoded_by_either_path_interleave_in_order) {
                                             std::to_string(body.size() - 6));
     EXPECT_EQ(dump(b), expected);
 }
+
+// The one-pass path cuts records a block at a time (up to 256) and decodes each block column by column:
+// long bodies cross many blocks, with records the general reader must decode (numbers from_chars reads,
+// escaped quotes) scattered through them, blank lines and CRLF, cut anywhere into chunks, and an error
+// at any row. Each decodes as the general reader alone decodes the same values, line numbers included.
+TEST(csv_decoder, long_bodies_decode_across_blocks_as_the_general_reader_does) {
+    const std::string header = "application_id,amount,rate,grade,home,notes,ID\n";
+    std::srand(17);
+    auto pick = [](std::size_t n) { return static_cast<std::size_t>(std::rand()) % n; };
+    auto strip_offset = [](std::string s) { return s.substr(0, s.rfind(" @")); };
+    for (int round = 0; round < 12; ++round) {
+        std::string plain = header, reference = header;
+        const std::size_t rows = 200 + pick(1500), bad_row = round % 3 == 2 ? pick(rows) : rows;
+        const std::size_t general_rate = 1 + pick(round % 2 ? 30 : 400);  // records for the general reader: 1 in N
+        for (std::size_t r = 0; r < rows; ++r) {
+            if (pick(100) == 0) {
+                plain += "\n";
+                reference += "\n";
+            }
+            const bool general = pick(general_rate) == 0;
+            const std::vector<std::string> fields = {
+                "L" + std::to_string(r),
+                r == bad_row ? "-1" : general ? (pick(2) ? " 600 " : "1e3") : std::vector<std::string>{"300", "", "12.5"}[pick(3)],
+                general && pick(2) ? "0.0000001" : std::vector<std::string>{"13", "", "7.25"}[pick(3)],
+                std::vector<std::string>{"A", "B", "Z", ""}[pick(4)],
+                std::vector<std::string>{"OWN", "RENT", ""}[pick(3)],
+                "plain",
+                pick(2) ? "" : "z"};
+            for (std::size_t c = 0; c < fields.size(); ++c) {
+                plain += (c ? "," : "") + (general && c == 5 ? "\"say \"\"hi\"\"\"" : fields[c]);
+                reference += (c ? ",\"" : "\"") + (c == 5 ? "say \"\"hi\"\"" : fields[c]) + "\"";
+            }
+            const char* end = pick(5) == 0 ? "\r\n" : "\n";
+            plain += end;
+            reference += end;
+        }
+        const std::string expected = decode(reference);
+        ASSERT_EQ(expected.find("invalid_field") != std::string::npos, bad_row < rows);
+        ASSERT_EQ(strip_offset(decode(plain)), strip_offset(expected)) << "round " << round;
+        const std::string_view all = plain;
+        const std::size_t a = pick(all.size() + 1), b = a + pick(all.size() - a + 1);
+        ASSERT_EQ(strip_offset(decode_chunks({all.substr(0, a), all.substr(a, b - a), all.substr(b)})),
+                  strip_offset(expected))
+            << "round " << round << " cut at " << a << " and " << b;
+    }
+}

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -237,6 +238,48 @@ TEST(csv_reader, splits_at_every_position_of_an_eight_byte_word) {
             const std::string x(a, 'x'), y(b + 1, '\xC3');  // y non-empty: a blank line would be skipped
             EXPECT_EQ(read_all(x + "," + y + "\r\n" + y + "\n" + x + "z"), (records{{x, y}, {y}, {x + "z"}}))
                 << "a=" << a << " b=" << b;
+        }
+    }
+}
+
+// special_scan (the field walk of the CSV decoder's one-pass path) finds what find_field_end finds, from
+// any position, whether the calls move forward a field at a time, jump ahead or go back, and near the
+// end of the text where fewer than 64 bytes are left.
+TEST(special_scan, finds_what_find_field_end_finds_from_every_position) {
+    const char alphabet[] = {'a', '1', ',', ',', '\n', '\r', '"', ';', '.', ' '};
+    std::srand(11);
+    for (int round = 0; round < 200; ++round) {
+        std::string text(static_cast<std::size_t>(std::rand() % 300), 'x');
+        const int density = 1 + std::rand() % 40;  // from mostly specials to long runs without one
+        for (char& c : text)
+            if (std::rand() % density == 0) c = alphabet[std::rand() % sizeof alphabet];
+        const char delimiter = round % 2 ? ',' : ';';
+        loanrisk::io::special_scan walk(text, delimiter);
+        for (std::size_t i = 0; i <= text.size();) {  // forward, field to field, as the decoder walks
+            const std::size_t end = loanrisk::io::find_field_end(text, i, delimiter);
+            ASSERT_EQ(walk.next(i), end) << "round " << round << " at " << i;
+            i = end + 1;
+        }
+        loanrisk::io::special_scan jumps(text, delimiter);
+        for (int k = 0; k < 100; ++k) {  // anywhere, backwards included
+            const std::size_t i = text.empty() ? 0 : static_cast<std::size_t>(std::rand()) % (text.size() + 1);
+            ASSERT_EQ(jumps.next(i), loanrisk::io::find_field_end(text, i, delimiter)) << "round " << round << " at " << i;
+        }
+    }
+}
+
+// The 64-byte classifier (SSE2 on x86-64) and the byte loop the tail of a text takes agree on every byte
+// value in every position.
+TEST(special_scan, the_vector_and_byte_classifiers_agree_on_every_byte) {
+    for (int value = 0; value < 256; ++value) {
+        for (std::size_t at = 0; at < 64; at += 7) {
+            std::string block(64, 'x');
+            block[at] = static_cast<char>(value);
+            block[63 - at] = static_cast<char>(255 - value);
+            for (char delimiter : {',', ';', '\t'})
+                ASSERT_EQ(loanrisk::io::detail::special_bytes_64(block.data(), delimiter),
+                          loanrisk::io::detail::special_bytes_scalar(block.data(), 64, delimiter))
+                    << "byte " << value << " at " << at;
         }
     }
 }
