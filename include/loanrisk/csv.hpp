@@ -156,10 +156,30 @@ private:
     std::uint64_t mask_ = 0;  // the specials of d_[base_, base_ + 64)
 };
 
+// Whether `v` must be quoted as a CSV field: it holds a comma, quote or line break.
+inline bool csv_needs_quotes(std::string_view v) {
+    // (find_first_of with a set would call memchr over the set once per character.)
+    return std::any_of(v.begin(), v.end(), [](char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; });
+}
+
+// append_csv_field at `p`, which has room for 2 * v.size() + 2 bytes; returns the end.
+inline char* write_csv_field(char* p, std::string_view v) {
+    if (!csv_needs_quotes(v)) {
+        if (!v.empty()) std::memcpy(p, v.data(), v.size());
+        return p + v.size();
+    }
+    *p++ = '"';
+    for (char c : v) {
+        if (c == '"') *p++ = '"';
+        *p++ = c;
+    }
+    *p++ = '"';
+    return p;
+}
+
 // Appends `v` as one CSV field: as is, or quoted (with "" for ") when it holds a comma, quote or line break.
 inline void append_csv_field(std::string& out, std::string_view v) {
-    // (find_first_of with a set would call memchr over the set once per character.)
-    if (std::none_of(v.begin(), v.end(), [](char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; })) {
+    if (!csv_needs_quotes(v)) {
         out += v;
         return;
     }

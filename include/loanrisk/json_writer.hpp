@@ -2,6 +2,7 @@
 // optional two-space indentation. Used for model artifacts, reports and (later) responses.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -9,6 +10,12 @@
 
 namespace loanrisk::io {
 
+// Room the write_* functions below need at `p`: their longest output.
+inline constexpr std::size_t max_number_chars = 32;
+// Writes the shortest representation that reads back to the same double (non-finite -> null) at `p`;
+// returns the end.
+char* write_number(char* p, double value);
+char* write_integer(char* p, std::int64_t value);
 // Appends the shortest representation that reads back to the same double; non-finite -> null.
 void append_number(std::string& out, double value);
 // Appends `value` with at most `digits` significant digits (shortest form within that), non-finite -> null.

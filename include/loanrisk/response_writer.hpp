@@ -12,9 +12,17 @@
 
 namespace loanrisk::io {
 
-// PD as the shortest decimal that reads back to the same float; Expected Loss rounded to cents.
+// PD as the shortest decimal that reads back to the same float; Expected Loss rounded to cents. The
+// write_* forms write at `p` (room: max_number_chars, json_writer.hpp) and return the end.
+char* write_pd(char* p, float pd);
+char* write_money(char* p, double amount);  // NaN -> null
 void append_pd(std::string& out, float pd);
 void append_money(std::string& out, double amount);  // NaN -> null
+
+// A CSV result's scores, `pd,decision,expected_loss` (the loss empty when NaN), at `p`, which has room
+// for max_csv_scores_chars; returns the end.
+inline constexpr std::size_t max_csv_scores_chars = 80;
+char* write_csv_scores(char* p, float pd, core::decision d, double expected_loss);
 
 // {"LGD":0.6,"APPROVE_MAX":0.3,"REJECT_MIN":0.6}
 void append_assumptions(std::string& out, const core::policy& p);

@@ -249,9 +249,31 @@ public:
 
 private:
     // `records` holds the rows' text when they are passed through or some failed; else it is empty.
+    // The common CSV output (id or row number, then the scores; no extra columns) written through a
+    // pointer into room reserved for the whole block: a std::string append checks size and capacity for
+    // every piece of every row. Every row has a loan here (skipped rows have no output line).
+    void encode_plain_csv(const block& b, const std::vector<std::size_t>& loan_record,
+                          const core::loan_batch& batch, const core::scored_batch& s, std::string& out) const {
+        const std::size_t at = out.size();
+        out.resize(at + loan_record.size() * (io::max_csv_scores_chars + io::max_number_chars + 2) + 2 * batch.id_text.size());
+        char* p = out.data() + at;
+        for (std::size_t loan = 0; loan < loan_record.size(); ++loan) {
+            if (batch.id_present[loan]) p = io::write_csv_field(p, batch.id(loan));
+            else p = io::write_integer(p, static_cast<std::int64_t>(b.rows_before + loan_record[loan] + 1));
+            *p++ = ',';
+            p = io::write_csv_scores(p, s.pd[loan], s.decisions[loan], s.expected_loss[loan]);
+            *p++ = '\n';
+        }
+        out.resize(static_cast<std::size_t>(p - out.data()));
+    }
+
     void encode(const block& b, std::size_t rows, const std::vector<record_view>& records,
                 const std::vector<std::size_t>& loan_record, const std::vector<std::optional<std::string>>& record_error,
                 const core::loan_batch& batch, const core::scored_batch& s, std::string& out) const {
+        if (csv_out_ && !job_.keep_columns && !job_.explain && job_.errors != on_error::report) {
+            encode_plain_csv(b, loan_record, batch, s, out);
+            return;
+        }
         out.reserve(rows * (job_.keep_columns ? 160 : 64));
         std::size_t loan = 0;
         for (std::size_t k = 0; k < rows; ++k) {
@@ -268,11 +290,8 @@ private:
                 }
                 out += ',';
                 if (has_loan) {
-                    io::append_pd(out, s.pd[loan]);
-                    out += ',';
-                    out += core::decision_name(s.decisions[loan]);
-                    out += ',';
-                    if (s.expected_loss[loan] == s.expected_loss[loan]) io::append_money(out, s.expected_loss[loan]);
+                    char scores[io::max_csv_scores_chars];
+                    out.append(scores, io::write_csv_scores(scores, s.pd[loan], s.decisions[loan], s.expected_loss[loan]));
                 } else {
                     out += ",ERROR,";
                 }

@@ -4,19 +4,25 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <system_error>
 
 namespace loanrisk::io {
 
-void append_number(std::string& out, double value) {
+char* write_number(char* p, double value) {
     if (!std::isfinite(value)) {
-        out += "null";
-        return;
+        std::memcpy(p, "null", 4);
+        return p + 4;
     }
     if (value == 0) value = 0;  // no "-0"
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out.append(buf, r.ptr);
+    return std::to_chars(p, p + max_number_chars, value).ptr;
+}
+
+char* write_integer(char* p, std::int64_t value) { return std::to_chars(p, p + max_number_chars, value).ptr; }
+
+void append_number(std::string& out, double value) {
+    char buf[max_number_chars];
+    out.append(buf, write_number(buf, value));
 }
 
 void append_number(std::string& out, double value, int digits) {
@@ -33,9 +39,8 @@ void append_number(std::string& out, double value, int digits) {
 }
 
 void append_integer(std::string& out, std::int64_t value) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out.append(buf, r.ptr);
+    char buf[max_number_chars];
+    out.append(buf, write_integer(buf, value));
 }
 
 void append_string(std::string& out, std::string_view value) {

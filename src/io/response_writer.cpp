@@ -5,26 +5,25 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "loanrisk/csv.hpp"
 #include "loanrisk/json_writer.hpp"
 
 namespace loanrisk::io {
 
-void append_pd(std::string& out, float pd) {
+char* write_pd(char* p, float pd) {
     if (!std::isfinite(pd)) {  // never produced by a valid model; still never write invalid JSON
-        out += "null";
-        return;
+        std::memcpy(p, "null", 4);
+        return p + 4;
     }
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, pd);
-    out.append(buf, r.ptr);
+    return std::to_chars(p, p + max_number_chars, pd).ptr;
 }
 
-void append_money(std::string& out, double amount) {
+char* write_money(char* p, double amount) {
     if (std::isnan(amount)) {
-        out += "null";
-        return;
+        std::memcpy(p, "null", 4);
+        return p + 4;
     }
     const double cents = std::round(amount * 100);
     // Amounts with cents are written from the integer number of cents: below 1e13 cents a double's
@@ -34,17 +33,25 @@ void append_money(std::string& out, double amount) {
     const auto c = std::fabs(cents) < 1e13 ? static_cast<std::int64_t>(cents) : 0;
     if (c % 100 != 0) {
         const std::uint64_t magnitude = static_cast<std::uint64_t>(c < 0 ? -c : c);
-        if (c < 0) out += '-';
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, magnitude / 100);
-        out.append(buf, r.ptr);
+        if (c < 0) *p++ = '-';
+        p = std::to_chars(p, p + max_number_chars, magnitude / 100).ptr;
         const auto fraction = static_cast<unsigned>(magnitude % 100);
-        out += '.';
-        out += static_cast<char>('0' + fraction / 10);
-        if (fraction % 10 != 0) out += static_cast<char>('0' + fraction % 10);
-        return;
+        *p++ = '.';
+        *p++ = static_cast<char>('0' + fraction / 10);
+        if (fraction % 10 != 0) *p++ = static_cast<char>('0' + fraction % 10);
+        return p;
     }
-    append_number(out, cents / 100);
+    return write_number(p, cents / 100);
+}
+
+void append_pd(std::string& out, float pd) {
+    char buf[max_number_chars];
+    out.append(buf, write_pd(buf, pd));
+}
+
+void append_money(std::string& out, double amount) {
+    char buf[max_number_chars];
+    out.append(buf, write_money(buf, amount));
 }
 
 void append_assumptions(std::string& out, const core::policy& p) {
@@ -121,18 +128,31 @@ void append_results_ndjson(std::string& out, const core::compiled_model& m, cons
 
 void append_results_csv_header(std::string& out) { out += "application_id,pd_default,decision,expected_loss\n"; }
 
+char* write_csv_scores(char* p, float pd, core::decision d, double expected_loss) {
+    p = write_pd(p, pd);
+    *p++ = ',';
+    const std::string_view name = core::decision_name(d);
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    *p++ = ',';
+    if (!std::isnan(expected_loss)) p = write_money(p, expected_loss);
+    return p;
+}
+
 void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
                         std::size_t end) {
+    if (begin >= end) return;
+    // Room for every row at once, trimmed after: no size check per piece of a row.
+    const std::size_t at = out.size(), id_bytes = b.id_end[end - 1] - (begin ? b.id_end[begin - 1] : 0);
+    out.resize(at + (end - begin) * (max_csv_scores_chars + 4) + 2 * id_bytes);
+    char* p = out.data() + at;
     for (std::size_t i = begin; i < end; ++i) {
-        if (b.id_present[i]) append_csv_field(out, b.id(i));
-        out += ',';
-        append_pd(out, s.pd[i]);
-        out += ',';
-        out += core::decision_name(s.decisions[i]);
-        out += ',';
-        if (!std::isnan(s.expected_loss[i])) append_money(out, s.expected_loss[i]);
-        out += '\n';
+        if (b.id_present[i]) p = write_csv_field(p, b.id(i));
+        *p++ = ',';
+        p = write_csv_scores(p, s.pd[i], s.decisions[i], s.expected_loss[i]);
+        *p++ = '\n';
     }
+    out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
 void append_summary_json(std::string& out, const core::portfolio_summary& s) {

@@ -100,6 +100,11 @@ score --input "$work/bad.csv" --on-error skip --output "$work/sk.csv" --summary 
 [[ $(wc -l < "$work/sk.csv") == 5 ]] || fail "skip drops the row from the output"
 [[ $(summary_field "$work/sks.json" rows_skipped) == 1 ]] || fail "skip is counted in the summary"
 grep -q '"line":3' "$work/sks.json" || fail "skip lists the line"
+# Without an id column a row is named by its number: the rows after a skipped one keep theirs.
+sed -E 's/^("[^"]*"|[^,]*),//' "$work/bad.csv" > "$work/bad_noid.csv"
+score --input "$work/bad_noid.csv" --on-error skip --output "$work/sk2.csv" --summary /dev/null
+[[ $(cut -d, -f1 "$work/sk2.csv" | tr '\n' ' ') == "application_id 1 3 4 5 " ]] ||
+    fail "skip renumbered the rows: $(cut -d, -f1 "$work/sk2.csv" | tr '\n' ' ')"
 score --input "$work/bad.csv" --on-error report --output "$work/rp.csv" --summary /dev/null
 [[ $(wc -l < "$work/rp.csv") == 6 ]] || fail "report keeps one line per row"
 grep -q '^2,,ERROR,,"line 3, column person_age: expected a number"$' "$work/rp.csv" || fail "report line: $(sed -n 3p "$work/rp.csv")"

@@ -109,6 +109,42 @@ TEST(response_writer, results_as_json_ndjson_and_csv) {
                        pd1 + "," + d1 + ",\n");
 }
 
+// append_results_csv writes through a pointer into room it reserves for the rows up front: the longest
+// pieces (ids of nothing but quotes, doubled; 24-character losses; MANUAL_REVIEW; no id at all) fit,
+// and any range of rows gives what the string appends give piece by piece.
+TEST(response_writer, csv_results_fit_their_room_and_match_piece_by_piece_appends) {
+    core::loan_batch b;
+    core::scored_batch s;
+    std::mt19937_64 rng(9);
+    const std::vector<double> losses = {NAN, -1.2345678901234567e+300, 1e-300, 12.34, 300000, 0};
+    const std::vector<std::string> ids = {"", "\"", "\"\"\"\"\"\"\"\"", "a,b", "plain", "line\nbreak"};
+    for (std::size_t i = 0; i < 300; ++i) {
+        const std::string& id = ids[rng() % ids.size()];
+        b.id_text += id;
+        b.id_end.push_back(static_cast<std::uint32_t>(b.id_text.size()));
+        b.id_present.push_back(id.empty() && rng() % 2 ? 0 : 1);
+        s.pd.push_back(std::uniform_real_distribution<float>(0, 1)(rng) * (rng() % 2 ? 1e-30f : 1));
+        s.decisions.push_back(static_cast<core::decision>(rng() % 3));
+        s.expected_loss.push_back(losses[rng() % losses.size()]);
+    }
+    b.size = 300;
+    for (const auto& [begin, end] : std::vector<std::pair<std::size_t, std::size_t>>{{0, 300}, {1, 2}, {17, 299}, {5, 5}}) {
+        std::string expected = "head,", got = "head,";
+        for (std::size_t i = begin; i < end; ++i) {
+            if (b.id_present[i]) io::append_csv_field(expected, b.id(i));
+            expected += ',';
+            io::append_pd(expected, s.pd[i]);
+            expected += ',';
+            expected += core::decision_name(s.decisions[i]);
+            expected += ',';
+            if (!std::isnan(s.expected_loss[i])) io::append_money(expected, s.expected_loss[i]);
+            expected += '\n';
+        }
+        io::append_results_csv(got, b, s, begin, end);
+        ASSERT_EQ(got, expected) << begin << ".." << end;
+    }
+}
+
 TEST(response_writer, batch_response_carries_count_assumptions_version_and_summary) {
     auto f = scored_two_loans();
     auto summary = core::summarize(f.m, f.acc, {{"grade"}});
