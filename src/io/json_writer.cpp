@@ -25,9 +25,45 @@ void append_number(std::string& out, double value) {
     out.append(buf, write_number(buf, value));
 }
 
+namespace {
+
+// `value` rounded to `digits` significant digits, as the double nearest that decimal, when a few
+// floating-point operations settle it; false leaves it to the exact conversions. The value is scaled so
+// that its digits sit left of the point (one rounding: powers of ten up to 1e22 are exact doubles), and
+// the rounding is taken only when the scaled value's fraction is clearly away from one half. The nearest
+// double to the rounded decimal r * 10^-k is then r / 10^k itself: a division of exact operands rounds
+// correctly. (This runs three times per /predict: reason code contributions.)
+bool round_to_digits(double value, int digits, double& out) {
+    static constexpr double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    constexpr int max_power = 22;
+    const double a = std::fabs(value);
+    if (digits < 1 || digits > 15 || !(a >= 1e-15 && a <= 1e15)) return false;
+    const double lo = p10[digits - 1], hi = p10[digits];
+    int k = digits - 1 - static_cast<int>(std::floor(std::log10(a)));  // log10 may be one off: fixed below
+    auto scale = [&](int power) { return power >= 0 ? a * p10[power] : a / p10[-power]; };
+    if (k < -max_power + 1 || k > max_power - 1) return false;
+    double scaled = scale(k);
+    if (scaled < lo) scaled = scale(++k);
+    else if (scaled >= hi) scaled = scale(--k);
+    if (!(scaled >= lo + 1 && scaled < hi - 1)) return false;  // beside a power of ten: the exact path decides
+    const double whole = std::floor(scaled), fraction = scaled - whole;
+    if (std::fabs(fraction - 0.5) <= scaled * 0x1p-50) return false;  // too near a tie for one rounding's error
+    const double r = fraction > 0.5 ? whole + 1 : whole;
+    const double rounded = k >= 0 ? r / p10[k] : r * p10[-k];
+    out = value < 0 ? -rounded : rounded;
+    return true;
+}
+
+}  // namespace
+
 void append_number(std::string& out, double value, int digits) {
     if (!std::isfinite(value)) {
         out += "null";
+        return;
+    }
+    if (double rounded = 0; round_to_digits(value, digits, rounded)) {
+        append_number(out, rounded);
         return;
     }
     // Round to `digits` significant digits, then print the shortest form of the rounded value.

@@ -1,7 +1,10 @@
 // Pins the JSON writer: shortest round-trip numbers, rounding to significant digits, escaping, layout.
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <random>
+#include <vector>
 
 #include "loanrisk/json_writer.hpp"
 
@@ -38,6 +41,39 @@ TEST(json_writer, numbers_round_to_significant_digits) {
     EXPECT_EQ(num(0.123456789, 4), "0.1235");
     EXPECT_EQ(num(1.0 / 3, 10), "0.3333333333");
     EXPECT_EQ(num(2.5, 10), "2.5");
+}
+
+// Rounding to significant digits takes a floating-point shortcut when the rounding is clear-cut: every
+// value must still print exactly as the exact conversions print it (to_chars scientific with digits - 1,
+// from_chars, shortest form): random magnitudes, short decimals, exact ties, values beside powers of
+// ten, integers, and every digit count.
+TEST(json_writer, rounding_to_digits_matches_the_exact_conversions) {
+    auto reference = [](double x, int digits) {
+        char buf[64];
+        auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, digits - 1);
+        double rounded = 0;
+        std::from_chars(buf, r.ptr, rounded);
+        return num(rounded);
+    };
+    std::mt19937_64 rng(21);
+    std::vector<double> values = {0.5, 1.5, 2.5, 0.125, 123456.5, 1234565, 2.5e-7, 999999.5, 9999995, 0.3, 0.1,
+                                  1e5, 1e6, 1e-15, 1e15, 1e16, 1e-16, 5e-324, 1.7976931348623157e308, -0.0, 0.0};
+    for (int p = -20; p <= 20; ++p) {
+        const double ten = std::pow(10.0, p);
+        values.push_back(ten);
+        values.push_back(std::nextafter(ten, 0.0));
+        values.push_back(std::nextafter(ten, 1e300));
+        values.push_back(ten * 0.5000005);
+    }
+    for (int i = 0; i < 50000; ++i) {
+        const double magnitude = std::pow(10.0, static_cast<double>(rng() % 41) - 20);
+        values.push_back(std::uniform_real_distribution<double>(-1, 1)(rng) * magnitude);
+        // Short decimals, where ties and near-ties live: k / 10^j with a 5 in the digit after the cut.
+        values.push_back(static_cast<double>(rng() % 100000000) / std::pow(10.0, static_cast<double>(rng() % 12)));
+        values.push_back(static_cast<double>(rng() % 2000000) * 5 + 5);
+    }
+    for (double x : values)
+        for (int digits = 1; digits <= 17; ++digits) ASSERT_EQ(num(x, digits), reference(x, digits)) << x << " to " << digits;
 }
 
 TEST(json_writer, strings_are_escaped) {
