@@ -120,11 +120,12 @@ private:
     std::vector<column_role> columns_;         // per CSV column
     std::vector<std::size_t> id_columns_;     // columns holding id fields, in id_fields priority order
     std::vector<std::string_view> fields_;    // the record being decoded (reused)
-    // decode_plain's records, cut into fields and kept column by column (sized by the header).
+    // decode_plain's records, cut into fields and kept column by column (sized on first use).
     struct plain_block {
         std::size_t rows = 0;
-        std::size_t origin = 0;                // text offset the cut started at
-        std::vector<std::uint32_t> begin, end;  // [column * plain_rows + row]: a field's bytes, from origin
+        std::size_t rows_max = 0;               // rows a cut may hold (0: not sized yet)
+        std::size_t origin = 0;                 // text offset the cut started at
+        std::vector<std::uint32_t> begin, end;  // [column * rows_max + row]: a field's bytes, from origin
         std::vector<std::size_t> start, next;   // [row]: text offsets of the record and of what follows its line end
         std::vector<std::size_t> lines;         // [row]: line breaks from origin to the row; [rows]: to the cut's end
     };

@@ -19,9 +19,10 @@ namespace {
 
 constexpr int ignored_column = -1, exposure_column = -2, id_column = -3;
 constexpr std::size_t none = static_cast<std::size_t>(-1);
-// decode_plain cuts this many records at most, then decodes them column by column: 12 columns' field
-// offsets (24 KiB) stay in L1 with the rows being filled.
-constexpr std::size_t plain_rows = 256;
+// decode_plain cuts at most this many records, then decodes them column by column, and at most this
+// many fields: 12 columns' field offsets (24 KiB) stay in L1 with the rows being filled, and a header of a
+// million columns costs its decoder one row of offsets (8 MB), not 256.
+constexpr std::size_t max_plain_rows = 256, max_plain_fields = 256 * 16;
 
 // One past the first record end in `s`, or `none`. `quoted` is the quote state at s[0] on entry and at
 // the returned position on return. A record ends at a line end outside quotes: LF, or a CR not followed
@@ -116,6 +117,13 @@ bool underflows_to_zero(std::string_view text, double& x) {
 
 std::string line_at(std::size_t line) { return "line " + std::to_string(line); }
 
+// A record's length as the limit counts it: its fields and the delimiters between them.
+std::size_t record_bytes(const std::vector<std::string_view>& fields) {
+    std::size_t bytes = fields.empty() ? 0 : fields.size() - 1;
+    for (std::string_view f : fields) bytes += f.size();
+    return bytes;
+}
+
 }  // namespace
 
 csv_decoder::csv_decoder(const core::compiled_model& m, decode_limits limits) : model_(m), limits_(limits) {}
@@ -197,9 +205,18 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
 // than the general path alone.
 status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::loan_batch& out) {
     const std::size_t n = text.size();
-    const plain_block& b = block_;
+    if (n == 0) return ok();
+    plain_block& b = block_;
+    if (b.rows_max == 0) {  // sized on first use: a decoder per record (score's retries) then clears little
+        b.rows_max = std::clamp<std::size_t>(max_plain_fields / std::max<std::size_t>(columns_.size(), 1), 1, max_plain_rows);
+        b.begin.assign(columns_.size() * b.rows_max, 0);
+        b.end.assign(columns_.size() * b.rows_max, 0);
+        b.start.assign(b.rows_max, 0);
+        b.next.assign(b.rows_max, 0);
+        b.lines.assign(b.rows_max + 1, 0);
+    }
     special_scan scan(text, ',');
-    std::size_t p = 0, want = plain_rows;
+    std::size_t p = 0, want = b.rows_max;
     while (p < n) {
         const std::size_t stop = cut_plain(text, p, want, scan);
         const std::size_t loan = out.size;
@@ -220,7 +237,7 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
             line_ += b.lines[b.rows];
             if (b.rows == want) {
                 p = stop;
-                want = std::min(2 * want, plain_rows);
+                want = std::min(2 * want, b.rows_max);
                 continue;
             }
             if (stop == n) break;
@@ -278,8 +295,8 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
                 to = end;
             }
             if (column < width) {
-                b.begin[column * plain_rows + r] = static_cast<std::uint32_t>(from - b.origin);
-                b.end[column * plain_rows + r] = static_cast<std::uint32_t>(to - b.origin);
+                b.begin[column * b.rows_max + r] = static_cast<std::uint32_t>(from - b.origin);
+                b.end[column * b.rows_max + r] = static_cast<std::uint32_t>(to - b.origin);
             }
             ++column;
             if (end == n || d[end] != ',') break;
@@ -318,7 +335,7 @@ std::size_t csv_decoder::fill_plain(const char* origin, const char* limit, std::
     const plain_block& b = block_;
     std::size_t rows = b.rows;
     auto field = [&](std::size_t column, std::size_t r) {
-        const std::size_t at = column * plain_rows + r;
+        const std::size_t at = column * b.rows_max + r;
         return std::string_view(origin + b.begin[at], b.end[at] - b.begin[at]);
     };
     for (std::size_t c = 0; c < columns_.size() && rows > 0; ++c) {
@@ -382,6 +399,10 @@ status csv_decoder::decode_general(std::string_view text, std::size_t base, core
 }
 
 status csv_decoder::header(const std::vector<std::string_view>& names, std::size_t line) {
+    // Each column costs the decoder memory: the header is held to the record limit too.
+    if (record_bytes(names) > limits_.max_line_bytes)
+        return error{"header line longer than " + std::to_string(limits_.max_line_bytes) + " bytes", line_at(line), 0,
+                     "line_too_long"};
     columns_.assign(names.size(), column_role{ignored_column, -1});
     std::vector<bool> input_seen(model_.inputs.size(), false);
     std::vector<std::size_t> id_at(std::size(id_fields), none);
@@ -416,11 +437,6 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
             columns_[c].id_rank = static_cast<int>(id_columns_.size());
             id_columns_.push_back(c);
         }
-    block_.begin.assign(columns_.size() * plain_rows, 0);
-    block_.end.assign(columns_.size() * plain_rows, 0);
-    block_.start.assign(plain_rows, 0);
-    block_.next.assign(plain_rows, 0);
-    block_.lines.assign(plain_rows + 1, 0);
     have_header_ = true;
     return ok();
 }
@@ -431,9 +447,7 @@ status csv_decoder::record(const std::vector<std::string_view>& fields, std::siz
         return error{"expected " + std::to_string(columns_.size()) + " fields (as in the header), found " +
                          std::to_string(fields.size()),
                      line_at(line), offset, "malformed_csv"};
-    std::size_t bytes = fields.size() - 1;
-    for (std::string_view f : fields) bytes += f.size();
-    if (bytes > limits_.max_line_bytes)
+    if (record_bytes(fields) > limits_.max_line_bytes)
         return error{"record longer than " + std::to_string(limits_.max_line_bytes) + " bytes", line_at(line), offset,
                      "line_too_long"};
     if (items_ == limits_.max_items)
