@@ -1,6 +1,8 @@
-// CSV bodies -> LoanBatch as they stream in: complete records are cut from the chunks (quotes respected)
-// and tokenized by csv_reader; the header maps columns to model inputs, and every value goes through the
-// same setters as JSON, so both formats validate and encode alike.
+// CSV bodies -> LoanBatch as they stream in: complete records are cut from the chunks (quotes respected);
+// plain records are decoded a block at a time, column by column (decode_plain), and any other record by
+// the RFC 4180 reader, csv_reader (decode_general). The header maps columns to model inputs, and every
+// value goes through the same setters (or their inline parts) as JSON, so both formats validate and
+// encode alike.
 #include <algorithm>
 #include <array>
 #include <charconv>
