@@ -115,7 +115,7 @@ struct loan_batch {
     std::vector<double> age;                        // NaN when missing or no age field
     // Application ids, kept aside: text concatenated, end offsets, and whether one was given at all.
     std::string id_text;
-    std::vector<std::uint32_t> id_end;
+    std::vector<std::size_t> id_end;  // 64-bit: a body over 4 GiB of ids must not wrap them
     std::vector<std::uint8_t> id_present;
     // Raw numeric inputs [input][loan] (NaN when missing), kept only when asked (explanations, warnings).
     bool keep_raw = false;
@@ -126,7 +126,7 @@ struct loan_batch {
     void clear();  // size 0, same shape
     void reserve(std::size_t loans);
     std::string_view id(std::size_t i) const {
-        std::uint32_t begin = i ? id_end[i - 1] : 0;
+        const std::size_t begin = i ? id_end[i - 1] : 0;
         return std::string_view(id_text).substr(begin, id_end[i] - begin);
     }
     // Appends one loan whose columns the caller then fills through the setters below: codes default to

@@ -293,7 +293,7 @@ void for_each_default(const compiled_model& m, loan_batch& b, Add add) {
     for (auto& r : b.raw) add(r, nan);
     add(b.exposure, nan);
     add(b.age, nan);
-    add(b.id_end, static_cast<std::uint32_t>(b.id_text.size()));
+    add(b.id_end, b.id_text.size());
     add(b.id_present, std::uint8_t{0});
 }
 
@@ -338,9 +338,9 @@ void loan_batch::append(const loan_batch& other) {
     for (std::size_t t = 0; t < raw.size(); ++t) join(raw[t], other.raw[t]);
     join(exposure, other.exposure);
     join(age, other.age);
-    const auto shift = static_cast<std::uint32_t>(id_text.size());
+    const std::size_t shift = id_text.size();
     id_text += other.id_text;
-    for (std::uint32_t end : other.id_end) id_end.push_back(end + shift);
+    for (std::size_t end : other.id_end) id_end.push_back(end + shift);
     join(id_present, other.id_present);
     size += other.size;
 }
@@ -403,7 +403,7 @@ void set_id(loan_batch& b, std::size_t loan, std::string_view id) {
     // Only the last loan's id can change: ids are stored back to back.
     b.id_text.resize(loan ? b.id_end[loan - 1] : 0);
     b.id_text.append(id);
-    b.id_end[loan] = static_cast<std::uint32_t>(b.id_text.size());
+    b.id_end[loan] = b.id_text.size();
     b.id_present[loan] = 1;
 }
 

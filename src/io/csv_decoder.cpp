@@ -379,7 +379,7 @@ std::size_t csv_decoder::fill_plain(const char* origin, const char* limit, std::
         std::size_t k = 0;
         while (k < id_columns_.size() && field(id_columns_[k], r).empty()) ++k;
         if (k < id_columns_.size()) core::set_id(out, loan + r, field(id_columns_[k], r));
-        else out.id_end[loan + r] = static_cast<std::uint32_t>(out.id_text.size());
+        else out.id_end[loan + r] = out.id_text.size();
     }
     return rows;
 }

@@ -165,7 +165,7 @@ TEST(batch, grow_truncate_and_push_default_agree) {
 
     set_id(grown, 0, "A");
     set_id(grown, 1, "BB");
-    grown.id_end[2] = static_cast<std::uint32_t>(grown.id_text.size());  // no id, as a decoder records it
+    grown.id_end[2] = grown.id_text.size();  // no id, as a decoder records it
     set_id(grown, 3, "CCC");
     ASSERT_TRUE(set_number(m, grown, 3, m.find_input("person_age"), 30).ok());
     grown.truncate(4);
@@ -189,3 +189,12 @@ TEST(batch, grow_truncate_and_push_default_agree) {
 
 }  // namespace
 }  // namespace loanrisk::core
+
+// Id ends were 32-bit: a batch holding more than 4 GiB of ids (a body that large is allowed by
+// --max-body-bytes up to 1e12) would have wrapped them and given loans each other's ids.
+TEST(loan_batch, id_ends_hold_offsets_past_4_gib) {
+    static_assert(sizeof(decltype(loanrisk::core::loan_batch::id_end)::value_type) == 8);
+    loanrisk::core::loan_batch b;
+    b.id_end.push_back(std::size_t{5} << 30);
+    EXPECT_EQ(b.id_end[0], std::size_t{5} << 30);
+}

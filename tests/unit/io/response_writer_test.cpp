@@ -121,7 +121,7 @@ TEST(response_writer, csv_results_fit_their_room_and_match_piece_by_piece_append
     for (std::size_t i = 0; i < 300; ++i) {
         const std::string& id = ids[rng() % ids.size()];
         b.id_text += id;
-        b.id_end.push_back(static_cast<std::uint32_t>(b.id_text.size()));
+        b.id_end.push_back(b.id_text.size());
         b.id_present.push_back(id.empty() && rng() % 2 ? 0 : 1);
         s.pd.push_back(std::uniform_real_distribution<float>(0, 1)(rng) * (rng() % 2 ? 1e-30f : 1));
         s.decisions.push_back(static_cast<core::decision>(rng() % 3));
