@@ -73,6 +73,15 @@ std::string nonempty_text(element e, const std::string& path) {
     return s;
 }
 
+// A feature's name as requests carry it. CSV headers are read with surrounding spaces and tabs trimmed,
+// so a name that has them could never be matched (and " a" would be read as a's column).
+std::string field_name(element e, const std::string& path) {
+    std::string s = nonempty_text(e, path);
+    if (s.front() == ' ' || s.front() == '\t' || s.back() == ' ' || s.back() == '\t')
+        fail(path, "must not start or end with a space or tab (CSV header names are trimmed)");
+    return s;
+}
+
 simdjson::dom::array as_array(element e, const std::string& path) {
     simdjson::dom::array a;
     if (e.get_array().get(a)) fail(path, "expected an array");
@@ -225,7 +234,7 @@ model read_model(element root) {
         std::string path = at("features", i++);
         auto fo = as_object(fe, path);
         feature f;
-        f.name = nonempty_text(member(fo, path, "name"), at(path, "name"));
+        f.name = field_name(member(fo, path, "name"), at(path, "name"));
         if (m.find(f.name) != model::npos) fail(at(path, "name"), "duplicate feature '" + f.name + "'");
         std::string type = text(member(fo, path, "type"), at(path, "type"));
         if (type == "numeric") {

@@ -107,6 +107,15 @@ TEST(model_loader, rejects_duplicate_features) {
               "features[1].name: duplicate feature 'amount'");
 }
 
+// Found by the model_loader fuzzer: " amount" and "amount" both loaded, and a CSV header (whose names are
+// trimmed) then named the same column twice.
+TEST(model_loader, rejects_a_feature_name_with_surrounding_space) {
+    EXPECT_EQ(failure(small_model_with("\"name\": \"rate\"", "\"name\": \" rate\"")),
+              "features[1].name: must not start or end with a space or tab (CSV header names are trimmed)");
+    EXPECT_EQ(failure(small_model_with("\"name\": \"rate\"", "\"name\": \"rate\\t\"")),
+              "features[1].name: must not start or end with a space or tab (CSV header names are trimmed)");
+}
+
 TEST(model_loader, rejects_an_unknown_feature_type) {
     EXPECT_EQ(failure(small_model_with("\"type\": \"categorical\"", "\"type\": \"ordinal\"")),
               "features[2].type: unknown feature type 'ordinal' (expected numeric, categorical or cross)");
