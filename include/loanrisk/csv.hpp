@@ -66,6 +66,11 @@ inline constexpr std::uint64_t zero_bytes(std::uint64_t x) {
     return ~(((x & low7) + low7) | x | low7);
 }
 
+// A byte an unquoted field ends at (the delimiter, LF, CR) or a quote.
+inline constexpr bool special_byte(char c, char delimiter) {
+    return c == delimiter || c == '\n' || c == '\r' || c == '"';
+}
+
 }  // namespace detail
 
 // Index of the first byte at or after `i` that ends an unquoted field (delimiter, LF, CR) or is a
@@ -85,10 +90,8 @@ inline std::size_t find_field_end(std::string_view s, std::size_t i, char delimi
             return i + static_cast<std::size_t>(bit / 8);
         }
     }
-    for (; i < n; ++i) {
-        const char c = p[i];
-        if (c == delimiter || c == '\n' || c == '\r' || c == '"') return i;
-    }
+    for (; i < n; ++i)
+        if (detail::special_byte(p[i], delimiter)) return i;
     return n;
 }
 
@@ -97,10 +100,8 @@ namespace detail {
 // Bit k set when p[k] (k < n <= 64) is the delimiter, LF, CR or a quote: the bytes find_field_end stops at.
 inline std::uint64_t special_bytes_scalar(const char* p, std::size_t n, char delimiter) {
     std::uint64_t m = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-        const char c = p[k];
-        if (c == delimiter || c == '\n' || c == '\r' || c == '"') m |= std::uint64_t{1} << k;
-    }
+    for (std::size_t k = 0; k < n; ++k)
+        if (special_byte(p[k], delimiter)) m |= std::uint64_t{1} << k;
     return m;
 }
 

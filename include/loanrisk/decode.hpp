@@ -96,8 +96,7 @@ public:
 private:
     // What a column feeds, settled by the header.
     struct column_role {
-        int input = -1;    // model input, or ignored_column / exposure_column / id_column
-        int id_rank = -1;  // position among the id columns (priority order), or -1
+        int input = -1;  // model input, or ignored_column / exposure_column / id_column
     };
 
     status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);

@@ -7,6 +7,7 @@
 
 #include "loanrisk/batch.hpp"
 #include "loanrisk/explain.hpp"
+#include "loanrisk/json_writer.hpp"
 #include "loanrisk/portfolio.hpp"
 #include "loanrisk/scorer.hpp"
 
@@ -23,6 +24,11 @@ void append_money(std::string& out, double amount);  // NaN -> null
 // for max_csv_scores_chars; returns the end.
 inline constexpr std::size_t max_csv_scores_chars = 80;
 char* write_csv_scores(char* p, float pd, core::decision d, double expected_loss);
+// Loan i's CSV result line at `p`: its id (quoted when needed) or, when it has none, `row` if > 0, then
+// the scores and a line end. Room: max_csv_result_chars + twice the id's bytes; returns the end.
+inline constexpr std::size_t max_csv_result_chars = max_number_chars + 1 + max_csv_scores_chars + 1;
+char* write_csv_result(char* p, const core::loan_batch& b, const core::scored_batch& s, std::size_t i,
+                       std::int64_t row = 0);
 
 // {"LGD":0.6,"APPROVE_MAX":0.3,"REJECT_MIN":0.6}
 void append_assumptions(std::string& out, const core::policy& p);

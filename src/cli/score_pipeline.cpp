@@ -255,15 +255,10 @@ private:
     void encode_plain_csv(const block& b, const std::vector<std::size_t>& loan_record,
                           const core::loan_batch& batch, const core::scored_batch& s, std::string& out) const {
         const std::size_t at = out.size();
-        out.resize(at + loan_record.size() * (io::max_csv_scores_chars + io::max_number_chars + 2) + 2 * batch.id_text.size());
+        out.resize(at + loan_record.size() * io::max_csv_result_chars + 2 * batch.id_text.size());
         char* p = out.data() + at;
-        for (std::size_t loan = 0; loan < loan_record.size(); ++loan) {
-            if (batch.id_present[loan]) p = io::write_csv_field(p, batch.id(loan));
-            else p = io::write_integer(p, static_cast<std::int64_t>(b.rows_before + loan_record[loan] + 1));
-            *p++ = ',';
-            p = io::write_csv_scores(p, s.pd[loan], s.decisions[loan], s.expected_loss[loan]);
-            *p++ = '\n';
-        }
+        for (std::size_t loan = 0; loan < loan_record.size(); ++loan)
+            p = io::write_csv_result(p, batch, s, loan, static_cast<std::int64_t>(b.rows_before + loan_record[loan] + 1));
         out.resize(static_cast<std::size_t>(p - out.data()));
     }
 

@@ -412,7 +412,7 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
     if (record_bytes(names) > limits_.max_line_bytes)
         return error{"header line longer than " + std::to_string(limits_.max_line_bytes) + " bytes", line_at(line), 0,
                      "line_too_long"};
-    columns_.assign(names.size(), column_role{ignored_column, -1});
+    columns_.assign(names.size(), column_role{ignored_column});
     std::vector<bool> input_seen(model_.inputs.size(), false);
     std::vector<std::size_t> id_at(std::size(id_fields), none);
     bool any_input = false;
@@ -442,10 +442,7 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
                      "malformed_csv"};
     id_columns_.clear();
     for (std::size_t c : id_at)
-        if (c != none) {
-            columns_[c].id_rank = static_cast<int>(id_columns_.size());
-            id_columns_.push_back(c);
-        }
+        if (c != none) id_columns_.push_back(c);
     have_header_ = true;
     return ok();
 }

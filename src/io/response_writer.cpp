@@ -139,19 +139,24 @@ char* write_csv_scores(char* p, float pd, core::decision d, double expected_loss
     return p;
 }
 
+char* write_csv_result(char* p, const core::loan_batch& b, const core::scored_batch& s, std::size_t i,
+                       std::int64_t row) {
+    if (b.id_present[i]) p = write_csv_field(p, b.id(i));
+    else if (row > 0) p = write_integer(p, row);
+    *p++ = ',';
+    p = write_csv_scores(p, s.pd[i], s.decisions[i], s.expected_loss[i]);
+    *p++ = '\n';
+    return p;
+}
+
 void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
                         std::size_t end) {
     if (begin >= end) return;
     // Room for every row at once, trimmed after: no size check per piece of a row.
     const std::size_t at = out.size(), id_bytes = b.id_end[end - 1] - (begin ? b.id_end[begin - 1] : 0);
-    out.resize(at + (end - begin) * (max_csv_scores_chars + 4) + 2 * id_bytes);
+    out.resize(at + (end - begin) * max_csv_result_chars + 2 * id_bytes);
     char* p = out.data() + at;
-    for (std::size_t i = begin; i < end; ++i) {
-        if (b.id_present[i]) p = write_csv_field(p, b.id(i));
-        *p++ = ',';
-        p = write_csv_scores(p, s.pd[i], s.decisions[i], s.expected_loss[i]);
-        *p++ = '\n';
-    }
+    for (std::size_t i = begin; i < end; ++i) p = write_csv_result(p, b, s, i);
     out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
