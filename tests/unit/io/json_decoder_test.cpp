@@ -372,14 +372,16 @@ namespace {
 
 // A body large enough for the parallel path: `n` items, every tenth in the {"application_id","data"}
 // shape, with missing values, unknown categories and numeric ids mixed in.
-std::string many_items(std::size_t n, std::size_t bad_at = static_cast<std::size_t>(-1)) {
+// `extra` is added to every item's fields (an unknown field, to put cut-like bytes inside items).
+std::string many_items(std::size_t n, std::size_t bad_at = static_cast<std::size_t>(-1), const std::string& extra = "") {
     std::string body = "{\"items\":[";
     const char* grades[] = {"A", "B", "Z"};
     for (std::size_t i = 0; i < n; ++i) {
         if (i) body += ",\n";
         std::string fields = "\"amount\":" + (i == bad_at ? std::string("\"x\"") : std::to_string(100 + (i * 37) % 900)) +
                              (i % 7 ? ",\"rate\":" + std::to_string(5 + i % 20) : std::string()) + ",\"grade\":\"" +
-                             grades[i % 3] + "\",\"home\":\"" + (i % 2 ? "OWN" : "RENT") + "\"";
+                             grades[i % 3] + "\",\"home\":\"" + (i % 2 ? "OWN" : "RENT") + "\"" +
+                             extra;
         if (i % 10 == 0) body += "{\"application_id\":\"A-" + std::to_string(i) + "\",\"data\":{" + fields + "}}";
         else if (i % 10 == 1) body += "{\"id\":" + std::to_string(i) + "," + fields + "}";
         else body += "{" + fields + "}";
@@ -424,4 +426,70 @@ TEST(json_decoder, a_large_batch_reports_the_first_bad_item_and_keeps_the_items_
     EXPECT_EQ(s.err().code, "invalid_field");
     EXPECT_EQ(body.substr(s.err().offset, 3), "\"x\"");
     EXPECT_EQ(out.size, 15001u);
+}
+
+// Large bodies are cut between items by their bytes; these put the same bytes where they are not between
+// items, and the decode must still equal the serial one.
+TEST(json_decoder, cut_like_bytes_inside_items_decode_like_the_serial_decode) {
+    const auto& m = small_compiled();
+    for (const std::string& extra : {std::string(",\"note\":\"a},{b} , {c\""),
+                                    std::string(",\"more\":[{\"a\":1}, \t{\"b\":[{},{}]}]"),
+                                    std::string(",\"esc\":\"\\\"},{\\\"\"")}) {
+        const std::string body = many_items(20000, static_cast<std::size_t>(-1), extra);
+        loan_batch pieces = empty_batch(m), serial = empty_batch(m);
+        ASSERT_TRUE(decode_json_batch(body, m, pieces)) << extra;
+        loanrisk::io::ndjson_decoder nd(m);
+        ASSERT_TRUE(nd.feed(as_ndjson(body), serial));
+        ASSERT_TRUE(nd.finish(serial));
+        ASSERT_EQ(pieces.size, 20000u);
+        EXPECT_EQ(dump(pieces), dump(serial)) << extra;
+    }
+}
+
+TEST(json_decoder, a_large_top_level_array_decodes_like_the_items_object) {
+    const auto& m = small_compiled();
+    const std::string body = many_items(20000);
+    const std::string array = " \n[" + body.substr(10, body.size() - 12) + "]\r\n ";
+    loan_batch a = empty_batch(m), b = empty_batch(m);
+    ASSERT_TRUE(decode_json_batch(body, m, a));
+    ASSERT_TRUE(decode_json_batch(array, m, b));
+    EXPECT_EQ(dump(a), dump(b));
+}
+
+// Errors a piece cannot see alone: they must come out exactly as from the serial decode.
+TEST(json_decoder, a_large_body_reports_errors_between_and_around_items_exactly) {
+    const auto& m = small_compiled();
+    const std::string body = many_items(20000);
+    auto error_of = [&](const std::string& text, loanrisk::io::decode_limits limits = {}) {
+        loan_batch out = empty_batch(m);
+        auto s = decode_json_batch(text, m, out);
+        if (limits.max_items != loanrisk::io::decode_limits{}.max_items) {
+            out = empty_batch(m);
+            s = decode_json_batch(text, m, out, limits);
+        }
+        return s ? std::string("ok") : outcome(s) + " kept " + std::to_string(out.size);
+    };
+    // a trailing comma: the last item is followed by nothing
+    std::string trailing = body;
+    trailing.insert(trailing.size() - 2, ",");
+    EXPECT_EQ(error_of(trailing), "malformed_json items[20000]: improper structure: a missing or extra comma, colon, brace, "
+                                  "bracket or key @" + std::to_string(trailing.size() - 2) + " kept 20000");
+    // two commas between items, half way
+    std::string doubled = body;
+    const std::size_t mid = doubled.find(",\n{", doubled.size() / 2);
+    doubled.insert(mid, ",");
+    EXPECT_NE(error_of(doubled).find("malformed_json"), std::string::npos);
+    // a repeated "items" member: the first array counts, the second is only checked
+    const std::string twice = body.substr(0, body.size() - 1) + ",\"items\":[{\"amount\":1}]}";
+    EXPECT_EQ(error_of(twice), "ok");
+    loan_batch first = empty_batch(m), only = empty_batch(m);
+    ASSERT_TRUE(decode_json_batch(twice, m, first));
+    ASSERT_TRUE(decode_json_batch(body, m, only));
+    EXPECT_EQ(dump(first), dump(only));
+    // too many items: the first item past the limit is named
+    loanrisk::io::decode_limits limits;
+    limits.max_items = 12345;
+    const std::string too_many = error_of(body, limits);
+    EXPECT_EQ(too_many.substr(0, too_many.find(':')), "too_many_items items[12345]");
+    EXPECT_NE(too_many.find(" kept 12345"), std::string::npos);
 }
