@@ -23,12 +23,6 @@ namespace {
 
 constexpr int no_id = std::numeric_limits<int>::max();
 
-std::string_view trim_json_space(std::string_view s) {
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // RFC 8259 number grammar. simdjson refuses both malformed numbers and ones a double cannot hold
@@ -521,142 +515,6 @@ status decode_items_serially(od::array items, std::string_view name, detail::ite
     return ok();
 }
 
-// A large body of the usual shape, `[item, ...]` or `{"items": [item, ...]}`, is decoded in pieces of about
-// piece_bytes cut between items, on every core: each thread takes a contiguous run of pieces, copies each one
-// into its own buffer as `[item, ...]` and indexes and decodes it there, while it is in cache. Threads decode
-// into their own batches, joined in order. A cut is found by its bytes (`}`, `,`, `{` with only whitespace
-// between), which could also sit inside a string or a nested array; but then a piece next to it does not
-// parse as one array with nothing after it. Each piece starts with the lexer outside any string, as the
-// items array does, so pieces that all parse make the items array: the cuts were between items. On any
-// error (a bad item, a false cut, too many items) the body is decoded again serially, which reports errors
-// exactly: the lowest-indexed bad item wins and `out` keeps the items before it.
-constexpr std::size_t pieces_min_bytes = std::size_t{1} << 19;
-constexpr std::size_t piece_bytes = std::size_t{1} << 18;
-
-bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// Where the items lie, as body offsets: `begin` just after the array's `[`, `end` at its `]`.
-struct items_span {
-    std::string_view name;  // "items", or "" for a top-level array
-    std::size_t begin = 0, end = 0;
-};
-
-// The span when the body is exactly `[...]` or `{"items": [...]}` (whitespace allowed around the tokens).
-std::optional<items_span> plain_items_span(std::string_view body) {
-    std::size_t i = 0, j = body.size();
-    auto skip = [&] { while (i < j && json_space(body[i])) ++i; };
-    auto skip_back = [&] { while (j > i && json_space(body[j - 1])) --j; };
-    auto take = [&](std::string_view token) {
-        skip();
-        if (body.substr(i, token.size()) != token) return false;
-        i += token.size();
-        return true;
-    };
-    auto take_back = [&](char c) {
-        skip_back();
-        if (j == i || body[j - 1] != c) return false;
-        --j;
-        return true;
-    };
-    items_span span;
-    if (take("{")) {
-        if (!take("\"items\"") || !take(":") || !take("[") || !take_back('}') || !take_back(']')) return std::nullopt;
-        span.name = "items";
-    } else if (!take("[") || !take_back(']')) {
-        return std::nullopt;
-    }
-    span.begin = i;
-    span.end = j;
-    return span;
-}
-
-// The first cut at or after `from` and before `end`: the offset of a comma between `}` and `{`, or `end`.
-std::size_t next_cut(std::string_view body, std::size_t from, std::size_t end) {
-    for (std::size_t i = from; i < end; ++i) {
-        const void* hit = std::memchr(body.data() + i, '}', end - i);
-        if (hit == nullptr) break;
-        i = static_cast<std::size_t>(static_cast<const char*>(hit) - body.data());
-        std::size_t k = i + 1;
-        while (k < end && json_space(body[k])) ++k;
-        if (k == end || body[k] != ',') continue;
-        const std::size_t comma = k++;
-        while (k < end && json_space(body[k])) ++k;
-        if (k < end && body[k] == '{') return comma;
-    }
-    return end;
-}
-
-// Pieces of the items text as body offsets [begin, end): the first starts at span.begin, each next one
-// just after a cut, and the last ends at span.end.
-std::vector<std::pair<std::size_t, std::size_t>> cut_pieces(std::string_view body, const items_span& span) {
-    std::vector<std::pair<std::size_t, std::size_t>> pieces;
-    std::size_t at = span.begin;
-    while (at < span.end) {
-        const std::size_t cut = next_cut(body, std::min(at + piece_bytes, span.end), span.end);
-        pieces.emplace_back(at, cut);
-        at = cut + 1;
-    }
-    return pieces;
-}
-
-// Decodes pieces [first, last) into `out`; false on any error.
-bool decode_pieces(std::string_view body, const items_span& span,
-                   const std::vector<std::pair<std::size_t, std::size_t>>& pieces, std::size_t first,
-                   std::size_t last, const decode_limits& limits, detail::item_decoder& decoder,
-                   core::loan_batch& out) {
-    od::parser parser;
-    std::vector<char> text;
-    for (std::size_t p = first; p < last; ++p) {
-        const auto [begin, end] = pieces[p];
-        const std::size_t size = end - begin + 2;
-        if (text.size() < size + simdjson::SIMDJSON_PADDING) text.resize(size + simdjson::SIMDJSON_PADDING);
-        text[0] = '[';
-        std::memcpy(text.data() + 1, body.data() + begin, end - begin);
-        text[size - 1] = ']';
-        // Offsets as in the body (only errors use them, and errors are reported by the serial decode).
-        detail::json_source src{nullptr, text.data() + 1, size - 1, begin};
-        od::document doc;
-        if (parser.iterate(text.data(), size, text.size()).get(doc)) return false;
-        src.doc = &doc;
-        od::array items;
-        if (doc.get_array().get(items)) return false;
-        if (!decode_items_serially(items, span.name, decoder, src, limits, out)) return false;
-        if (!detail::expect_end(src, "")) return false;
-    }
-    return true;
-}
-
-// nullopt: the body is small, of another shape, or failed somewhere; decode it serially.
-std::optional<status> decode_in_pieces(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
-                                       const decode_limits& limits) {
-    if (body.size() < pieces_min_bytes) return std::nullopt;
-    const auto span = plain_items_span(body);
-    if (!span) return std::nullopt;
-    const auto pieces = cut_pieces(body, *span);
-    const std::size_t threads = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), pieces.size());
-    std::vector<core::loan_batch> parts(threads);
-    std::vector<char> done(threads, 0);
-    auto run = [&](std::size_t t) {
-        parts[t].reset(m, out.keep_raw);
-        detail::item_decoder decoder(m);
-        done[t] = decode_pieces(body, *span, pieces, pieces.size() * t / threads, pieces.size() * (t + 1) / threads,
-                                limits, decoder, parts[t]);
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
-    run(0);
-    for (auto& t : pool) t.join();
-    std::size_t total = 0;
-    for (std::size_t t = 0; t < threads; ++t) {
-        if (!done[t]) return std::nullopt;
-        total += parts[t].size;
-    }
-    if (total > limits.max_items) return std::nullopt;
-    out.reserve(out.size + total);
-    for (auto& part : parts) out.append(part);
-    return status(ok());
-}
-
 }  // namespace
 
 namespace {
@@ -775,7 +633,7 @@ status decode_batch_serially(std::string_view body, std::size_t capacity, const 
 
 status decode_json_batch(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
                          const decode_limits& limits, std::size_t capacity) {
-    if (auto s = decode_in_pieces(body, m, out, limits)) return *s;
+    if (auto s = detail::decode_in_pieces(body, m, out, limits)) return *s;
     return decode_batch_serially(body, capacity, m, out, limits);
 }
 

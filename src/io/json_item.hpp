@@ -10,12 +10,22 @@
 #include <string_view>
 #include <vector>
 
+#include <optional>
+
 #include "loanrisk/batch.hpp"
+#include "loanrisk/decode.hpp"
 #include "loanrisk/result.hpp"
 
 namespace loanrisk::io::detail {
 
 namespace od = simdjson::ondemand;
+
+inline bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+inline std::string_view trim_json_space(std::string_view s) {
+    while (!s.empty() && json_space(s.back())) s.remove_suffix(1);
+    return s;
+}
 
 // Where an item sits in its body, for error paths: "items[17]", "[17]" (a top-level array), "line 17"
 // (NDJSON) or nothing (/predict).
@@ -104,5 +114,11 @@ private:
     const core::compiled_model& model_;
     key_table keys_;
 };
+
+// A large /batch_predict body of the usual shape decoded on every core (json_pieces.cpp). nullopt when the
+// body is small, of another shape, or not decoded there because of an error: the caller then decodes it
+// serially, which reports errors exactly.
+std::optional<status> decode_in_pieces(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
+                                       const decode_limits& limits);
 
 }  // namespace loanrisk::io::detail
