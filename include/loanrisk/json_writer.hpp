@@ -23,6 +23,9 @@ void append_number(std::string& out, double value, int digits);
 void append_integer(std::string& out, std::int64_t value);
 // Appends a quoted, escaped JSON string.
 void append_string(std::string& out, std::string_view value);
+// The same at `p`, which has room for max_string_chars(value.size()); returns the end.
+inline constexpr std::size_t max_string_chars(std::size_t bytes) { return 2 + 6 * bytes; }  // all "\u00XX"
+char* write_string(char* p, std::string_view value);
 
 class json_writer {
 public:

@@ -30,6 +30,11 @@ inline constexpr std::size_t max_csv_result_chars = max_number_chars + 1 + max_c
 char* write_csv_result(char* p, const core::loan_batch& b, const core::scored_batch& s, std::size_t i,
                        std::int64_t row = 0);
 
+// Loan i's JSON result without explanation, {"application_id":..,"pd_default":..,"decision":..,
+// "expected_loss":..}, at `p`. Room: max_json_result_chars + 6 times the id's bytes; returns the end.
+inline constexpr std::size_t max_json_result_chars = 96 + 2 * max_number_chars;
+char* write_json_result(char* p, const core::loan_batch& b, const core::scored_batch& s, std::size_t i);
+
 // {"LGD":0.6,"APPROVE_MAX":0.3,"REJECT_MIN":0.6}
 void append_assumptions(std::string& out, const core::policy& p);
 
@@ -38,7 +43,8 @@ void append_score_and_reasons(std::string& out, const core::explanation& e);
 
 // Results of loans [begin, end) as JSON objects separated by commas (the caller writes the brackets and
 // the comma before the first when continuing a list): {"application_id":..,"pd_default":..,"decision":..,
-// "expected_loss":..}. With `explain`, each adds "score" and "reason_codes".
+// "expected_loss":..}. With `explain`, each adds "score" and "reason_codes". These and the NDJSON and CSV
+// forms write many results on every core.
 void append_results_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                          const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain = false);
 // One JSON object per line.

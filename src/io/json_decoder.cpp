@@ -262,6 +262,11 @@ key_table::key_table(const core::compiled_model& m) {
     for (std::size_t r = 0; r < std::size(id_fields); ++r) add(id_fields[r]).id_rank = static_cast<int>(r);
     if (m.exposure_input < 0 && !m.exposure_field.empty()) add(m.exposure_field).exposure = true;
     add("data").data = true;
+    // Raw bytes equal to a name with a quote or backslash would spell another key; a name reaching into the
+    // padding could be compared with bytes past it.
+    for (auto& e : entries_)
+        e.raw_comparable = e.name.size() < simdjson::SIMDJSON_PADDING &&
+                           e.name.find_first_of("\"\\") == std::string_view::npos;
     // Until documents teach otherwise, expect the model's own input order.
     const int inputs = static_cast<int>(m.inputs.size());
     next_.assign(entries_.size() + 2, -1);
@@ -299,6 +304,17 @@ int key_table::find(std::string_view key, int& state) {
         }
     }
     return -1;
+}
+
+int key_table::find_expected(const char* raw, int& state) const {
+    const int guess = next_[static_cast<std::size_t>(state)];
+    if (guess < 0) return not_told;
+    const entry& e = entries_[static_cast<std::size_t>(guess)];
+    // The key's closing quote lies inside the document, so reading the name's length (under the padding)
+    // from its first byte stays within the document and its padding.
+    if (!e.raw_comparable || !same_text(e.name, std::string_view(raw, e.name.size())) || raw[e.name.size()] != '"')
+        return not_told;
+    return state = guess;
 }
 
 // What one item has collected so far. A flat item's features sit at the top level, but a

@@ -76,6 +76,7 @@ public:
         int id_rank = -1;       // position in io::id_fields
         bool exposure = false;  // the exposure field when it is not a model input
         bool data = false;      // "data": the features of a {"application_id", "data"} item
+        bool raw_comparable = false;  // find_expected may compare the name with a key's raw bytes
     };
 
     explicit key_table(const core::compiled_model& m);
@@ -84,6 +85,11 @@ public:
     // Entry index of `key`, or -1 for a key the model does not use. `state` is the last matched entry
     // on the same object (start_state() before the first) and is updated.
     int find(std::string_view key, int& state);
+    // The entry expected after `state` when `raw` (a key's bytes after its opening quote, in a document
+    // followed by simdjson's padding) names it without escapes, updating `state`; else not_told, and the
+    // caller unescapes the key for find(). Saves finding the key's end on the usual path.
+    static constexpr int not_told = -2;
+    int find_expected(const char* raw, int& state) const;
     const entry& operator[](int i) const { return entries_[static_cast<std::size_t>(i)]; }
 
 private:

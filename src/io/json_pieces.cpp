@@ -16,11 +16,11 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "json_item.hpp"
+#include "loanrisk/parallel.hpp"
 
 namespace loanrisk::io::detail {
 namespace {
@@ -101,7 +101,7 @@ public:
         std::size_t n = first;  // loans decoded; out.size runs ahead by up to a block of defaults
         for (auto element : items) {
             od::object obj;
-            if (n == max_items_ || element.get_object().get(obj)) return false;
+            if (decoded_ == max_items_ || element.get_object().get(obj)) return false;
             if (n == out.size) out.grow(m_, block);
             item it;
             if (!fields(obj, false, it, out, n)) return false;
@@ -110,6 +110,7 @@ public:
             out.id_end[n] = out.id_text.size();
             out.id_present[n] = level >= 0;
             ++n;
+            ++decoded_;
         }
         out.truncate(n);
         core::finish_loans(m_, out, first, n);
@@ -131,9 +132,12 @@ private:
         for (auto member : obj) {
             od::field f;
             if (std::move(member).get(f)) return false;
-            std::string_view key;
-            if (key_of(f, key)) return false;
-            const int k = keys_.find(key, state);
+            int k = keys_.find_expected(f.key().raw(), state);
+            if (k == key_table::not_told) {
+                std::string_view key;
+                if (key_of(f, key)) return false;
+                k = keys_.find(key, state);
+            }
             od::value v = f.value();
             if (k < 0) {
                 if (validate_skipped(v)) return false;
@@ -212,6 +216,7 @@ private:
     const core::compiled_model& m_;
     key_table keys_;
     std::size_t max_items_;
+    std::size_t decoded_ = 0;  // over every array decoded
 };
 
 // Decodes pieces [first, last) into `out`; false on anything plain_items does not take.
@@ -245,26 +250,22 @@ std::optional<status> decode_in_pieces(std::string_view body, const core::compil
     const auto span = plain_items_span(body);
     if (!span) return std::nullopt;
     const auto pieces = cut_pieces(body, *span);
-    const std::size_t threads = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), pieces.size());
-    std::vector<core::loan_batch> parts(threads);
+    const std::size_t threads = core::parts_for(pieces.size(), 1), before = out.size;
+    // The first run of pieces is decoded into `out` itself, the others into batches appended after it.
+    std::vector<core::loan_batch> parts(threads - 1);
     std::vector<char> done(threads, 0);
-    auto run = [&](std::size_t t) {
-        parts[t].reset(m, out.keep_raw);
+    core::run_parts(threads, [&](std::size_t t) {
+        if (t) parts[t - 1].reset(m, out.keep_raw);
         done[t] = decode_pieces(body, pieces, pieces.size() * t / threads, pieces.size() * (t + 1) / threads, m,
-                                limits.max_items, parts[t]);
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
-    run(0);
-    for (auto& t : pool) t.join();
-    std::size_t total = 0;
-    for (std::size_t t = 0; t < threads; ++t) {
-        if (!done[t]) return std::nullopt;
-        total += parts[t].size;
+                                limits.max_items, t ? parts[t - 1] : out);
+    });
+    std::size_t total = out.size - before;
+    for (const auto& part : parts) total += part.size;
+    if (std::find(done.begin(), done.end(), 0) != done.end() || total > limits.max_items) {
+        out.truncate(before);
+        return std::nullopt;
     }
-    if (total > limits.max_items) return std::nullopt;
-    out.reserve(out.size + total);
-    for (auto& part : parts) out.append(part);
+    for (const auto& part : parts) out.append(part);
     return status(ok());
 }
 

@@ -79,33 +79,48 @@ void append_integer(std::string& out, std::int64_t value) {
     out.append(buf, write_integer(buf, value));
 }
 
-void append_string(std::string& out, std::string_view value) {
+char* write_string(char* p, std::string_view value) {
     static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    // Runs of characters that need no escape (nearly all of any id or name) are appended whole.
+    *p++ = '"';
+    // Runs of characters that need no escape (nearly all of any id or name) are copied whole.
     auto plain = [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; };
     for (std::size_t i = 0; i < value.size();) {
         std::size_t run = i;
         while (run < value.size() && plain(value[run])) ++run;
-        out.append(value.data() + i, run - i);
+        std::memcpy(p, value.data() + i, run - i);
+        p += run - i;
         if (run == value.size()) break;
         i = run + 1;
         const char c = value[run];
+        *p++ = '\\';
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            out += "\\u00";  // the other control characters
-            out += hex[(c >> 4) & 0xf];
-            out += hex[c & 0xf];
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        default:  // the other control characters
+            std::memcpy(p, "u00", 3);
+            p[3] = hex[(c >> 4) & 0xf];
+            p[4] = hex[c & 0xf];
+            p += 5;
         }
     }
-    out += '"';
+    *p++ = '"';
+    return p;
+}
+
+void append_string(std::string& out, std::string_view value) {
+    if (value.size() <= 64) {
+        char buf[max_string_chars(64)];
+        out.append(buf, write_string(buf, value));
+        return;
+    }
+    const std::size_t at = out.size();
+    out.resize(at + max_string_chars(value.size()));
+    out.resize(static_cast<std::size_t>(write_string(out.data() + at, value) - out.data()));
 }
 
 void json_writer::newline() {

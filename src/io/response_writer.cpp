@@ -6,9 +6,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
+#include <vector>
 
 #include "loanrisk/csv.hpp"
 #include "loanrisk/json_writer.hpp"
+#include "loanrisk/parallel.hpp"
 
 namespace loanrisk::io {
 
@@ -88,42 +91,105 @@ void append_id(std::string& out, const core::loan_batch& b, std::size_t i) {
     else out += "null";
 }
 
-
-void append_result(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
-                   const core::scored_batch& s, std::size_t i, bool explain) {
-    out += "{\"application_id\":";
-    append_id(out, b, i);
-    out += ",\"pd_default\":";
-    append_pd(out, s.pd[i]);
-    out += ",\"decision\":\"";
-    out += core::decision_name(s.decisions[i]);
-    out += "\",\"expected_loss\":";
-    append_money(out, s.expected_loss[i]);
-    if (explain) {
-        out += ',';
-        append_score_and_reasons(out, core::explain(m, b, i));
-    }
+// A JSON result with "score" and "reason_codes".
+void append_explained_result(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                             const core::scored_batch& s, std::size_t i) {
+    const std::size_t at = out.size(), id_bytes = b.id_end[i] - (i ? b.id_end[i - 1] : 0);
+    out.resize(at + max_json_result_chars + 6 * id_bytes);
+    const char* end = write_json_result(out.data() + at, b, s, i);
+    out.resize(static_cast<std::size_t>(end - out.data()) - 1);  // its closing brace comes after the reasons
+    out += ',';
+    append_score_and_reasons(out, core::explain(m, b, i));
     out += '}';
+}
+
+// Rows [begin, end) appended by fill(to, from, until), which appends rows [from, until) to `to`: in one
+// go, or for many rows in contiguous parts on every core, joined in order.
+constexpr std::size_t parallel_min_rows = 16384;
+
+template <class Fill>
+void append_in_parts(std::string& out, std::size_t begin, std::size_t end, Fill fill) {
+    if (begin >= end) return;
+    const std::size_t parts = core::parts_for(end - begin, parallel_min_rows);
+    if (parts == 1) {
+        fill(out, begin, end);
+        return;
+    }
+    std::vector<std::string> tail(parts - 1);
+    auto bound = [&](std::size_t t) { return begin + (end - begin) * t / parts; };
+    core::run_parts(parts, [&](std::size_t t) { fill(t ? tail[t - 1] : out, bound(t), bound(t + 1)); });
+    for (const auto& t : tail) out += t;
+}
+
+// Rows [begin, end) written at a pointer by write(p, i), into room reserved once per part (row_room per row
+// and id_room per byte of the rows' ids) and trimmed after.
+template <class Write>
+void append_rows(std::string& out, const core::loan_batch& b, std::size_t begin, std::size_t end,
+                 std::size_t row_room, std::size_t id_room, Write write) {
+    append_in_parts(out, begin, end, [&](std::string& to, std::size_t from, std::size_t until) {
+        const std::size_t at = to.size(), id_bytes = b.id_end[until - 1] - (from ? b.id_end[from - 1] : 0);
+        to.resize(at + (until - from) * row_room + id_room * id_bytes);
+        char* p = to.data() + at;
+        for (std::size_t i = from; i < until; ++i) p = write(p, i);
+        to.resize(static_cast<std::size_t>(p - to.data()));
+    });
 }
 
 void append_rate(std::string& out, double r) { append_number(out, r, 6); }
 
 }  // namespace
 
+char* write_json_result(char* p, const core::loan_batch& b, const core::scored_batch& s, std::size_t i) {
+    auto put = [&p](std::string_view text) {
+        std::memcpy(p, text.data(), text.size());
+        p += text.size();
+    };
+    put("{\"application_id\":");
+    if (b.id_present[i]) p = write_string(p, b.id(i));
+    else put("null");
+    put(",\"pd_default\":");
+    p = write_pd(p, s.pd[i]);
+    put(",\"decision\":\"");
+    put(core::decision_name(s.decisions[i]));
+    put("\",\"expected_loss\":");
+    p = write_money(p, s.expected_loss[i]);
+    *p++ = '}';
+    return p;
+}
+
 void append_results_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                          const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain) {
-    for (std::size_t i = begin; i < end; ++i) {
-        if (i != begin) out += ',';
-        append_result(out, m, b, s, i, explain);
+    if (explain) {
+        append_in_parts(out, begin, end, [&](std::string& to, std::size_t from, std::size_t until) {
+            for (std::size_t i = from; i < until; ++i) {
+                if (i != begin) to += ',';
+                append_explained_result(to, m, b, s, i);
+            }
+        });
+        return;
     }
+    append_rows(out, b, begin, end, max_json_result_chars + 1, 6, [&](char* p, std::size_t i) {
+        if (i != begin) *p++ = ',';
+        return write_json_result(p, b, s, i);
+    });
 }
 
 void append_results_ndjson(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                            const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain) {
-    for (std::size_t i = begin; i < end; ++i) {
-        append_result(out, m, b, s, i, explain);
-        out += '\n';
+    if (explain) {
+        append_in_parts(out, begin, end, [&](std::string& to, std::size_t from, std::size_t until) {
+            for (std::size_t i = from; i < until; ++i) {
+                append_explained_result(to, m, b, s, i);
+                to += '\n';
+            }
+        });
+        return;
     }
+    append_rows(out, b, begin, end, max_json_result_chars + 1, 6, [&](char* p, std::size_t i) {
+        p = write_json_result(p, b, s, i);
+        *p++ = '\n';
+        return p;
+    });
 }
 
 void append_results_csv_header(std::string& out) { out += "application_id,pd_default,decision,expected_loss\n"; }
@@ -151,13 +217,8 @@ char* write_csv_result(char* p, const core::loan_batch& b, const core::scored_ba
 
 void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
                         std::size_t end) {
-    if (begin >= end) return;
-    // Room for every row at once, trimmed after: no size check per piece of a row.
-    const std::size_t at = out.size(), id_bytes = b.id_end[end - 1] - (begin ? b.id_end[begin - 1] : 0);
-    out.resize(at + (end - begin) * max_csv_result_chars + 2 * id_bytes);
-    char* p = out.data() + at;
-    for (std::size_t i = begin; i < end; ++i) p = write_csv_result(p, b, s, i);
-    out.resize(static_cast<std::size_t>(p - out.data()));
+    append_rows(out, b, begin, end, max_csv_result_chars, 2,
+                [&](char* p, std::size_t i) { return write_csv_result(p, b, s, i); });
 }
 
 void append_summary_json(std::string& out, const core::portfolio_summary& s) {

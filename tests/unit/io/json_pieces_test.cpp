@@ -68,7 +68,9 @@ std::string varied_item(std::size_t i) {
     const std::string home = i % 3 == 0 ? ", \"home\": \"R\\u0045NT\"" : i % 3 == 1 ? ", \"home\": null" : "";
     const std::string unknown = i % 11 == 0 ? ", \"extra\": {\"a\": [1, \"x\", null, true, false, {\"b\": -2.5e3}]}"
                                             : i % 11 == 1 ? ", \"note\": \"{[\\\"]}\"" : "";
-    const std::string features = amount + rate + grade + home + unknown;
+    // where "rate" is the expected key, keys that start like it (before a null rate, too)
+    const std::string near = i % 13 == 2 ? ", \"rateX\": 1, \"rat\": 2" : "";
+    const std::string features = amount + near + rate + grade + home + unknown;
     switch (i % 8) {
     case 0: return "{\"application_id\": \"A-" + std::to_string(i) + "\", \"data\": {" + features + "}}";
     case 1: return "{\"data\": {" + features + ", \"id\": 7}, \"loan_id\": " + std::to_string(i) + ".50}";

@@ -1,0 +1,36 @@
+// Fork-join for the large-batch paths (decoding JSON pieces, writing results): work split into a few
+// contiguous parts, one thread each, the calling thread taking part 0.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace loanrisk::core {
+
+// How many parts `units` of work make when each part should have at least `min_units`: 1 up to the
+// machine's cores.
+inline std::size_t parts_for(std::size_t units, std::size_t min_units) {
+    const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    return std::clamp<std::size_t>(units / std::max<std::size_t>(min_units, 1), 1, cores);
+}
+
+// Runs f(0) ... f(n - 1) at once, f(0) on the calling thread, and returns when all are done. A part no
+// thread could be started for (the system refused one) runs on the calling thread.
+template <class F>
+void run_parts(std::size_t n, F&& f) {
+    std::vector<std::thread> pool;
+    std::size_t started = 1;
+    try {
+        pool.reserve(n > 1 ? n - 1 : 0);
+        for (; started < n; ++started) pool.emplace_back([&f, started] { f(started); });
+    } catch (const std::system_error&) {
+    }
+    for (std::size_t t = started; t < n; ++t) f(t);
+    if (n) f(0);
+    for (auto& t : pool) t.join();
+}
+
+}  // namespace loanrisk::core
