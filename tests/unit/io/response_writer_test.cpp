@@ -145,6 +145,51 @@ TEST(response_writer, csv_results_fit_their_room_and_match_piece_by_piece_append
     }
 }
 
+// Many results are written in parts on every core, each part through a pointer into room reserved up front:
+// the longest pieces fit (ids of control characters, escaped six times as long; MANUAL_REVIEW; 24-character
+// losses), and every format joins its parts into what writing one result at a time gives.
+TEST(response_writer, many_results_written_in_parts_equal_one_at_a_time) {
+    auto f = scored_two_loans();
+    core::loan_batch& b = f.b;
+    core::scored_batch& s = f.s;
+    std::mt19937_64 rng(11);
+    const std::vector<double> losses = {NAN, -1.2345678901234567e+300, 1e-300, 12.34, 300000, 0};
+    const std::vector<std::string> ids = {"", "\x01\x02\x1f", "\"\\", std::string(100, 'x') + "\n", "A-17"};
+    for (std::size_t i = 0; i < 40000; ++i) {
+        const bool grade_a = rng() % 2;
+        ASSERT_TRUE(loanrisk::testing::push_loan(f.m, b, {{"amount", double(rng() % 1000)}, {"grade", std::string(grade_a ? "A" : "B")}}));
+        const std::string& id = ids[rng() % ids.size()];
+        if (!id.empty()) core::set_id(b, b.size - 1, id);
+    }
+    core::score_batch(f.m, b, {}, s, f.acc);
+    for (std::size_t i = 0; i < b.size; ++i) {  // the longest numbers and every decision, beyond what scoring gives
+        if (rng() % 3 == 0) s.pd[i] = std::uniform_real_distribution<float>(0, 1)(rng) * 1e-30f;
+        s.decisions[i] = static_cast<core::decision>(rng() % 3);
+        s.expected_loss[i] = losses[rng() % losses.size()];
+    }
+    for (const auto& [begin, end] : std::vector<std::pair<std::size_t, std::size_t>>{{0, b.size}, {1, b.size - 3}}) {
+        std::string json = "[", ndjson, csv, explained = "[";
+        std::string json_each = "[", ndjson_each, csv_each, explained_each = "[";
+        io::append_results_json(json, f.m, b, s, begin, end);
+        io::append_results_ndjson(ndjson, f.m, b, s, begin, end);
+        io::append_results_csv(csv, b, s, begin, end);
+        io::append_results_json(explained, f.m, b, s, begin, end, true);
+        for (std::size_t i = begin; i < end; ++i) {
+            if (i != begin) json_each += ',', explained_each += ',';
+            io::append_results_json(json_each, f.m, b, s, i, i + 1);
+            io::append_results_ndjson(ndjson_each, f.m, b, s, i, i + 1);
+            io::append_results_csv(csv_each, b, s, i, i + 1);
+            io::append_results_json(explained_each, f.m, b, s, i, i + 1, true);
+        }
+        EXPECT_TRUE(json == json_each) << begin;  // not EXPECT_EQ: megabytes each
+        EXPECT_TRUE(ndjson == ndjson_each) << begin;
+        EXPECT_TRUE(csv == csv_each) << begin;
+        EXPECT_TRUE(explained == explained_each) << begin;
+        EXPECT_NE(explained.find("\"reason_codes\""), std::string::npos);
+        EXPECT_NE(json.find("\"application_id\":\"\\u0001\\u0002\\u001f\""), std::string::npos);
+    }
+}
+
 TEST(response_writer, batch_response_carries_count_assumptions_version_and_summary) {
     auto f = scored_two_loans();
     auto summary = core::summarize(f.m, f.acc, {{"grade"}});
