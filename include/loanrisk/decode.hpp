@@ -26,6 +26,8 @@ inline constexpr std::string_view id_fields[] = {"application_id", "ID",        
 struct decode_limits {
     std::size_t max_items = 50'000'000;     // items per request body
     std::size_t max_line_bytes = 1 << 20;   // one NDJSON line / CSV record
+    std::size_t threads = 0;                // cores a large body is decoded on (0: all; callers that already
+                                            // decode blocks in parallel pass 1)
 };
 
 // Bytes the JSON parser may read past a body's end. A caller whose buffer holds at least this many
@@ -100,6 +102,7 @@ private:
     };
 
     status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);
+    status decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_plain(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_general(std::string_view text, std::size_t base, core::loan_batch& out);
     std::size_t cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan);

@@ -146,7 +146,9 @@ struct block_decoder {
 
     status decode(std::string_view text, std::size_t lines_before, std::size_t offset, core::loan_batch& out) const {
         if (csv) {
-            io::csv_decoder d(m);
+            io::decode_limits limits;
+            limits.threads = 1;  // blocks are already decoded on every core
+            io::csv_decoder d(m, limits);
             if (auto s = d.feed(header, out); !s) return s;
             d.continue_at(lines_before, offset);
             if (auto s = d.feed(text, out); !s) return s;

@@ -11,10 +11,12 @@
 #include <limits>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "loanrisk/csv.hpp"
 #include "loanrisk/dataset.hpp"
 #include "loanrisk/decode.hpp"
+#include "loanrisk/parallel.hpp"
 
 namespace loanrisk::io {
 namespace {
@@ -25,6 +27,8 @@ constexpr std::size_t none = static_cast<std::size_t>(-1);
 // many fields: 12 columns' field offsets (24 KiB) stay in L1 with the rows being filled, and a header of a
 // million columns costs its decoder one row of offsets (8 MB), not 256.
 constexpr std::size_t max_plain_rows = 256, max_plain_fields = 256 * 16;
+// Texts of at least this many bytes per core are decoded on every core (decode_in_parts).
+constexpr std::size_t parallel_min_bytes = 64 << 10;
 
 // One past the first record end in `s`, or `none`. `quoted` is the quote state at s[0] on entry and at
 // the returned position on return. A record ends at a line end outside quotes: LF, or a CR not followed
@@ -59,8 +63,7 @@ std::size_t last_record_end(std::string_view s, bool& quoted) {
 
 // Line breaks as csv_reader counts them: LF, CRLF and a lone CR each once.
 std::size_t count_line_breaks(std::string_view s) {
-    std::size_t n = 0;
-    for (std::size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) ++n;
+    auto n = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));  // a vectorised count
     for (std::size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1))
         if (i + 1 == s.size() || s[i + 1] != '\n') ++n;
     return n;
@@ -194,7 +197,66 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
         if (auto s = decode_general(text.substr(done, next - done), base + done, out); !s) return s;
         done = next;
     }
-    return decode_plain(text.substr(done), base + done, out);
+    return decode_in_parts(text.substr(done), base + done, out);
+}
+
+// Records of a large text, decoded on every core: the text is cut at line feeds outside quotes (the quote
+// state at a cut is the parity of the quotes since the previous one) into parts, each decoded by a copy of
+// this decoder, which starts at the part's line number, into its own batch (the first straight into
+// `out`); the batches are joined in order. When a part fails, the parts before it and its loans before
+// the error are kept, and its error is the one reported, as serially. A run past max_items, or parts whose
+// line counts do not meet, are decoded again serially.
+status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out) {
+    const std::size_t n = text.size();
+    const std::size_t parts = limits_.threads ? std::min(n / parallel_min_bytes, limits_.threads)
+                                              : core::parts_for(n, parallel_min_bytes);
+    if (parts <= 1) return decode_plain(text, base, out);
+    std::vector<std::size_t> cut{0};
+    for (std::size_t t = 1; t < parts; ++t) {
+        std::size_t p = std::max(n * t / parts, cut.back());
+        bool quoted = std::count(text.begin() + static_cast<std::ptrdiff_t>(cut.back()),
+                                 text.begin() + static_cast<std::ptrdiff_t>(p), '"') % 2 == 1;
+        for (; p < n; ++p) {
+            if (text[p] == '"') quoted = !quoted;
+            else if (text[p] == '\n' && !quoted) break;
+        }
+        if (p + 1 >= n) break;
+        cut.push_back(p + 1);
+    }
+    cut.push_back(n);
+    const std::size_t count = cut.size() - 1, before = out.size;
+    std::vector<csv_decoder> decoders;
+    decoders.reserve(count);
+    std::vector<std::size_t> lines_at(count, line_);
+    for (std::size_t t = 0; t < count; ++t) {
+        if (t) lines_at[t] = lines_at[t - 1] + count_line_breaks(text.substr(cut[t - 1], cut[t] - cut[t - 1]));
+        decoders.push_back(*this);
+        decoders.back().line_ = lines_at[t];
+    }
+    std::vector<core::loan_batch> batches(count - 1);
+    std::vector<status> results(count, ok());
+    core::run_parts(count, [&](std::size_t t) {
+        if (t) batches[t - 1].reset(model_, out.keep_raw);
+        results[t] = decoders[t].decode_plain(text.substr(cut[t], cut[t + 1] - cut[t]), base + cut[t],
+                                              t ? batches[t - 1] : out);
+    });
+    std::size_t items = 0;
+    bool meet = true;
+    for (std::size_t t = 0; t < count; ++t) {
+        items += decoders[t].items_ - items_;
+        if (results[t] && t + 1 < count) meet = meet && decoders[t].line_ == lines_at[t + 1];
+    }
+    if (items_ + items > limits_.max_items || !meet) {
+        out.truncate(before);
+        return decode_plain(text, base, out);
+    }
+    for (std::size_t t = 0; t < count; ++t) {
+        if (t) out.append(batches[t - 1]);
+        if (!results[t]) return results[t];
+    }
+    line_ = decoders.back().line_;
+    items_ += items;
+    return ok();
 }
 
 // Records of plain fields (unquoted, or quoted with no quote or line break inside; LF or CRLF line ends:

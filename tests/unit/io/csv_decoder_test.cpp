@@ -413,3 +413,55 @@ TEST(csv_decoder, long_bodies_decode_across_blocks_as_the_general_reader_does) {
             << "round " << round << " cut at " << a << " and " << b;
     }
 }
+
+// Large texts are cut at line feeds outside quotes and decoded on several cores: loans, errors (line,
+// column, offset) and the loans kept before an error are the serial decoder's, with quoted line breaks,
+// CRLF, blank lines and records for the general reader anywhere, however many parts the text makes.
+TEST(csv_decoder, large_bodies_decoded_in_parts_equal_the_serial_decode) {
+    const std::string header = "application_id,amount,rate,grade,home,notes,ID\n";
+    std::srand(23);
+    auto pick = [](std::size_t n) { return static_cast<std::size_t>(std::rand()) % n; };
+    auto limits_with = [](std::size_t threads, std::size_t max_items = decode_limits{}.max_items) {
+        decode_limits l;
+        l.threads = threads;
+        l.max_items = max_items;
+        return l;
+    };
+    for (int round = 0; round < 8; ++round) {
+        std::string text = header;
+        const std::size_t rows = 9000 + pick(6000);
+        for (std::size_t r = 0; r < rows; ++r) {
+            if (pick(200) == 0) text += "\n";
+            const std::vector<std::string> notes = {"plain", "\"two\nlines\"", "\"a \"\"quote\"\"\"", "\"\n\"", ""};
+            text += "L" + std::to_string(r) + "," + std::vector<std::string>{"300", "", "12.5", " 600 "}[pick(4)] + "," +
+                    std::vector<std::string>{"13", "", "7.25"}[pick(3)] + "," + std::vector<std::string>{"A", "B", "Z"}[pick(3)] +
+                    ",OWN," + notes[round % 2 ? pick(notes.size()) : 0] + "," + (pick(2) ? "" : "z") + (pick(5) ? "\n" : "\r\n");
+        }
+        std::string bad = text;
+        const std::size_t at = bad.find("\nL" + std::to_string(rows / 2 + pick(rows / 3)) + ",") + 1;
+        switch (round % 4) {
+        case 0: bad.insert(bad.find(',', at) + 1, "-"); break;         // a negative amount
+        case 1: bad.insert(bad.find(',', at), ",extra"); break;        // a field too many
+        case 2: bad.insert(bad.find(',', at) + 1, "\"x\"y"); break;    // malformed quoting
+        default: bad.insert(at, "\"unclosed,"); break;                // a quote never closed
+        }
+        const std::string serial = decode(text, limits_with(1)), serial_bad = decode(bad, limits_with(1));
+        ASSERT_EQ(serial.find("id=L0 "), 0u) << serial.substr(0, 200);
+        ASSERT_EQ(serial_bad.find("id="), std::string::npos) << "round " << round;
+        for (std::size_t threads : {0, 2, 5}) {
+            EXPECT_TRUE(decode(text, limits_with(threads)) == serial) << "round " << round << ", " << threads << " threads";
+            EXPECT_EQ(decode(bad, limits_with(threads)), serial_bad) << "round " << round << ", " << threads << " threads";
+            EXPECT_EQ(decode(text, limits_with(threads, rows - 7)), decode(text, limits_with(1, rows - 7)));
+        }
+        // the loans kept before an error
+        for (std::size_t threads : {1, 5}) {
+            loan_batch b = empty_batch(small_compiled());
+            csv_decoder d(small_compiled(), limits_with(threads));
+            EXPECT_FALSE(d.feed(bad, b) && d.finish(b));
+            static std::string kept;
+            if (threads == 1) kept = dump(b);
+            else EXPECT_TRUE(dump(b) == kept) << "round " << round;
+            EXPECT_GT(b.size, rows / 2 - 1);
+        }
+    }
+}
