@@ -138,7 +138,7 @@ private:
                 if (key_of(f, key)) return false;
                 k = keys_.find(key, state);
             }
-            od::value v = f.value();
+            od::value& v = f.value();
             if (k < 0) {
                 if (validate_skipped(v)) return false;
                 continue;
@@ -250,7 +250,8 @@ std::optional<status> decode_in_pieces(std::string_view body, const core::compil
     const auto span = plain_items_span(body);
     if (!span) return std::nullopt;
     const auto pieces = cut_pieces(body, *span);
-    const std::size_t threads = core::parts_for(pieces.size(), 1), before = out.size;
+    const std::size_t threads = limits.threads ? std::min(limits.threads, pieces.size()) : core::parts_for(pieces.size(), 1);
+    const std::size_t before = out.size;
     // The first run of pieces is decoded into `out` itself, the others into batches appended after it.
     std::vector<core::loan_batch> parts(threads - 1);
     std::vector<char> done(threads, 0);
