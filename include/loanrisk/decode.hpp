@@ -26,8 +26,11 @@ inline constexpr std::string_view id_fields[] = {"application_id", "ID",        
 struct decode_limits {
     std::size_t max_items = 50'000'000;     // items per request body
     std::size_t max_line_bytes = 1 << 20;   // one NDJSON line / CSV record
-    std::size_t threads = 0;                // cores a large body is decoded on (0: all; callers that already
-                                            // decode blocks in parallel pass 1)
+    // Large bodies are decoded on several cores:
+    std::size_t threads = 0;                    // at most this many (0: every core; callers that already
+                                                // decode blocks in parallel pass 1)
+    std::size_t json_piece_bytes = 256 << 10;   // a JSON batch of two pieces or more, cut into pieces this big
+    std::size_t csv_part_bytes = 64 << 10;      // CSV records, at least this many bytes per core
 };
 
 // Bytes the JSON parser may read past a body's end. A caller whose buffer holds at least this many

@@ -27,8 +27,6 @@ constexpr std::size_t none = static_cast<std::size_t>(-1);
 // many fields: 12 columns' field offsets (24 KiB) stay in L1 with the rows being filled, and a header of a
 // million columns costs its decoder one row of offsets (8 MB), not 256.
 constexpr std::size_t max_plain_rows = 256, max_plain_fields = 256 * 16;
-// Texts of at least this many bytes per core are decoded on every core (decode_in_parts).
-constexpr std::size_t parallel_min_bytes = 64 << 10;
 
 // One past the first record end in `s`, or `none`. `quoted` is the quote state at s[0] on entry and at
 // the returned position on return. A record ends at a line end outside quotes: LF, or a CR not followed
@@ -208,8 +206,8 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
 // line counts do not meet, are decoded again serially.
 status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out) {
     const std::size_t n = text.size();
-    const std::size_t parts = limits_.threads ? std::min(n / parallel_min_bytes, limits_.threads)
-                                              : core::parts_for(n, parallel_min_bytes);
+    const std::size_t min_bytes = std::max<std::size_t>(limits_.csv_part_bytes, 1);
+    const std::size_t parts = limits_.threads ? std::min(n / min_bytes, limits_.threads) : core::parts_for(n, min_bytes);
     if (parts <= 1) return decode_plain(text, base, out);
     std::vector<std::size_t> cut{0};
     for (std::size_t t = 1; t < parts; ++t) {

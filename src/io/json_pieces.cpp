@@ -1,7 +1,7 @@
 // Large /batch_predict JSON bodies on every core. A body of the usual shape, `[item, ...]` or
-// `{"items": [item, ...]}`, is cut between items into pieces of about piece_bytes; each thread takes a
-// contiguous run of pieces, copies each one into its own buffer as `[item, ...]`, and indexes and decodes it
-// there while it is in cache. Threads decode into their own batches, joined in order.
+// `{"items": [item, ...]}`, is cut between items into pieces of about json_piece_bytes (decode_limits); each
+// thread takes a contiguous run of pieces, copies each one into its own buffer as `[item, ...]`, and indexes
+// and decodes it there while it is in cache. Threads decode into their own batches, joined in order.
 //
 // A cut is found by its bytes (`}`, `,`, `{` with only whitespace between), which could also sit inside a
 // string or a nested array; but then a piece next to it does not parse as one array with nothing after it.
@@ -25,8 +25,6 @@
 namespace loanrisk::io::detail {
 namespace {
 
-constexpr std::size_t pieces_min_bytes = std::size_t{1} << 19;
-constexpr std::size_t piece_bytes = std::size_t{1} << 18;
 
 // Where the items lie, as body offsets: `begin` just after the array's `[`, `end` at its `]`.
 struct items_span {
@@ -75,7 +73,7 @@ std::size_t next_cut(std::string_view body, std::size_t from, std::size_t end) {
 using piece = std::pair<std::size_t, std::size_t>;  // body offsets [begin, end)
 
 // The first piece starts at span.begin, each next one just after a cut, and the last ends at span.end.
-std::vector<piece> cut_pieces(std::string_view body, const items_span& span) {
+std::vector<piece> cut_pieces(std::string_view body, const items_span& span, std::size_t piece_bytes) {
     std::vector<piece> pieces;
     std::size_t at = span.begin;
     while (at < span.end) {
@@ -246,10 +244,11 @@ bool decode_pieces(std::string_view body, const std::vector<piece>& pieces, std:
 
 std::optional<status> decode_in_pieces(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
                                        const decode_limits& limits) {
-    if (body.size() < pieces_min_bytes) return std::nullopt;
+    const std::size_t piece_bytes = std::max<std::size_t>(limits.json_piece_bytes, 1);
+    if (body.size() < 2 * piece_bytes) return std::nullopt;
     const auto span = plain_items_span(body);
     if (!span) return std::nullopt;
-    const auto pieces = cut_pieces(body, *span);
+    const auto pieces = cut_pieces(body, *span, piece_bytes);
     const std::size_t threads = limits.threads ? std::min(limits.threads, pieces.size()) : core::parts_for(pieces.size(), 1);
     const std::size_t before = out.size;
     // The first run of pieces is decoded into `out` itself, the others into batches appended after it.

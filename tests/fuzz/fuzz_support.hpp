@@ -93,6 +93,9 @@ inline bool same_batch(const core::loan_batch& a, const core::loan_batch& b) {
         return false;
     for (std::size_t t = 0; t < a.dense.size(); ++t)
         if (!same_floats(a.dense[t], b.dense[t])) return false;
+    if (a.raw.size() != b.raw.size()) return false;
+    for (std::size_t t = 0; t < a.raw.size(); ++t)
+        if (!same_doubles(a.raw[t], b.raw[t])) return false;
     return true;
 }
 
@@ -108,10 +111,10 @@ int check_stream_decoder(const std::uint8_t* data, std::size_t size) {
         core::loan_batch batch;
         status st = ok();
     };
-    auto decode = [&](std::size_t cut) {
+    auto decode = [&](std::size_t cut, io::decode_limits limits = {}) {
         outcome o;
         o.batch.reset(m);
-        Decoder d(m);
+        Decoder d(m, limits);
         o.st = d.feed(body.substr(0, cut), o.batch);
         if (o.st) o.st = d.feed(body.substr(cut), o.batch);
         if (o.st) o.st = d.finish(o.batch);
@@ -120,6 +123,17 @@ int check_stream_decoder(const std::uint8_t* data, std::size_t size) {
     const outcome whole = decode(body.size());
     const outcome split = decode(body.empty() ? 0 : data[0] % (body.size() + 1));
     require(bool(whole.st) == bool(split.st), "chunking does not change success");
+    // Cut into parts of a few bytes on three threads (where the decoder decodes large texts in parts): the
+    // same loans, error and loans kept before it.
+    io::decode_limits parts;
+    parts.threads = 3;
+    parts.csv_part_bytes = 1 + data[0] % 32;
+    const outcome in_parts = decode(body.size(), parts);
+    require(bool(whole.st) == bool(in_parts.st), "decoding in parts does not change success");
+    require(same_batch(whole.batch, in_parts.batch), "decoding in parts does not change the loans kept");
+    if (!whole.st)
+        require(whole.st.err().message() == in_parts.st.err().message() && whole.st.err().offset == in_parts.st.err().offset,
+                "decoding in parts does not change the error");
     if (!whole.st) {
         if (whole.st.err().message() != split.st.err().message() || whole.st.err().offset != split.st.err().offset) {
             std::fprintf(stderr, "whole: %s (offset %zu)\nsplit: %s (offset %zu)\n", whole.st.err().message().c_str(),
