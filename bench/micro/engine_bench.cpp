@@ -171,13 +171,16 @@ void simdjson_bare_pass(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.json.size()));
 }
 
+// Arg: the cores decoding may use (0: all).
 void decode_json(benchmark::State& state) {
     auto& b = bodies();
     auto& f = fixture();
     core::loan_batch batch;
+    io::decode_limits limits;
+    limits.threads = static_cast<std::size_t>(state.range(0));
     for (auto _ : state) {
         batch.reset(f.m);
-        if (auto s = io::decode_json_batch(b.json, f.m, batch); !s) state.SkipWithError(s.err().message().c_str());
+        if (auto s = io::decode_json_batch(b.json, f.m, batch, limits); !s) state.SkipWithError(s.err().message().c_str());
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.json.size()));
@@ -265,7 +268,7 @@ void csv_tokenize_only(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(simdjson_bare_pass)->Unit(benchmark::kMillisecond);
-BENCHMARK(decode_json)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(decode_json)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(decode_score_encode_json)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(csv_tokenize_only)->Unit(benchmark::kMillisecond);
 BENCHMARK(decode_csv)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();

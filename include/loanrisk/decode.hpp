@@ -73,6 +73,7 @@ private:
     status drain(core::loan_batch& out, bool final);
     status decode_line(std::size_t begin, std::size_t end, core::loan_batch& out);
 
+    const core::compiled_model& model_;
     decode_limits limits_;
     std::string carry_;                  // the unfinished last line
     std::size_t line_ = 0, items_ = 0;   // lines consumed; loans decoded

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <system_error>
+#include <exception>
 #include <thread>
 #include <vector>
 
@@ -18,19 +18,30 @@ inline std::size_t parts_for(std::size_t units, std::size_t min_units) {
 }
 
 // Runs f(0) ... f(n - 1) at once, f(0) on the calling thread, and returns when all are done. A part no
-// thread could be started for (the system refused one) runs on the calling thread.
+// thread could be started for (the system refused one) runs on the calling thread. An exception from a
+// part (out of memory) is rethrown here once every part has finished, the first part's first.
 template <class F>
 void run_parts(std::size_t n, F&& f) {
+    std::vector<std::exception_ptr> failed(n);
+    auto part = [&f, &failed](std::size_t t) {
+        try {
+            f(t);
+        } catch (...) {
+            failed[t] = std::current_exception();
+        }
+    };
     std::vector<std::thread> pool;
     std::size_t started = 1;
     try {
         pool.reserve(n > 1 ? n - 1 : 0);
-        for (; started < n; ++started) pool.emplace_back([&f, started] { f(started); });
-    } catch (const std::system_error&) {
+        for (; started < n; ++started) pool.emplace_back(part, started);
+    } catch (...) {  // no thread (or no memory for one): the rest run here
     }
-    for (std::size_t t = started; t < n; ++t) f(t);
-    if (n) f(0);
+    for (std::size_t t = started; t < n; ++t) part(t);
+    if (n) part(0);
     for (auto& t : pool) t.join();
+    for (const auto& e : failed)
+        if (e) std::rethrow_exception(e);
 }
 
 }  // namespace loanrisk::core

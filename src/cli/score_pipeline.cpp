@@ -145,16 +145,16 @@ struct block_decoder {
     const std::string& header;  // CSV header record with its line end
 
     status decode(std::string_view text, std::size_t lines_before, std::size_t offset, core::loan_batch& out) const {
+        io::decode_limits limits;
+        limits.threads = 1;  // blocks are already decoded on every core
         if (csv) {
-            io::decode_limits limits;
-            limits.threads = 1;  // blocks are already decoded on every core
             io::csv_decoder d(m, limits);
             if (auto s = d.feed(header, out); !s) return s;
             d.continue_at(lines_before, offset);
             if (auto s = d.feed(text, out); !s) return s;
             return d.finish(out);
         }
-        io::ndjson_decoder d(m);
+        io::ndjson_decoder d(m, limits);
         d.continue_at(lines_before, offset);
         if (auto s = d.feed(text, out); !s) return s;
         return d.finish(out);

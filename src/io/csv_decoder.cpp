@@ -239,12 +239,16 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
                                               t ? batches[t - 1] : out);
     });
     std::size_t items = 0;
-    bool meet = true;
+    bool meet = true, failed = false;
     for (std::size_t t = 0; t < count; ++t) {
         items += decoders[t].items_ - items_;
+        failed = failed || !results[t];
         if (results[t] && t + 1 < count) meet = meet && decoders[t].line_ == lines_at[t + 1];
     }
-    if (items_ + items > limits_.max_items || !meet) {
+    // Each part counted its items from items_: past max_items, or at it with an error somewhere (serially,
+    // the item after the limit fails as too many before its own values are read), only the serial
+    // decoder knows which error comes first.
+    if (items_ + items > limits_.max_items || (failed && items_ + items >= limits_.max_items) || !meet) {
         out.truncate(before);
         return decode_plain(text, base, out);
     }

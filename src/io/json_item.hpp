@@ -127,4 +127,11 @@ private:
 std::optional<status> decode_in_pieces(std::string_view body, const core::compiled_model& m, core::loan_batch& out,
                                        const decode_limits& limits);
 
+// NDJSON: `lines` (whole lines, the last ending with its line feed), one item per line, decoded into `out`
+// on every core (json_pieces.cpp). False, with `out` as it was, on any line plain JSON decoding does not take
+// (a blank line, a byte-order mark, a bad value, malformed JSON, a line over max_line_bytes, more than
+// max_items): the caller then decodes the lines one by one, which reports errors exactly.
+bool decode_lines_in_pieces(std::string_view lines, const core::compiled_model& m, core::loan_batch& out,
+                            const decode_limits& limits);
+
 }  // namespace loanrisk::io::detail

@@ -94,12 +94,16 @@ class plain_items {
 public:
     plain_items(const core::compiled_model& m, std::size_t max_items) : m_(m), keys_(m), max_items_(max_items) {}
 
-    bool decode(od::array items, core::loan_batch& out) {
+    // `starts`, when given: where each item must begin, one per item (NDJSON lines).
+    bool decode(od::array items, core::loan_batch& out, const std::vector<const char*>* starts = nullptr) {
         const std::size_t first = out.size;
         std::size_t n = first;  // loans decoded; out.size runs ahead by up to a block of defaults
         for (auto element : items) {
+            od::value v;
             od::object obj;
-            if (decoded_ == max_items_ || element.get_object().get(obj)) return false;
+            if (decoded_ == max_items_ || std::move(element).get(v)) return false;
+            if (starts && (n - first == starts->size() || v.raw_json_token().data() != (*starts)[n - first])) return false;
+            if (v.get_object().get(obj)) return false;
             if (n == out.size) out.grow(m_, block);
             item it;
             if (!fields(obj, false, it, out, n)) return false;
@@ -112,7 +116,7 @@ public:
         }
         out.truncate(n);
         core::finish_loans(m_, out, first, n);
-        return true;
+        return !starts || n - first == starts->size();
     }
 
 private:
@@ -217,26 +221,76 @@ private:
     std::size_t decoded_ = 0;  // over every array decoded
 };
 
+// A piece as simdjson reads it: `[` + the piece + `]` in a padded buffer. NDJSON lines become the items of
+// one array: each line feed becomes a comma (the last the closing bracket), and `starts` gets where each
+// line's first non-blank byte lies, where its item must begin: then no value can span two lines nor a line
+// hold two (a value that ran past its line's comma would leave the next line's item starting later).
+std::size_t piece_text(std::string_view body, piece p, bool lines, std::size_t max_line, std::vector<char>& text,
+                       std::vector<const char*>& starts) {
+    const auto [begin, end] = p;
+    const std::size_t size = end - begin + 2;
+    if (text.size() < size + simdjson::SIMDJSON_PADDING) text.resize(size + simdjson::SIMDJSON_PADDING);
+    text[0] = '[';
+    std::memcpy(text.data() + 1, body.data() + begin, end - begin);
+    text[size - 1] = ']';
+    if (!lines) return size;
+    starts.clear();
+    char* const first = text.data() + 1;
+    char* const last = text.data() + size - 1;  // the closing bracket, where the last line feed was
+    for (char* line = first; line < last;) {
+        char* feed = static_cast<char*>(std::memchr(line, '\n', static_cast<std::size_t>(last - line)));
+        if (feed == nullptr) feed = last;
+        if (static_cast<std::size_t>(feed - line) > max_line) return 0;
+        const char* item = line;
+        while (item < feed && json_space(*item)) ++item;
+        starts.push_back(item);
+        if (feed < last) *feed = ',';
+        line = feed + 1;
+    }
+    return size;
+}
+
 // Decodes pieces [first, last) into `out`; false on anything plain_items does not take.
 bool decode_pieces(std::string_view body, const std::vector<piece>& pieces, std::size_t first, std::size_t last,
-                   const core::compiled_model& m, std::size_t max_items, core::loan_batch& out) {
+                   const core::compiled_model& m, const decode_limits& limits, bool lines, core::loan_batch& out) {
     od::parser parser;
-    plain_items decoder(m, max_items);
+    plain_items decoder(m, limits.max_items);
     std::vector<char> text;
+    std::vector<const char*> starts;
     for (std::size_t p = first; p < last; ++p) {
-        const auto [begin, end] = pieces[p];
-        const std::size_t size = end - begin + 2;
-        if (text.size() < size + simdjson::SIMDJSON_PADDING) text.resize(size + simdjson::SIMDJSON_PADDING);
-        text[0] = '[';
-        std::memcpy(text.data() + 1, body.data() + begin, end - begin);
-        text[size - 1] = ']';
+        const std::size_t size = piece_text(body, pieces[p], lines, limits.max_line_bytes, text, starts);
         od::document doc;
         od::array items;
-        if (parser.iterate(text.data(), size, text.size()).get(doc) || doc.get_array().get(items)) return false;
-        if (!decoder.decode(items, out)) return false;
+        if (size == 0 || parser.iterate(text.data(), size, text.size()).get(doc) || doc.get_array().get(items))
+            return false;
+        if (!decoder.decode(items, out, lines ? &starts : nullptr)) return false;
         const char* rest = nullptr;
         if (doc.current_location().get(rest) == simdjson::SUCCESS) return false;  // content after the array
     }
+    return true;
+}
+
+// Pieces decoded on up to limits.threads cores; false, with `out` as it was, when any piece fails.
+bool decode_all(std::string_view body, const std::vector<piece>& pieces, const core::compiled_model& m,
+                core::loan_batch& out, const decode_limits& limits, bool lines) {
+    if (pieces.empty()) return false;  // an empty array: nothing to share out
+    const std::size_t threads = limits.threads ? std::min(limits.threads, pieces.size()) : core::parts_for(pieces.size(), 1);
+    const std::size_t before = out.size;
+    // The first run of pieces is decoded into `out` itself, the others into batches appended after it.
+    std::vector<core::loan_batch> parts(threads - 1);
+    std::vector<char> done(threads, 0);
+    core::run_parts(threads, [&](std::size_t t) {
+        if (t) parts[t - 1].reset(m, out.keep_raw);
+        done[t] = decode_pieces(body, pieces, pieces.size() * t / threads, pieces.size() * (t + 1) / threads, m,
+                                limits, lines, t ? parts[t - 1] : out);
+    });
+    std::size_t total = out.size - before;
+    for (const auto& part : parts) total += part.size;
+    if (std::find(done.begin(), done.end(), 0) != done.end() || total > limits.max_items) {
+        out.truncate(before);
+        return false;
+    }
+    for (const auto& part : parts) out.append(part);
     return true;
 }
 
@@ -248,25 +302,25 @@ std::optional<status> decode_in_pieces(std::string_view body, const core::compil
     if (body.size() < 2 * piece_bytes) return std::nullopt;
     const auto span = plain_items_span(body);
     if (!span) return std::nullopt;
-    const auto pieces = cut_pieces(body, *span, piece_bytes);
-    const std::size_t threads = limits.threads ? std::min(limits.threads, pieces.size()) : core::parts_for(pieces.size(), 1);
-    const std::size_t before = out.size;
-    // The first run of pieces is decoded into `out` itself, the others into batches appended after it.
-    std::vector<core::loan_batch> parts(threads - 1);
-    std::vector<char> done(threads, 0);
-    core::run_parts(threads, [&](std::size_t t) {
-        if (t) parts[t - 1].reset(m, out.keep_raw);
-        done[t] = decode_pieces(body, pieces, pieces.size() * t / threads, pieces.size() * (t + 1) / threads, m,
-                                limits.max_items, t ? parts[t - 1] : out);
-    });
-    std::size_t total = out.size - before;
-    for (const auto& part : parts) total += part.size;
-    if (std::find(done.begin(), done.end(), 0) != done.end() || total > limits.max_items) {
-        out.truncate(before);
-        return std::nullopt;
-    }
-    for (const auto& part : parts) out.append(part);
+    if (!decode_all(body, cut_pieces(body, *span, piece_bytes), m, out, limits, false)) return std::nullopt;
     return status(ok());
+}
+
+bool decode_lines_in_pieces(std::string_view lines, const core::compiled_model& m, core::loan_batch& out,
+                            const decode_limits& limits) {
+    if (lines.empty() || lines.back() != '\n') return false;
+    // Pieces of json_piece_bytes, or fewer bytes so that every core gets one.
+    const std::size_t cores = limits.threads ? limits.threads : core::parts_for(lines.size(), 1);
+    const std::size_t piece_bytes =
+        std::clamp<std::size_t>(lines.size() / std::max<std::size_t>(cores, 1), 1, std::max<std::size_t>(limits.json_piece_bytes, 1));
+    std::vector<piece> pieces;
+    for (std::size_t at = 0; at < lines.size();) {
+        const std::size_t from = std::min(at + piece_bytes, lines.size()) - 1;
+        const auto end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(lines.data() + from, '\n', lines.size() - from)) - lines.data());
+        pieces.emplace_back(at, end);  // the piece's last line feed becomes its closing bracket
+        at = end + 1;
+    }
+    return decode_all(lines, pieces, m, out, limits, true);
 }
 
 }  // namespace loanrisk::io::detail

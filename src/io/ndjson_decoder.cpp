@@ -2,6 +2,7 @@
 // by the item decoder the JSON batch uses (json_item.hpp), with one simdjson parser reused for all lines.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -19,12 +20,15 @@ struct ndjson_decoder::state {
 };
 
 ndjson_decoder::ndjson_decoder(const core::compiled_model& m, decode_limits limits)
-    : limits_(limits), state_(std::make_unique<state>(m)) {}
+    : model_(m), limits_(limits), state_(std::make_unique<state>(m)) {}
 
 ndjson_decoder::~ndjson_decoder() = default;
 ndjson_decoder::ndjson_decoder(ndjson_decoder&&) noexcept = default;
 
 namespace {
+
+// Complete lines of at least this many bytes are decoded in pieces (detail::decode_lines_in_pieces).
+constexpr std::size_t lines_in_pieces_min_bytes = 16 << 10;
 
 error line_too_long(std::size_t line, std::size_t offset, std::size_t limit) {
     return error{"line longer than " + std::to_string(limit) + " bytes", "line " + std::to_string(line), offset,
@@ -61,7 +65,20 @@ status ndjson_decoder::drain(core::loan_batch& out, bool final) {
     carry_.append(simdjson::SIMDJSON_PADDING, ' ');
     std::size_t begin = 0;
     status s = ok();
-    for (std::size_t from = scanned_; from < size;) {
+    // Many complete lines at once are decoded in pieces on every core, when every one of them is plain;
+    // otherwise (and for a few lines) one line at a time below, which reports errors exactly.
+    if (const std::size_t last = std::string_view(carry_.data(), size).rfind('\n');
+        last != std::string_view::npos && last + 1 >= lines_in_pieces_min_bytes && last + 1 > scanned_) {
+        decode_limits rest = limits_;
+        rest.max_items = limits_.max_items - items_;
+        const std::size_t before = out.size;
+        if (detail::decode_lines_in_pieces(std::string_view(carry_.data(), last + 1), model_, out, rest)) {
+            begin = last + 1;
+            line_ += static_cast<std::size_t>(std::count(carry_.data(), carry_.data() + begin, '\n'));
+            items_ += out.size - before;
+        }
+    }
+    for (std::size_t from = std::max(scanned_, begin); from < size;) {
         const void* nl = std::memchr(carry_.data() + from, '\n', size - from);
         if (nl == nullptr) break;
         const auto end = static_cast<std::size_t>(static_cast<const char*>(nl) - carry_.data());

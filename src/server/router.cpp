@@ -406,7 +406,12 @@ private:
     std::size_t count_ = 0;
 };
 
-io::decode_limits limits_for(const app_state&) { return {}; }
+// Large bodies are decoded on as many cores as scoring uses (--score-threads).
+io::decode_limits limits_for(const app_state& app) {
+    io::decode_limits limits;
+    limits.threads = app.options().score_threads;
+    return limits;
+}
 
 response batch_predict(const request& req, app_state& app) {
     format in = body_format(req.content_type);

@@ -465,3 +465,22 @@ TEST(csv_decoder, large_bodies_decoded_in_parts_equal_the_serial_decode) {
         }
     }
 }
+
+// Found in review: parts count their items from where the run started, so when the parts' items reach
+// max_items and one of them fails, the serial decoder must say which error comes first (serially, the
+// record after the limit is too many before its own values are read).
+TEST(csv_decoder, an_error_past_max_items_in_a_later_part_is_too_many_items) {
+    for (std::size_t threads : {1, 2}) {
+        decode_limits limits;
+        limits.max_items = 2;
+        limits.threads = threads;
+        limits.csv_part_bytes = 1;
+        EXPECT_EQ(decode("amount\n1\n2\nx\n", limits), decode("amount\n1\n2\nx\n", [] {
+                      decode_limits serial;
+                      serial.max_items = 2;
+                      serial.threads = 1;
+                      return serial;
+                  }()));
+        EXPECT_EQ(decode("amount\n1\n2\nx\n", limits).substr(0, 14), "too_many_items") << threads;
+    }
+}

@@ -17,6 +17,7 @@ using loanrisk::core::compiled_model;
 using loanrisk::core::loan_batch;
 using loanrisk::io::decode_json_batch;
 using loanrisk::io::detail::decode_in_pieces;
+using loanrisk::io::detail::decode_lines_in_pieces;
 using loanrisk::testing::dump;
 using loanrisk::testing::empty_batch;
 using loanrisk::testing::outcome;
@@ -158,4 +159,99 @@ TEST(json_pieces, leaves_bodies_of_another_shape_or_size_to_the_serial_decoder) 
     loanrisk::io::decode_limits limits;
     limits.max_items = items - 1;
     EXPECT_EQ(in_pieces(m, body, false, nullptr, limits), "left");
+}
+
+namespace {
+
+std::string lines_of(const item_text& item, std::size_t n = items) {
+    std::string lines;
+    for (std::size_t i = 0; i < n; ++i) lines += item(i) + (i % 9 == 4 ? "\r\n" : "\n");
+    return lines;
+}
+
+// An NDJSON body fed in chunks of `chunk` bytes (under the size decoded in pieces: one line at a time) or
+// whole, then finish(): the batch and the first error, if any.
+std::string ndjson(const std::string& body, std::size_t chunk, loanrisk::io::decode_limits limits = {}) {
+    loan_batch b = empty_batch(small_compiled());
+    loanrisk::io::ndjson_decoder d(small_compiled(), limits);
+    loanrisk::status s = loanrisk::ok();
+    for (std::size_t at = 0; s && at < body.size(); at += chunk) s = d.feed(std::string_view(body).substr(at, chunk), b);
+    if (s) s = d.finish(b);
+    return dump(b) + (s ? std::string("ok") : outcome(s));
+}
+
+bool lines_in_pieces(const std::string& lines, loanrisk::io::decode_limits limits = {}) {
+    loan_batch b = empty_batch(small_compiled());
+    const bool taken = decode_lines_in_pieces(lines, small_compiled(), b, limits);
+    if (!taken && b.size != 0) ADD_FAILURE() << "loans left behind";
+    return taken;
+}
+
+}  // namespace
+
+TEST(json_pieces, ndjson_lines_decode_in_pieces_like_one_line_at_a_time) {
+    const std::string body = lines_of(varied_item);
+    ASSERT_TRUE(lines_in_pieces(body));
+    const std::string want = ndjson(body, 4096);
+    ASSERT_EQ(want.substr(want.size() - 2), "ok");
+    for (std::size_t threads : {0, 2, 5}) {
+        loanrisk::io::decode_limits limits;
+        limits.threads = threads;
+        EXPECT_TRUE(ndjson(body, body.size(), limits) == want) << threads << " threads";
+        EXPECT_TRUE(ndjson(body, 100000, limits) == want) << threads << " threads, in chunks";
+    }
+    // the last line without its line feed
+    EXPECT_TRUE(ndjson(body.substr(0, body.size() - 1), body.size()) == want);
+}
+
+// Each body has one unusual line in the middle: the lines are left to the line-by-line decoder, and the
+// outcome (loans, error, loans kept before it) is its own.
+TEST(json_pieces, leaves_ndjson_lines_it_cannot_decode_exactly_to_the_line_decoder) {
+    const std::vector<std::string> unusual = {
+        "",                                                   // a blank line
+        "  \t",                                               // a blank line of spaces
+        "{\"amount\": 1}, {\"amount\": 2}",                     // two items on one line
+        "{\"amount\": 1} {\"amount\": 2}",                      // two values, no comma
+        "{\"amount\":\n1}",                                    // a value over two lines
+        "{\"note\": \"a\n\", \"amount\": 1}",                   // a string over two lines
+        "{\"note\": \"a\n\", \"amount\": 1}, {\"rate\": 2}",     // the same, then two lines as two values
+        "[{\"amount\": 1}",                                    // a bracket that the next line closes
+        "{\"amount\": \"x\"}",                                  // a bad value
+        "{\"amount\": 1} x",                                    // content after the value
+        "7",                                                  // not an object
+    };
+    for (const std::string& odd : unusual) {
+        auto item = [&](std::size_t i) { return i == items / 2 ? odd : i == items / 2 + 1 && odd[0] == '[' ? "{}]" : varied_item(i); };
+        const std::string body = lines_of(item);
+        EXPECT_FALSE(lines_in_pieces(body)) << odd;
+        EXPECT_TRUE(ndjson(body, body.size()) == ndjson(body, 4096)) << odd;
+    }
+    const std::string body = lines_of(varied_item);
+    EXPECT_FALSE(lines_in_pieces("\xEF\xBB\xBF" + body));  // a byte-order mark
+    EXPECT_TRUE(ndjson("\xEF\xBB\xBF" + body, body.size()) == ndjson("\xEF\xBB\xBF" + body, 4096));
+    loanrisk::io::decode_limits limits;
+    limits.max_items = items - 1;
+    EXPECT_FALSE(lines_in_pieces(body, limits));
+    EXPECT_EQ(ndjson(body, body.size(), limits), ndjson(body, 4096, limits));
+    limits = {};
+    limits.max_line_bytes = 150;
+    EXPECT_FALSE(lines_in_pieces(body, limits));
+    EXPECT_EQ(ndjson(body, body.size(), limits), ndjson(body, 4096, limits));
+    limits.max_line_bytes = 1000;
+    EXPECT_TRUE(lines_in_pieces(body, limits));
+}
+
+// Found in review: an empty items array made no pieces, and a caller's thread count then asked for
+// SIZE_MAX batches. (An array of only whitespace makes one empty piece, which decodes to no loans.)
+TEST(json_pieces, an_empty_array_decodes_to_no_loans_whatever_the_thread_count) {
+    loanrisk::io::decode_limits limits;
+    limits.threads = 3;
+    limits.json_piece_bytes = 8;
+    for (const std::string body : {"\t[]                 ", "{\"items\": [  ]}         "}) {
+        const std::string got = in_pieces(small_compiled(), body, false, nullptr, limits);
+        EXPECT_TRUE(got == "left" || got.empty()) << body << ": " << got;
+        loan_batch b = empty_batch(small_compiled());
+        EXPECT_EQ(outcome(decode_json_batch(body, small_compiled(), b, limits)), "ok") << body;
+        EXPECT_EQ(b.size, 0u);
+    }
 }
