@@ -30,6 +30,7 @@ struct decode_limits {
     std::size_t threads = 0;                    // at most this many (0: every core; callers that already
                                                 // decode blocks in parallel pass 1)
     std::size_t json_piece_bytes = 256 << 10;   // a JSON batch of two pieces or more, cut into pieces this big
+    std::size_t ndjson_lines_bytes = 16 << 10;  // NDJSON lines arriving together, in pieces of up to the above
     std::size_t csv_part_bytes = 64 << 10;      // CSV records, at least this many bytes per core
 };
 

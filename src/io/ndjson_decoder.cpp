@@ -27,9 +27,6 @@ ndjson_decoder::ndjson_decoder(ndjson_decoder&&) noexcept = default;
 
 namespace {
 
-// Complete lines of at least this many bytes are decoded in pieces (detail::decode_lines_in_pieces).
-constexpr std::size_t lines_in_pieces_min_bytes = 16 << 10;
-
 error line_too_long(std::size_t line, std::size_t offset, std::size_t limit) {
     return error{"line longer than " + std::to_string(limit) + " bytes", "line " + std::to_string(line), offset,
                  "line_too_long"};
@@ -68,7 +65,7 @@ status ndjson_decoder::drain(core::loan_batch& out, bool final) {
     // Many complete lines at once are decoded in pieces on every core, when every one of them is plain;
     // otherwise (and for a few lines) one line at a time below, which reports errors exactly.
     if (const std::size_t last = std::string_view(carry_.data(), size).rfind('\n');
-        last != std::string_view::npos && last + 1 >= lines_in_pieces_min_bytes && last + 1 > scanned_) {
+        last != std::string_view::npos && last + 1 >= limits_.ndjson_lines_bytes && last + 1 > scanned_) {
         decode_limits rest = limits_;
         rest.max_items = limits_.max_items - items_;
         const std::size_t before = out.size;

@@ -123,11 +123,13 @@ int check_stream_decoder(const std::uint8_t* data, std::size_t size) {
     const outcome whole = decode(body.size());
     const outcome split = decode(body.empty() ? 0 : data[0] % (body.size() + 1));
     require(bool(whole.st) == bool(split.st), "chunking does not change success");
-    // Cut into parts of a few bytes on three threads (where the decoder decodes large texts in parts): the
-    // same loans, error and loans kept before it.
+    // Cut into parts of a few bytes on three threads (CSV records in parts, NDJSON lines in pieces, as large
+    // texts are): the same loans, error and loans kept before it.
     io::decode_limits parts;
     parts.threads = 3;
     parts.csv_part_bytes = 1 + data[0] % 32;
+    parts.json_piece_bytes = 1 + data[0] % 48;
+    parts.ndjson_lines_bytes = data[0] % 64;
     const outcome in_parts = decode(body.size(), parts);
     require(bool(whole.st) == bool(in_parts.st), "decoding in parts does not change success");
     require(same_batch(whole.batch, in_parts.batch), "decoding in parts does not change the loans kept");
