@@ -80,6 +80,7 @@ private:
     std::size_t line_ = 0, items_ = 0;   // lines consumed; loans decoded
     std::size_t offset_ = 0;             // body offset of carry_[0]
     std::size_t scanned_ = 0;            // bytes of carry_ known to hold no line end
+    bool pieces_ = true;                 // complete lines may be decoded in pieces (none has failed there)
     std::unique_ptr<state> state_;
 };
 

@@ -279,11 +279,16 @@ bool decode_all(std::string_view body, const std::vector<piece>& pieces, const c
     // The first run of pieces is decoded into `out` itself, the others into batches appended after it.
     std::vector<core::loan_batch> parts(threads - 1);
     std::vector<char> done(threads, 0);
-    core::run_parts(threads, [&](std::size_t t) {
-        if (t) parts[t - 1].reset(m, out.keep_raw);
-        done[t] = decode_pieces(body, pieces, pieces.size() * t / threads, pieces.size() * (t + 1) / threads, m,
-                                limits, lines, t ? parts[t - 1] : out);
-    });
+    try {
+        core::run_parts(threads, [&](std::size_t t) {
+            if (t) parts[t - 1].reset(m, out.keep_raw);
+            done[t] = decode_pieces(body, pieces, pieces.size() * t / threads, pieces.size() * (t + 1) / threads, m,
+                                    limits, lines, t ? parts[t - 1] : out);
+        });
+    } catch (...) {  // out of memory: `out` as it was, and the caller's error
+        out.truncate(before);
+        throw;
+    }
     std::size_t total = out.size - before;
     for (const auto& part : parts) total += part.size;
     if (std::find(done.begin(), done.end(), 0) != done.end() || total > limits.max_items) {

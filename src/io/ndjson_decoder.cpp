@@ -57,24 +57,26 @@ status ndjson_decoder::finish(core::loan_batch& out) {
 
 status ndjson_decoder::drain(core::loan_batch& out, bool final) {
     const std::size_t size = carry_.size();
-    // simdjson may read up to simdjson::SIMDJSON_PADDING bytes past a document: with this tail every line can be
-    // parsed where it lies, the bytes after it (later lines, then the padding) serving as its padding.
-    carry_.append(simdjson::SIMDJSON_PADDING, ' ');
     std::size_t begin = 0;
     status s = ok();
     // Many complete lines at once are decoded in pieces on every core, when every one of them is plain;
-    // otherwise (and for a few lines) one line at a time below, which reports errors exactly.
+    // otherwise (and for a few lines) one line at a time below, which reports errors exactly. A stream whose
+    // lines once had to go one by one (an unusual layout in every chunk would cost both) stays that way.
     if (const std::size_t last = std::string_view(carry_.data(), size).rfind('\n');
-        last != std::string_view::npos && last + 1 >= limits_.ndjson_lines_bytes && last + 1 > scanned_) {
+        pieces_ && last != std::string_view::npos && last + 1 >= limits_.ndjson_lines_bytes) {
         decode_limits rest = limits_;
         rest.max_items = limits_.max_items - items_;
         const std::size_t before = out.size;
-        if (detail::decode_lines_in_pieces(std::string_view(carry_.data(), last + 1), model_, out, rest)) {
+        pieces_ = detail::decode_lines_in_pieces(std::string_view(carry_.data(), last + 1), model_, out, rest);
+        if (pieces_) {
             begin = last + 1;
             line_ += static_cast<std::size_t>(std::count(carry_.data(), carry_.data() + begin, '\n'));
             items_ += out.size - before;
         }
     }
+    // simdjson may read up to simdjson::SIMDJSON_PADDING bytes past a document: with this tail every line can be
+    // parsed where it lies, the bytes after it (later lines, then the padding) serving as its padding.
+    carry_.append(simdjson::SIMDJSON_PADDING, ' ');
     for (std::size_t from = std::max(scanned_, begin); from < size;) {
         const void* nl = std::memchr(carry_.data() + from, '\n', size - from);
         if (nl == nullptr) break;
