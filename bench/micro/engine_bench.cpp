@@ -186,6 +186,24 @@ void decode_json(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.json.size()));
 }
 
+// The one scoring pass with the portfolio summary, as /batch_predict runs it.
+core::portfolio_accumulator score_with_summary(const core::compiled_model& m, const core::loan_batch& batch,
+                                               const core::score_options& o, core::scored_batch& scored) {
+    core::portfolio_accumulator acc;
+    acc.reset(m, {});
+    core::score_batch(m, batch, o, scored, acc);
+    return acc;
+}
+
+// The whole CSV body into `batch`; an error ends the benchmark.
+void decode_csv_body(benchmark::State& state, const core::compiled_model& m, std::string_view csv,
+                     core::loan_batch& batch, const io::decode_limits& limits = {}) {
+    batch.reset(m);
+    io::csv_decoder d(m, limits);
+    if (auto s = d.feed(csv, batch); !s) state.SkipWithError(s.err().message().c_str());
+    if (auto s = d.finish(batch); !s) state.SkipWithError(s.err().message().c_str());
+}
+
 // What /batch_predict does in process: decode, score (one pass with the summary), encode the response.
 void decode_score_encode_json(benchmark::State& state) {
     auto& b = bodies();
@@ -198,9 +216,7 @@ void decode_score_encode_json(benchmark::State& state) {
     for (auto _ : state) {
         batch.reset(f.m);
         if (auto s = io::decode_json_batch(b.json, f.m, batch); !s) state.SkipWithError(s.err().message().c_str());
-        core::portfolio_accumulator acc;
-        acc.reset(f.m, {});
-        core::score_batch(f.m, batch, o, scored, acc);
+        const core::portfolio_accumulator acc = score_with_summary(f.m, batch, o, scored);
         out.clear();
         io::append_batch_response_json(out, f.m, batch, scored, core::summarize(f.m, acc, {}), o.rules, true, false);
         benchmark::DoNotOptimize(out.data());
@@ -216,12 +232,7 @@ void decode_csv(benchmark::State& state) {
     core::loan_batch batch;
     io::decode_limits limits;
     limits.threads = static_cast<std::size_t>(state.range(0));
-    for (auto _ : state) {
-        batch.reset(f.m);
-        io::csv_decoder d(f.m, limits);
-        if (auto s = d.feed(b.csv, batch); !s) state.SkipWithError(s.err().message().c_str());
-        if (auto s = d.finish(batch); !s) state.SkipWithError(s.err().message().c_str());
-    }
+    for (auto _ : state) decode_csv_body(state, f.m, b.csv, batch, limits);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * b.csv.size()));
 }
@@ -235,13 +246,8 @@ void decode_score_encode_csv(benchmark::State& state) {
     std::string out;
     core::score_options o;
     for (auto _ : state) {
-        batch.reset(f.m);
-        io::csv_decoder d(f.m);
-        if (auto s = d.feed(b.csv, batch); !s) state.SkipWithError(s.err().message().c_str());
-        if (auto s = d.finish(batch); !s) state.SkipWithError(s.err().message().c_str());
-        core::portfolio_accumulator acc;
-        acc.reset(f.m, {});
-        core::score_batch(f.m, batch, o, scored, acc);
+        decode_csv_body(state, f.m, b.csv, batch);
+        score_with_summary(f.m, batch, o, scored);
         out.clear();
         io::append_results_csv_header(out);
         io::append_results_csv(out, batch, scored, 0, batch.size);
