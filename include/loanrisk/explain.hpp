@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loanrisk/batch.hpp"
@@ -11,7 +12,7 @@
 namespace loanrisk::core {
 
 struct reason_code {
-    std::string feature;
+    std::string_view feature;  // the model's name of the term (valid while the compiled model is)
     std::string value;   // the input as received ("D", "35000"), "a / b" for a cross, "(missing)"
     double contribution;  // to the logit
 };

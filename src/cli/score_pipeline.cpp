@@ -299,7 +299,7 @@ private:
                         io::append_integer(out, e.score);
                         for (std::size_t r = 0; r < 3; ++r) {
                             out += ',';
-                            if (r < e.reasons.size()) io::append_csv_field(out, e.reasons[r].feature + "=" + e.reasons[r].value);
+                            if (r < e.reasons.size()) io::append_csv_field(out, std::string(e.reasons[r].feature) + "=" + e.reasons[r].value);
                         }
                     } else {
                         out += ",,,";

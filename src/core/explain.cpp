@@ -18,23 +18,26 @@ int score_points(double logit) {
 
 namespace {
 
-std::string input_value(const compiled_model& m, const loan_batch& b, std::size_t input, std::size_t loan) {
+// The input as received, appended to `out`: "D", "35000", "(missing)".
+void append_input_value(std::string& out, const compiled_model& m, const loan_batch& b, std::size_t input,
+                        std::size_t loan) {
     const input_field& in = m.inputs[input];
     if (in.numeric) {
         if (in.standardized || b.keep_raw) {
             double x = b.keep_raw ? b.raw[input][loan] : std::nan("");
-            if (std::isnan(x)) return "(missing)";
-            std::string s;
-            io::append_number(s, x);
-            return s;
+            if (std::isnan(x)) out += "(missing)";
+            else io::append_number(out, x);
+            return;
         }
         std::uint16_t code = b.codes[in.column][loan];
-        return code == in.missing_code() ? "(missing)" : "(bin " + std::to_string(code) + ")";
+        if (code == in.missing_code()) out += "(missing)";
+        else out += "(bin " + std::to_string(code) + ")";
+        return;
     }
     std::uint16_t code = b.codes[in.column][loan];
-    if (code == in.missing_code()) return "(missing)";
-    if (code == in.unknown_code()) return "(unknown)";
-    return in.categories[code];
+    if (code == in.missing_code()) out += "(missing)";
+    else if (code == in.unknown_code()) out += "(unknown)";
+    else out += in.categories[code];
 }
 
 }  // namespace
@@ -78,15 +81,17 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
         if (c.dense) {
             r.feature = m.dense[c.term].name;
             for (std::size_t i = 0; i < m.inputs.size(); ++i)
-                if (m.inputs[i].standardized && m.inputs[i].column == c.term) r.value = input_value(m, b, i, loan);
+                if (m.inputs[i].standardized && m.inputs[i].column == c.term) append_input_value(r.value, m, b, i, loan);
         } else {
             const lookup_term& term = m.lookups[c.term];
             r.feature = term.name;
             if (term.cross) {
-                r.value = input_value(m, b, term.first_input, loan) + " / " + input_value(m, b, term.second_input, loan);
+                append_input_value(r.value, m, b, term.first_input, loan);
+                r.value += " / ";
+                append_input_value(r.value, m, b, term.second_input, loan);
             } else {
                 for (std::size_t i = 0; i < m.inputs.size(); ++i)
-                    if (!m.inputs[i].standardized && m.inputs[i].column == c.term) r.value = input_value(m, b, i, loan);
+                    if (!m.inputs[i].standardized && m.inputs[i].column == c.term) append_input_value(r.value, m, b, i, loan);
             }
         }
         e.reasons.push_back(std::move(r));

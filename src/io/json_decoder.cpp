@@ -379,9 +379,15 @@ status item_decoder::decode_fields(od::object obj, bool in_data, item_state& st,
     for (auto member : obj) {
         od::field f;
         if (auto e = std::move(member).get(f)) return malformed_json(e, src, place.prefix());
+        // The key the item's layout so far predicts, by its raw bytes; any other key is unescaped and looked up.
+        int k = keys_.find_expected(f.key().raw(), state);
         std::string_view key;
-        if (auto e = key_of(f, key)) return malformed_json(e, src, place.prefix());
-        const int k = keys_.find(key, state);
+        if (k != key_table::not_told) {
+            key = keys_[k].name;
+        } else {
+            if (auto e = key_of(f, key)) return malformed_json(e, src, place.prefix());
+            k = keys_.find(key, state);
+        }
         od::value& v = f.value();
         if (k < 0) {
             if (auto e = validate_skipped(v)) return malformed_json(e, src, place.prefix());

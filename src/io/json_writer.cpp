@@ -27,20 +27,19 @@ void append_number(std::string& out, double value) {
 
 namespace {
 
-// `value` rounded to `digits` significant digits, as the double nearest that decimal, when a few
-// floating-point operations settle it; false leaves it to the exact conversions. The value is scaled so
-// that its digits sit left of the point (one rounding: powers of ten up to 1e22 are exact doubles), and
-// the rounding is taken only when the scaled value's fraction is clearly away from one half. The nearest
-// double to the rounded decimal r * 10^-k is then r / 10^k itself: a division of exact operands rounds
-// correctly. (This runs three times per /predict: reason code contributions.)
-bool round_to_digits(double value, int digits, double& out) {
-    static constexpr double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+constexpr double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// |value| rounded to `digits` significant digits, as the decimal r * 10^-k (r an integer of `digits`
+// digits), when a few floating-point operations settle it; false leaves it to the exact conversions. The
+// value is scaled so that its digits sit left of the point (one rounding: powers of ten up to 1e22 are exact
+// doubles), and the rounding is taken only when the scaled value's fraction is clearly away from one half.
+bool round_to_digits(double value, int digits, std::uint64_t& r, int& k) {
     constexpr int max_power = 22;
     const double a = std::fabs(value);
     if (digits < 1 || digits > 15 || !(a >= 1e-15 && a <= 1e15)) return false;
     const double lo = p10[digits - 1], hi = p10[digits];
-    int k = digits - 1 - static_cast<int>(std::floor(std::log10(a)));  // log10 may be one off: fixed below
+    k = digits - 1 - static_cast<int>(std::floor(std::log10(a)));  // log10 may be one off: fixed below
     auto scale = [&](int power) { return power >= 0 ? a * p10[power] : a / p10[-power]; };
     if (k < -max_power + 1 || k > max_power - 1) return false;
     double scaled = scale(k);
@@ -49,10 +48,34 @@ bool round_to_digits(double value, int digits, double& out) {
     if (!(scaled >= lo + 1 && scaled < hi - 1)) return false;  // beside a power of ten: the exact path decides
     const double whole = std::floor(scaled), fraction = scaled - whole;
     if (std::fabs(fraction - 0.5) <= scaled * 0x1p-50) return false;  // too near a tie for one rounding's error
-    const double r = fraction > 0.5 ? whole + 1 : whole;
-    const double rounded = k >= 0 ? r / p10[k] : r * p10[-k];
-    out = value < 0 ? -rounded : rounded;
+    r = static_cast<std::uint64_t>(fraction > 0.5 ? whole + 1 : whole);
     return true;
+}
+
+// The decimal (-)r * 10^-k (r >= 1, at most 15 digits) as to_chars writes the double nearest it, when that
+// is fixed notation with no zeros before the point's digits end; nullptr otherwise. The nearest double's
+// shortest form is the decimal's own digits (no other decimal of 15 digits or fewer lies within its
+// rounding interval), and to_chars takes fixed notation when it is no longer than scientific.
+char* write_decimal(char* p, bool negative, std::uint64_t r, int k) {
+    for (; r % 10 == 0; r /= 10) --k;
+    char digits[20];
+    const int d = static_cast<int>(std::to_chars(digits, digits + sizeof digits, r).ptr - digits);
+    const int whole = d - k;  // digits before the point
+    // Fixed "0.000ddd" is 2 - whole + d characters, scientific "d.ddde-0X" d + (d > 1) + 4.
+    if (whole > d || (whole <= 0 && -whole > (d > 1 ? 3 : 2))) return nullptr;
+    if (negative) *p++ = '-';
+    if (whole <= 0) {
+        std::memcpy(p, "0.000", static_cast<std::size_t>(2 - whole));
+        p += 2 - whole;
+        std::memcpy(p, digits, static_cast<std::size_t>(d));
+        return p + d;
+    }
+    std::memcpy(p, digits, static_cast<std::size_t>(whole));
+    p += whole;
+    if (whole == d) return p;
+    *p++ = '.';
+    std::memcpy(p, digits + whole, static_cast<std::size_t>(d - whole));
+    return p + (d - whole);
 }
 
 }  // namespace
@@ -62,15 +85,26 @@ void append_number(std::string& out, double value, int digits) {
         out += "null";
         return;
     }
-    if (double rounded = 0; round_to_digits(value, digits, rounded)) {
-        append_number(out, rounded);
+    // The decimal's digits written directly when they settle it (three times per /predict: the reason
+    // codes' contributions); else the double nearest it, r / 10^k (a division of exact operands rounds
+    // correctly), in its shortest form.
+    std::uint64_t r = 0;
+    int k = 0;
+    if (round_to_digits(value, digits, r, k)) {
+        char buf[max_number_chars];
+        if (char* end = write_decimal(buf, value < 0, r, k)) {
+            out.append(buf, end);
+            return;
+        }
+        const double rounded = k >= 0 ? static_cast<double>(r) / p10[k] : static_cast<double>(r) * p10[-k];
+        append_number(out, value < 0 ? -rounded : rounded);
         return;
     }
     // Round to `digits` significant digits, then print the shortest form of the rounded value.
     char buf[40];
-    auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific, digits - 1);
+    const auto written = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific, digits - 1);
     double rounded = 0;
-    std::from_chars(buf, r.ptr, rounded);
+    std::from_chars(buf, written.ptr, rounded);
     append_number(out, rounded);
 }
 
@@ -84,8 +118,19 @@ char* write_string(char* p, std::string_view value) {
     *p++ = '"';
     // Runs of characters that need no escape (nearly all of any id or name) are copied whole.
     auto plain = [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; };
+    // Whether any of 8 bytes is a quote, a backslash or a control character (SWAR: a byte's high bit
+    // is set in the result only for a byte below 0x20 or equal to the others; UTF-8 bytes are plain).
+    auto special = [](std::uint64_t w) {
+        constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
+        auto zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+        return ((w - ones * 0x20) & ~w & highs) | zero_byte(w ^ (ones * '"')) | zero_byte(w ^ (ones * '\\'));
+    };
     for (std::size_t i = 0; i < value.size();) {
         std::size_t run = i;
+        for (std::uint64_t w; run + 8 <= value.size(); run += 8) {
+            std::memcpy(&w, value.data() + run, 8);
+            if (special(w)) break;
+        }
         while (run < value.size() && plain(value[run])) ++run;
         std::memcpy(p, value.data() + i, run - i);
         p += run - i;

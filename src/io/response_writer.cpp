@@ -59,13 +59,20 @@ void append_money(std::string& out, double amount) {
 }
 
 void append_assumptions(std::string& out, const core::policy& p) {
-    out += "{\"LGD\":";
-    append_number(out, p.lgd);
-    out += ",\"APPROVE_MAX\":";
-    append_number(out, p.approve_max);
-    out += ",\"REJECT_MIN\":";
-    append_number(out, p.reject_min);
-    out += '}';
+    // A server's every response carries the same three numbers: formatted once per policy and thread.
+    thread_local core::policy last{std::nan(""), std::nan(""), std::nan("")};
+    thread_local std::string text;
+    if (p.lgd != last.lgd || p.approve_max != last.approve_max || p.reject_min != last.reject_min) {
+        text = "{\"LGD\":";
+        append_number(text, p.lgd);
+        text += ",\"APPROVE_MAX\":";
+        append_number(text, p.approve_max);
+        text += ",\"REJECT_MIN\":";
+        append_number(text, p.reject_min);
+        text += '}';
+        last = p;
+    }
+    out += text;
 }
 
 void append_score_and_reasons(std::string& out, const core::explanation& e) {

@@ -116,6 +116,7 @@ std::string media_type(std::string_view header) {
 enum class format { json, ndjson, csv, unsupported };
 
 format body_format(std::string_view content_type) {
+    if (content_type == "application/json") return format::json;  // the usual header, without a lower-cased copy
     std::string t = media_type(content_type);
     if (t.empty() || t == "application/json" || t == "text/json") return format::json;
     if (t == "application/x-ndjson" || t == "application/ndjson" || t == "application/jsonl" ||

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -57,7 +58,10 @@ TEST(json_writer, rounding_to_digits_matches_the_exact_conversions) {
     };
     std::mt19937_64 rng(21);
     std::vector<double> values = {0.5, 1.5, 2.5, 0.125, 123456.5, 1234565, 2.5e-7, 999999.5, 9999995, 0.3, 0.1,
-                                  1e5, 1e6, 1e-15, 1e15, 1e16, 1e-16, 5e-324, 1.7976931348623157e308, -0.0, 0.0};
+                                  1e5, 1e6, 1e-15, 1e15, 1e16, 1e-16, 5e-324, 1.7976931348623157e308, -0.0, 0.0,
+                                  // where to_chars turns from fixed to scientific notation
+                                  0.001, 0.0012, 0.00012, 0.000123, 0.0001234567, 0.00001234, 120000, 1200000,
+                                  123456, 1234567, 120, -0.00012, -0.0012345, 2.28917, -1.100271234};
     for (int p = -20; p <= 20; ++p) {
         const double ten = std::pow(10.0, p);
         values.push_back(ten);
@@ -91,6 +95,41 @@ TEST(json_writer, plain_runs_between_escapes_are_kept_whole) {
     s.clear();
     append_string(s, "");
     EXPECT_EQ(s, "\"\"");
+}
+
+// Plain runs are scanned 8 bytes at a time: a character to escape at any position of a word, in any
+// string length, is still found (against a byte-at-a-time escaper), and bytes 0x7f-0xff are plain.
+TEST(json_writer, escapes_are_found_at_every_position_of_a_word) {
+    auto naive = [](std::string_view v) {
+        std::string out = "\"";
+        for (char c : v) {
+            if (c == '"') out += "\\\"";
+            else if (c == '\\') out += "\\\\";
+            else if (c == '\n') out += "\\n";
+            else if (c == '\r') out += "\\r";
+            else if (c == '\t') out += "\\t";
+            else if (c == '\b') out += "\\b";
+            else if (c == '\f') out += "\\f";
+            else if (static_cast<unsigned char>(c) < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else out += c;
+        }
+        return out + "\"";
+    };
+    const std::string specials = std::string("\"\\\x1f\n", 4) + std::string(1, '\0');
+    const std::string fillers = "a~\x7f\x80\xff\x21\x5b\x5d";  // plain, some one off a special byte
+    for (std::size_t n = 1; n <= 40; ++n)
+        for (char filler : fillers)
+            for (char special : specials)
+                for (std::size_t at = 0; at < n; ++at) {
+                    std::string v(n, filler);
+                    v[at] = special;
+                    std::string s;
+                    append_string(s, v);
+                    ASSERT_EQ(s, naive(v)) << "length " << n << " at " << at;
+                }
 }
 
 TEST(json_writer, compact_layout) {
