@@ -15,6 +15,8 @@ inline constexpr std::size_t max_number_chars = 32;
 // Writes the shortest representation that reads back to the same double (non-finite -> null) at `p`;
 // returns the end.
 char* write_number(char* p, double value);
+// The same rounded to at most `digits` significant digits (shortest form within that).
+char* write_number(char* p, double value, int digits);
 char* write_integer(char* p, std::int64_t value);
 // Appends the shortest representation that reads back to the same double; non-finite -> null.
 void append_number(std::string& out, double value);

@@ -67,9 +67,31 @@ std::vector<std::string> available_kernels();
 // The one run-time dispatch picks.
 std::string best_kernel();
 
+// The kernel_args of a model and a batch, with the pointer tables they point into. Valid while the model
+// lives and the batch's columns are not reallocated: a caller scoring the same batch again and again (a
+// one-loan /predict, its columns reserved) binds once; compute_pd(m, b, ...) binds on every call.
+class kernel_binding {
+public:
+    kernel_binding() = default;
+    kernel_binding(const compiled_model& m, const loan_batch& b) { bind(m, b); }
+    kernel_binding(const kernel_binding&) = delete;  // args() points into this object's own tables
+    kernel_binding& operator=(const kernel_binding&) = delete;
+    void bind(const compiled_model& m, const loan_batch& b);
+    const kernel_args& args() const { return args_; }
+
+private:
+    std::vector<const float*> dense_, tables_, group_tables_;
+    std::vector<float> weights_;
+    std::vector<const std::uint16_t*> codes_, group_codes_;
+    std::vector<std::uint16_t> group_strides_;
+    std::vector<std::size_t> group_begin_;
+    kernel_args args_;
+};
+
 // PDs of loans [begin, end) of the batch into pd[0 .. end-begin), with the best available kernel, or
 // with the named one ("scalar", "sse2", "sse4_2", "avx2", "avx512"; it must be available).
 void compute_pd(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end, float* pd);
+void compute_pd(const kernel_binding& k, std::size_t begin, std::size_t end, float* pd);
 void compute_pd_with(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
                      std::size_t end, float* pd);
 

@@ -43,39 +43,37 @@ void append_input_value(std::string& out, const compiled_model& m, const loan_ba
 }  // namespace
 
 explanation explain(const compiled_model& m, const loan_batch& b, std::size_t loan, std::size_t top) {
-    // Contributions first, as plain numbers; strings only for the few that become reasons (this runs on
-    // every /predict).
+    // Contributions first, as plain numbers, keeping only the `top` largest positive ones in order (a tie
+    // goes to the earlier term, as a stable sort would have it); strings only for those (this runs on every
+    // /predict).
     struct term_contribution {
         double value;
         bool dense;
         std::size_t term;
-        std::size_t position;  // order of the terms, for ties
     };
-    thread_local std::vector<term_contribution> all;  // keeps its capacity: no allocation per call
+    thread_local std::vector<term_contribution> all;  // the best so far; keeps its capacity
     all.clear();
+    auto offer = [&](double c, bool dense, std::size_t t) {
+        if (!(c > 0) || top == 0 || (all.size() == top && c <= all.back().value)) return;
+        auto at = std::find_if(all.begin(), all.end(), [c](const term_contribution& x) { return x.value < c; });
+        if (all.size() == top) all.pop_back();
+        all.insert(at, {c, dense, t});
+    };
     double logit = m.intercept;
     for (std::size_t t = 0; t < m.dense.size(); ++t) {
         double c = static_cast<double>(m.dense[t].weight) * b.dense[t][loan];
         logit += c;
-        all.push_back({c, true, t, all.size()});
+        offer(c, true, t);
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
         double c = m.lookups[t].table[b.codes[t][loan]];
         logit += c;
-        all.push_back({c, false, t, all.size()});
+        offer(c, false, t);
     }
     explanation e;
     e.score = score_points(logit);
-    e.reasons.reserve(top);
-    // Only the top few are needed, in a stable order (a tie goes to the earlier term): a partial sort on
-    // (value, position) gives exactly what a stable sort would, without its buffer.
-    const std::size_t keep = std::min(top, all.size());
-    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), [](const auto& x, const auto& y) {
-        return x.value > y.value || (x.value == y.value && x.position < y.position);
-    });
-    all.resize(keep);
+    e.reasons.reserve(all.size());
     for (const auto& c : all) {
-        if (c.value <= 0) break;  // `all` holds the top few already
         reason_code r;
         r.contribution = c.value;
         if (c.dense) {

@@ -58,49 +58,42 @@ void scalar_policy(const policy_args& a, const float* pd, std::size_t n, std::ui
     for (std::size_t i = 0; i < n; ++i) detail::policy_one(a, pd[i], i, decision, expected_loss, t);
 }
 
-// Pointer tables for the PD kernel: a handful of terms, refilled per call into one buffer per thread that
-// keeps its capacity, so a one-loan /predict allocates nothing here.
-struct args_holder {
-    std::vector<const float*> dense, tables, group_tables;
-    std::vector<float> weights;
-    std::vector<const std::uint16_t*> codes, group_codes;
-    std::vector<std::uint16_t> group_strides;
-    std::vector<std::size_t> group_begin;
-    kernel_args args;
-
-    static args_holder& for_thread(const compiled_model& m, const loan_batch& b) {
-        thread_local args_holder h;
-        h.dense.clear();
-        h.weights.clear();
-        h.codes.clear();
-        h.tables.clear();
-        h.group_codes.clear();
-        h.group_strides.clear();
-        h.group_begin.clear();
-        h.group_tables.clear();
-        for (std::size_t t = 0; t < m.dense.size(); ++t) {
-            h.dense.push_back(b.dense[t].data());
-            h.weights.push_back(m.dense[t].weight);
-        }
-        for (std::size_t t = 0; t < m.lookups.size(); ++t) {
-            h.codes.push_back(b.codes[t].data());
-            h.tables.push_back(m.lookups[t].table.data());
-        }
-        for (const lookup_group& g : m.groups) {
-            h.group_begin.push_back(h.group_codes.size());
-            for (std::uint32_t column : g.columns) h.group_codes.push_back(b.codes[column].data());
-            h.group_strides.insert(h.group_strides.end(), g.strides.begin(), g.strides.end());
-            h.group_tables.push_back(g.table.data());
-        }
-        h.group_begin.push_back(h.group_codes.size());
-        h.args = {h.dense.data(),  h.weights.data(), h.dense.size(),       h.codes.data(),
-                  h.tables.data(), h.codes.size(),   h.group_codes.data(), h.group_strides.data(),
-                  h.group_begin.data(), h.group_tables.data(), m.groups.size(), m.intercept};
-        return h;
-    }
-};
+kernel_binding& thread_binding(const compiled_model& m, const loan_batch& b) {
+    thread_local kernel_binding k;  // keeps its capacity: a one-loan call allocates nothing here
+    k.bind(m, b);
+    return k;
+}
 
 }  // namespace
+
+void kernel_binding::bind(const compiled_model& m, const loan_batch& b) {
+    dense_.clear();
+    weights_.clear();
+    codes_.clear();
+    tables_.clear();
+    group_codes_.clear();
+    group_strides_.clear();
+    group_begin_.clear();
+    group_tables_.clear();
+    for (std::size_t t = 0; t < m.dense.size(); ++t) {
+        dense_.push_back(b.dense[t].data());
+        weights_.push_back(m.dense[t].weight);
+    }
+    for (std::size_t t = 0; t < m.lookups.size(); ++t) {
+        codes_.push_back(b.codes[t].data());
+        tables_.push_back(m.lookups[t].table.data());
+    }
+    for (const lookup_group& g : m.groups) {
+        group_begin_.push_back(group_codes_.size());
+        for (std::uint32_t column : g.columns) group_codes_.push_back(b.codes[column].data());
+        group_strides_.insert(group_strides_.end(), g.strides.begin(), g.strides.end());
+        group_tables_.push_back(g.table.data());
+    }
+    group_begin_.push_back(group_codes_.size());
+    args_ = {dense_.data(),  weights_.data(), dense_.size(),       codes_.data(),
+             tables_.data(), codes_.size(),   group_codes_.data(), group_strides_.data(),
+             group_begin_.data(), group_tables_.data(), m.groups.size(), m.intercept};
+}
 
 std::vector<std::string> kernel_names() { return {"avx512", "avx2", "sse4_2", "sse2", "scalar"}; }
 
@@ -116,17 +109,20 @@ std::vector<std::string> available_kernels() {
 
 std::string best_kernel() { return available_kernels().front(); }
 
-void compute_pd(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end, float* pd) {
+void compute_pd(const kernel_binding& k, std::size_t begin, std::size_t end, float* pd) {
     static auto dispatched = xsimd::dispatch<kernel_archs>(detail::pd_kernel{});
-    dispatched(args_holder::for_thread(m, b).args, begin, end, pd);
+    dispatched(k.args(), begin, end, pd);
+}
+
+void compute_pd(const compiled_model& m, const loan_batch& b, std::size_t begin, std::size_t end, float* pd) {
+    compute_pd(thread_binding(m, b), begin, end, pd);
 }
 
 void compute_pd_with(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
                      std::size_t end, float* pd) {
-    const args_holder& h = args_holder::for_thread(m, b);
+    const kernel_args& a = thread_binding(m, b).args();
     with_kernel(
-        kernel, [&](auto arch) { detail::pd_kernel{}(arch, h.args, begin, end, pd); },
-        [&] { scalar_pd(h.args, begin, end, pd); });
+        kernel, [&](auto arch) { detail::pd_kernel{}(arch, a, begin, end, pd); }, [&] { scalar_pd(a, begin, end, pd); });
 }
 
 void apply_policy(const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision, double* expected_loss,

@@ -432,6 +432,21 @@ status item_decoder::decode_field(const key_table::entry& entry, std::string_vie
         if (auto e = validate_skipped(v)) return malformed_json(e, src, place.prefix());
         return ok();
     }
+    // The usual value, read straight into the batch: a number within the input's domain, or a category's
+    // string. Anything else (null, another type, a value out of the domain, an id) is left unread (a
+    // failed get_* does not move On-Demand past the value) for the general path below.
+    if (want_value && !want_id && entry.input >= 0) {
+        const core::input_field& in = model_.inputs[static_cast<std::size_t>(entry.input)];
+        double x = 0;
+        std::string_view text;
+        if (in.numeric ? v.get_double().get(x) == simdjson::SUCCESS && core::number_fits(in, x)
+                       : v.get_string().get(text) == simdjson::SUCCESS) {
+            if (in.numeric) core::store_number(in, static_cast<std::size_t>(entry.input), out, st.loan, x);
+            else out.codes[in.column][st.loan] = core::category_code(in, text);
+            st.top_features |= !in_data;
+            return ok();
+        }
+    }
 
     // Read the value once, whatever the entry wants from it (a key may be both an input and an id).
     od::json_type t{};

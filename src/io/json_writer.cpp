@@ -2,6 +2,7 @@
 // and the same model always serializes to the same bytes.
 #include "loanrisk/json_writer.hpp"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -39,7 +40,9 @@ bool round_to_digits(double value, int digits, std::uint64_t& r, int& k) {
     const double a = std::fabs(value);
     if (digits < 1 || digits > 15 || !(a >= 1e-15 && a <= 1e15)) return false;
     const double lo = p10[digits - 1], hi = p10[digits];
-    k = digits - 1 - static_cast<int>(std::floor(std::log10(a)));  // log10 may be one off: fixed below
+    // floor(log10(a)) from the binary exponent (no log10 call): that or one more, fixed below.
+    const int binary_exponent = static_cast<int>((std::bit_cast<std::uint64_t>(a) >> 52) & 0x7ff) - 1023;
+    k = digits - 1 - static_cast<int>(std::floor(binary_exponent * 0.30102999566398119521));
     auto scale = [&](int power) { return power >= 0 ? a * p10[power] : a / p10[-power]; };
     if (k < -max_power + 1 || k > max_power - 1) return false;
     double scaled = scale(k);
@@ -80,32 +83,29 @@ char* write_decimal(char* p, bool negative, std::uint64_t r, int k) {
 
 }  // namespace
 
-void append_number(std::string& out, double value, int digits) {
-    if (!std::isfinite(value)) {
-        out += "null";
-        return;
-    }
+char* write_number(char* p, double value, int digits) {
+    if (!std::isfinite(value)) return write_number(p, value);
     // The decimal's digits written directly when they settle it (three times per /predict: the reason
     // codes' contributions); else the double nearest it, r / 10^k (a division of exact operands rounds
     // correctly), in its shortest form.
     std::uint64_t r = 0;
     int k = 0;
     if (round_to_digits(value, digits, r, k)) {
-        char buf[max_number_chars];
-        if (char* end = write_decimal(buf, value < 0, r, k)) {
-            out.append(buf, end);
-            return;
-        }
+        if (char* end = write_decimal(p, value < 0, r, k)) return end;
         const double rounded = k >= 0 ? static_cast<double>(r) / p10[k] : static_cast<double>(r) * p10[-k];
-        append_number(out, value < 0 ? -rounded : rounded);
-        return;
+        return write_number(p, value < 0 ? -rounded : rounded);
     }
     // Round to `digits` significant digits, then print the shortest form of the rounded value.
     char buf[40];
     const auto written = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific, digits - 1);
     double rounded = 0;
     std::from_chars(buf, written.ptr, rounded);
-    append_number(out, rounded);
+    return write_number(p, rounded);
+}
+
+void append_number(std::string& out, double value, int digits) {
+    char buf[max_number_chars];
+    out.append(buf, write_number(buf, value, digits));
 }
 
 void append_integer(std::string& out, std::int64_t value) {

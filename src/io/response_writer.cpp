@@ -76,36 +76,47 @@ void append_assumptions(std::string& out, const core::policy& p) {
 }
 
 void append_score_and_reasons(std::string& out, const core::explanation& e) {
-    out += "\"score\":";
-    append_integer(out, e.score);
-    out += ",\"reason_codes\":[";
+    // Written at a pointer into room reserved once, then trimmed: one resize, no append per token.
+    std::size_t room = 64;
+    for (const auto& r : e.reasons)
+        room += 64 + max_string_chars(r.feature.size()) + max_string_chars(r.value.size()) + max_number_chars;
+    const std::size_t at = out.size();
+    out.resize(at + room);
+    char* p = out.data() + at;
+    auto put = [&p](std::string_view text) {
+        std::memcpy(p, text.data(), text.size());
+        p += text.size();
+    };
+    put("\"score\":");
+    p = write_integer(p, e.score);
+    put(",\"reason_codes\":[");
     for (std::size_t r = 0; r < e.reasons.size(); ++r) {
-        if (r) out += ',';
-        out += "{\"feature\":";
-        append_string(out, e.reasons[r].feature);
-        out += ",\"value\":";
-        append_string(out, e.reasons[r].value);
-        out += ",\"contribution\":";
-        append_number(out, e.reasons[r].contribution, 6);
-        out += '}';
+        put(r ? ",{\"feature\":" : "{\"feature\":");
+        p = write_string(p, e.reasons[r].feature);
+        put(",\"value\":");
+        p = write_string(p, e.reasons[r].value);
+        put(",\"contribution\":");
+        p = write_number(p, e.reasons[r].contribution, 6);
+        *p++ = '}';
     }
-    out += ']';
+    *p++ = ']';
+    out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
 namespace {
 
-void append_id(std::string& out, const core::loan_batch& b, std::size_t i) {
-    if (b.id_present[i]) append_string(out, b.id(i));
-    else out += "null";
+// Result i as write_json_result writes it, left open after its last field.
+void append_open_result(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t i) {
+    const std::size_t at = out.size(), id_bytes = b.id_end[i] - (i ? b.id_end[i - 1] : 0);
+    out.resize(at + max_json_result_chars + 6 * id_bytes);
+    const char* end = write_json_result(out.data() + at, b, s, i);
+    out.resize(static_cast<std::size_t>(end - out.data()) - 1);  // its closing brace
 }
 
 // A JSON result with "score" and "reason_codes".
 void append_explained_result(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                              const core::scored_batch& s, std::size_t i) {
-    const std::size_t at = out.size(), id_bytes = b.id_end[i] - (i ? b.id_end[i - 1] : 0);
-    out.resize(at + max_json_result_chars + 6 * id_bytes);
-    const char* end = write_json_result(out.data() + at, b, s, i);
-    out.resize(static_cast<std::size_t>(end - out.data()) - 1);  // its closing brace comes after the reasons
+    append_open_result(out, b, s, i);
     out += ',';
     append_score_and_reasons(out, core::explain(m, b, i));
     out += '}';
@@ -354,14 +365,7 @@ void append_batch_response_json(std::string& out, const core::compiled_model& m,
 void append_predict_response_json(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                                   const core::scored_batch& s, std::size_t i, const core::explanation& e,
                                   const core::policy& p) {
-    out += "{\"application_id\":";
-    append_id(out, b, i);
-    out += ",\"pd_default\":";
-    append_pd(out, s.pd[i]);
-    out += ",\"decision\":\"";
-    out += core::decision_name(s.decisions[i]);
-    out += "\",\"expected_loss\":";
-    append_money(out, s.expected_loss[i]);
+    append_open_result(out, b, s, i);
     out += ",\"assumptions\":";
     append_assumptions(out, p);
     out += ",\"model_version\":";

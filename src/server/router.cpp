@@ -227,18 +227,21 @@ response predict(const request& req, app_state& app) {
         std::uint64_t generation = ~std::uint64_t{0};
         core::loan_batch batch;
         core::scored_batch scored;
+        core::kernel_binding kernel;  // to the batch's columns, which never move: room for the one loan is reserved
     };
     thread_local scratch t;
     if (t.generation != s->generation) {
         t.batch.reset(m, true);
+        t.batch.reserve(1);
         t.scored.resize(1);
+        t.kernel.bind(m, t.batch);
         t.generation = s->generation;
     } else {
         t.batch.clear();
     }
     if (auto st = io::decode_json_single(req.body, m, t.batch, req.body.capacity()); !st) return decode_error(st.err(), route_id::predict);
 
-    core::compute_pd(m, t.batch, 0, 1, t.scored.pd.data());
+    core::compute_pd(t.kernel, 0, 1, t.scored.pd.data());
     core::policy_args a = s->policy_args;
     a.exposure = t.batch.exposure.data();
     a.age = t.batch.age.data();

@@ -2,7 +2,11 @@
 // that are the largest positive contributions, in order, summing with the rest to the logit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "../batch_support.hpp"
 #include "../model_fixture.hpp"
@@ -51,4 +55,38 @@ TEST(explain, negative_contributions_are_never_reasons_and_out_of_range_values_w
     ASSERT_EQ(e.reasons.size(), 1u);
     EXPECT_EQ(e.reasons[0].feature, "amount");
     EXPECT_EQ(e.warnings, (std::vector<std::string>{"amount", "rate"}));
+}
+
+// The reasons are the first `top` of all positive contributions in a stable descending sort (the earlier
+// term first on a tie), for any `top`: explain keeps only the best few as it goes, and must agree.
+TEST(explain, reasons_match_a_stable_sort_of_every_contribution_for_any_top) {
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    core::loan_batch b;
+    b.reset(m, true);
+    const char* grades = "ABCDEFG";
+    const char* homes[] = {"RENT", "OWN", "MORTGAGE", "OTHER", "UNSEEN"};
+    for (int i = 0; i < 140; ++i)
+        ASSERT_TRUE(loanrisk::testing::push_loan(
+            m, b, {{"person_age", 21.0 + i % 50}, {"loan_amnt", 500.0 + 250.0 * i}, {"loan_int_rate", 5.0 + i % 17},
+                   {"loan_percent_income", 0.01 * (i % 60)}, {"loan_grade", std::string(1, grades[i % 7])},
+                   {"person_home_ownership", std::string(homes[i % 5])}}));
+    for (std::size_t loan = 0; loan < b.size; ++loan) {
+        std::vector<std::pair<double, std::string_view>> all;  // contribution, feature, in term order
+        for (std::size_t t = 0; t < m.dense.size(); ++t)
+            all.emplace_back(static_cast<double>(m.dense[t].weight) * b.dense[t][loan], m.dense[t].name);
+        for (std::size_t t = 0; t < m.lookups.size(); ++t)
+            all.emplace_back(m.lookups[t].table[b.codes[t][loan]], m.lookups[t].name);
+        std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+        for (std::size_t top : {0u, 1u, 2u, 3u, 5u, 40u}) {
+            auto e = core::explain(m, b, loan, top);
+            std::size_t expected = 0;
+            while (expected < std::min(top, all.size()) && all[expected].first > 0) ++expected;
+            ASSERT_EQ(e.reasons.size(), expected) << "loan " << loan << " top " << top;
+            for (std::size_t r = 0; r < expected; ++r) {
+                EXPECT_EQ(e.reasons[r].feature, all[r].second) << "loan " << loan << " top " << top;
+                EXPECT_EQ(e.reasons[r].contribution, all[r].first);
+            }
+        }
+    }
 }

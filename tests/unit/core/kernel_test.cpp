@@ -124,6 +124,27 @@ TEST(kernel, batch_sizes_that_are_not_a_multiple_of_the_vector_width) {
         }
 }
 
+// /predict binds its one-loan batch once and rescores it loan after loan: a binding follows the values
+// of the columns it was made on (cleared and refilled within their capacity), as a fresh call does.
+TEST(kernel, a_binding_made_once_scores_each_new_loan_of_its_batch) {
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    core::loan_batch b;
+    b.reset(m, true);
+    b.reserve(1);
+    const core::kernel_binding k(m, b);
+    for (int i = 0; i < 20; ++i) {
+        b.clear();
+        ASSERT_TRUE(push_loan(m, b, {{"person_age", 20.0 + 3 * i}, {"loan_amnt", 1500.0 * (i + 1)},
+                                     {"loan_grade", std::string(1, static_cast<char>('A' + i % 7))},
+                                     {"person_home_ownership", i % 2 ? "RENT" : "OWN"}}));
+        float bound = -1, fresh = -2;
+        core::compute_pd(k, 0, 1, &bound);
+        core::compute_pd(m, b, 0, 1, &fresh);
+        ASSERT_EQ(bound, fresh) << "loan " << i;
+    }
+}
+
 TEST(kernel, a_loans_pd_does_not_depend_on_where_the_range_starts) {
     // Regression: the tail of a block used scalar exp, one bit off the vector exp, so `loanrisk score`
     // output changed with the block size.
