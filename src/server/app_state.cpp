@@ -23,6 +23,12 @@ std::string utc_now() {
 
 }  // namespace
 
+namespace {
+// Process-wide, not per app_state: /predict's per-thread scratch (its batch and kernel binding, which points
+// into the model) is keyed on the generation and outlives any one app_state (tests make one after another).
+std::atomic<std::uint64_t> next_generation{0};
+}  // namespace
+
 app_state::app_state(server_options options, std::size_t metric_shards)
     : options_(std::move(options)), metrics_(metric_shards) {}
 
@@ -37,7 +43,7 @@ result<std::shared_ptr<const model_state>> app_state::load(const std::string& pa
     s->policy_args = core::make_policy_args(s->compiled, options_.rules);
     s->path = path;
     s->loaded_at = utc_now();
-    s->generation = ++generation_;
+    s->generation = ++next_generation;
 
     // Warm-up: one small synthetic portfolio through the decoder and the scorer touches every table
     // (and proves the model scores) before the first real request sees it.

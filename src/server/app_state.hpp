@@ -29,7 +29,7 @@ struct model_state {
     core::policy_args policy_args;  // for the current policy, pointers left null
     std::string path;
     std::string loaded_at;  // UTC, ISO 8601
-    std::uint64_t generation = 0;
+    std::uint64_t generation = 0;  // unique in the process: a new model_state never matches an old one's
 };
 
 class app_state {
@@ -62,7 +62,6 @@ private:
     // reported it under reload-under-load). Uncontended, this costs about as much as the refcount.
     mutable std::mutex current_mutex_;
     std::shared_ptr<const model_state> current_;
-    std::atomic<std::uint64_t> generation_{0};
     std::atomic<bool> draining_{false};
     std::mutex reload_mutex_;  // one reload at a time, so installs happen in load order
 };

@@ -16,6 +16,7 @@
 #include <list>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
@@ -463,11 +464,15 @@ int run(const server_options& options_in) {
     std::signal(SIGPIPE, SIG_IGN);
 
     const auto& m = *app.current()->model;
-    std::cerr << "loanrisk serve: " << (ctx.tls ? "https" : "http") << "://" << options.host << ':' << at.port()
-              << " model " << m.model_version << " (" << options.model_path << "), kernel " << core::best_kernel()
-              << ", " << threads << " threads" << (shared_listener ? "" : " (SO_REUSEPORT)") << ", policy approve < "
-              << options.rules.approve_max << " <= review < " << options.rules.reject_min << " <= reject, LGD "
-              << options.rules.lgd << ", admin " << (options.admin_token.empty() ? "disabled" : "enabled") << '\n';
+    // One write: std::cerr is unbuffered, and a reader of the log (tests read it for the port) must never see
+    // half of the line.
+    std::ostringstream start;
+    start << "loanrisk serve: " << (ctx.tls ? "https" : "http") << "://" << options.host << ':' << at.port()
+          << " model " << m.model_version << " (" << options.model_path << "), kernel " << core::best_kernel()
+          << ", " << threads << " threads" << (shared_listener ? "" : " (SO_REUSEPORT)") << ", policy approve < "
+          << options.rules.approve_max << " <= review < " << options.rules.reject_min << " <= reject, LGD "
+          << options.rules.lgd << ", admin " << (options.admin_token.empty() ? "disabled" : "enabled") << '\n';
+    std::cerr << start.str() << std::flush;
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i)

@@ -13,7 +13,12 @@ class ServerProcess:
         full_env.pop("LOANRISK_ADMIN_TOKEN", None)
         full_env.update(env or {})
         cmd = [binary, "serve", "--model", model, "--port", "0", "--host", "127.0.0.1", *args]
-        self.log = open(os.path.join(log_dir, "server-%d.log" % id(self)), "w+")
+        # Append mode: the child shares this file's offset, which our seek-and-read below moves; without
+        # O_APPEND the child's next write could land at offset 0, over the start of the log (seen under TSan:
+        # the start-up line lost its first half, and with it the port).
+        path = os.path.join(log_dir, "server-%d.log" % id(self))
+        open(path, "w").close()  # empty: id(self) may name an earlier instance's log
+        self.log = open(path, "a+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log, env=full_env,
                                      preexec_fn=preexec_fn)
         deadline = time.time() + 30

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <unistd.h>
 
@@ -148,3 +149,38 @@ TEST_F(router_test, query_params_are_percent_decoded_and_last_wins) {
 }
 
 }  // namespace
+
+namespace {
+
+// /predict on a fresh app_state with `model_text`, on the calling thread: the response body.
+std::string predict_on_new_app(const std::string& model_text, const std::string& body) {
+    server_options o;
+    o.model_path = write_temp("router_test_generation_model.json", model_text);
+    app_state app{o, 1};
+    auto s = app.load(o.model_path);
+    std::remove(o.model_path.c_str());
+    if (!s) return s.err().message();
+    app.install(*s);
+    request r;
+    r.method = "POST";
+    r.target = "/predict";
+    r.content_type = "application/json";
+    r.body = body;
+    return handle_request(r, app).body;
+}
+
+}  // namespace
+
+// /predict keeps a per-thread scratch (its one-loan batch and the kernel bound to it) keyed on the model's
+// generation. Regression: generations were counted per app_state, so a second app_state's first model
+// matched the first one's and was scored with the first model's weights (freed by then).
+TEST(router_scratch, a_later_app_state_on_the_same_thread_scores_with_its_own_model) {
+    const std::string body = R"({"application_id":"A","amount":300,"rate":12,"grade":"B","home":"OWN"})";
+    const std::string other = loanrisk::testing::small_model_with("\"intercept\": -1", "\"intercept\": 0.75");
+    const std::string first = predict_on_new_app(other, body);
+    const std::string second = predict_on_new_app(loanrisk::testing::small_model, body);
+    std::string fresh;  // the same app on a thread that has never scored
+    std::thread([&] { fresh = predict_on_new_app(loanrisk::testing::small_model, body); }).join();
+    ASSERT_NE(first, fresh);  // the two models differ in PD
+    EXPECT_EQ(second, fresh);
+}
