@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load test of `loanrisk serve` with wrk (Debian's): /health and /predict peak req/s, /predict latency at
-# half its peak (open loop), and /batch_predict loans/s with 100,000 real loans (JSON, NDJSON and CSV bodies).
+# half its peak (open loop), and /batch_predict loans/s with 100,000 real loans (JSON, NDJSON and CSV bodies);
+# for /health and /predict also the server's CPU time per request.
 #   bench/load/run.sh [BINARY] [DATA.csv]     (defaults: build/release/loanrisk, ../shared/data/credit_risk_dataset.csv)
 # wrk runs on the same machine (one wrk thread: on 2 cores it takes most of one).
 set -euo pipefail
@@ -24,11 +25,26 @@ url=http://127.0.0.1:$port
 rps() { awk '/Requests\/sec/ {print $2}'; }
 p99() { awk '$1 == "99%" {print $2}'; }
 
-health=$(wrk -t1 -c"$conns" -d"$duration" -s "$here/get.lua" "$url/health" | rps)
-predict_out=$(BODY=$bodies/predict.json wrk -t1 -c"$conns" -d"$duration" --latency -s "$here/post.lua" "$url/predict")
+# The server's CPU time (user + system, /proc) per request over a wrk run: what a route costs the server,
+# steadier than req/s when wrk shares the cores. Prints wrk's output, then "server_cpu_us N".
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+wrk_with_cpu() {
+    local t0 t1 out
+    t0=$(cpu_ticks)
+    out=$(wrk "$@")
+    t1=$(cpu_ticks)
+    printf '%s\n' "$out"
+    awk -v a="$t0" -v b="$t1" -v hz="$hz" '/ requests in / {printf "server_cpu_us %.1f\n", (b - a) / hz / $1 * 1e6}' <<<"$out"
+}
+cpu_us() { awk '/^server_cpu_us/ {print $2}'; }
+
+health_out=$(wrk_with_cpu -t1 -c"$conns" -d"$duration" -s "$here/get.lua" "$url/health")
+health=$(rps <<<"$health_out")
+predict_out=$(BODY=$bodies/predict.json wrk_with_cpu -t1 -c"$conns" -d"$duration" --latency -s "$here/post.lua" "$url/predict")
 predict=$(rps <<<"$predict_out")
-echo "/health             $health req/s"
-echo "/predict            $predict req/s  (p99 at peak $(p99 <<<"$predict_out"))  ratio $(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", a / b}')x"
+echo "/health             $health req/s  (server CPU $(cpu_us <<<"$health_out") us/request)"
+echo "/predict            $predict req/s  (p99 at peak $(p99 <<<"$predict_out"); server CPU $(cpu_us <<<"$predict_out") us/request)  ratio $(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", a / b}')x"
 
 # Half the peak, open loop (bench/load/paced_load.cpp, built next to the binary as bench/loanrisk_paced_load):
 # request i is due at i / rate and its latency counts from then, waits for a free connection included.

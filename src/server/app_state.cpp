@@ -21,12 +21,10 @@ std::string utc_now() {
     return buf;
 }
 
-}  // namespace
-
-namespace {
 // Process-wide, not per app_state: /predict's per-thread scratch (its batch and kernel binding, which points
 // into the model) is keyed on the generation and outlives any one app_state (tests make one after another).
 std::atomic<std::uint64_t> next_generation{0};
+
 }  // namespace
 
 app_state::app_state(server_options options, std::size_t metric_shards)
