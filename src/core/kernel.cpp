@@ -127,9 +127,6 @@ void compute_pd_with(std::string_view kernel, const compiled_model& m, const loa
 
 void apply_policy(const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision, double* expected_loss,
                   block_totals& t) {
-    // One loan (/predict): every vector kernel would take it as its scalar tail, policy_one, after zeroing
-    // and summing its vector accumulators for nothing.
-    if (n == 1) return scalar_policy(a, pd, n, decision, expected_loss, t);
     static auto dispatched = xsimd::dispatch<kernel_archs>(detail::policy_kernel{});
     dispatched(a, pd, n, decision, expected_loss, t);
 }

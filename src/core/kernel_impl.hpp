@@ -53,6 +53,10 @@ void policy_kernel::operator()(Arch, const policy_args& a, const float* pd, std:
                                double* expected_loss, block_totals& t) const {
     using dbatch = xsimd::batch<double, Arch>;
     constexpr std::size_t width = dbatch::size;
+    if (n < width) {  // all tail (a /predict's one loan): no vector accumulators to zero and sum for nothing
+        for (std::size_t i = 0; i < n; ++i) policy_one(a, pd[i], i, decision, expected_loss, t);
+        return;
+    }
     const dbatch one(1.0), zero(0.0), approve_max(a.approve_max), reject_min(a.reject_min), lgd(a.lgd);
     dbatch review_or_worse = zero, rejected = zero, pd_sum = zero, exposure_sum = zero, el_sum = zero, with_exposure = zero;
     dbatch hist_ge[7], psi_ge[max_psi_edges], age_ge[5], approved_age_ge[5];

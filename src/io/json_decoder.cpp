@@ -124,6 +124,20 @@ error invalid(std::string what, std::string where, std::size_t offset, const cha
 
 }  // namespace
 
+bool set_expected_value(const core::input_field& in, std::size_t input, od::value& v, core::loan_batch& out,
+                        std::size_t loan) {
+    if (in.numeric) {
+        double x = 0;
+        if (v.get_double().get(x) != simdjson::SUCCESS || !core::number_fits(in, x)) return false;
+        core::store_number(in, input, out, loan, x);
+        return true;
+    }
+    std::string_view text;
+    if (v.get_string().get(text) != simdjson::SUCCESS) return false;
+    out.codes[in.column][loan] = core::category_code(in, text);
+    return true;
+}
+
 // Keys are almost never escaped, and then the raw bytes are the key.
 simdjson::error_code key_of(od::field& f, std::string_view& key) {
     const char* s = f.key().raw();
@@ -435,17 +449,11 @@ status item_decoder::decode_field(const key_table::entry& entry, std::string_vie
     // The usual value, read straight into the batch: a number within the input's domain, or a category's
     // string. Anything else (null, another type, a value out of the domain, an id) is left unread (a
     // failed get_* does not move On-Demand past the value) for the general path below.
-    if (want_value && !want_id && entry.input >= 0) {
-        const core::input_field& in = model_.inputs[static_cast<std::size_t>(entry.input)];
-        double x = 0;
-        std::string_view text;
-        if (in.numeric ? v.get_double().get(x) == simdjson::SUCCESS && core::number_fits(in, x)
-                       : v.get_string().get(text) == simdjson::SUCCESS) {
-            if (in.numeric) core::store_number(in, static_cast<std::size_t>(entry.input), out, st.loan, x);
-            else out.codes[in.column][st.loan] = core::category_code(in, text);
-            st.top_features |= !in_data;
-            return ok();
-        }
+    if (want_value && !want_id && entry.input >= 0 &&
+        set_expected_value(model_.inputs[static_cast<std::size_t>(entry.input)], static_cast<std::size_t>(entry.input),
+                           v, out, st.loan)) {
+        st.top_features |= !in_data;
+        return ok();
     }
 
     // Read the value once, whatever the entry wants from it (a key may be both an input and an id).

@@ -196,21 +196,9 @@ private:
             }
             return validate_skipped(v) == simdjson::SUCCESS;
         }
-        const core::input_field& in = m_.inputs[static_cast<std::size_t>(e.input)];
-        if (in.numeric) {
-            double x = 0;
-            if (v.get_double().get(x) == simdjson::SUCCESS) {
-                if (!core::number_fits(in, x)) return false;
-                core::store_number(in, static_cast<std::size_t>(e.input), out, loan, x);
-                return true;
-            }
-        } else {
-            std::string_view text;
-            if (v.get_string().get(text) == simdjson::SUCCESS) {
-                out.codes[in.column][loan] = core::category_code(in, text);
-                return true;
-            }
-        }
+        if (set_expected_value(m_.inputs[static_cast<std::size_t>(e.input)], static_cast<std::size_t>(e.input), v, out,
+                               loan))
+            return true;
         bool null = false;
         return v.is_null().get(null) == simdjson::SUCCESS && null;
     }

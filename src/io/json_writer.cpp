@@ -8,6 +8,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "loanrisk/csv.hpp"  // detail::broadcast, detail::zero_bytes
+
 namespace loanrisk::io {
 
 char* write_number(char* p, double value) {
@@ -118,12 +120,11 @@ char* write_string(char* p, std::string_view value) {
     *p++ = '"';
     // Runs of characters that need no escape (nearly all of any id or name) are copied whole.
     auto plain = [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; };
-    // Whether any of 8 bytes is a quote, a backslash or a control character (SWAR: a byte's high bit
-    // is set in the result only for a byte below 0x20 or equal to the others; UTF-8 bytes are plain).
+    // Whether any of 8 bytes is a quote, a backslash or a control character (below 0x20: its top three
+    // bits clear); UTF-8 bytes are plain.
     auto special = [](std::uint64_t w) {
-        constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
-        auto zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
-        return ((w - ones * 0x20) & ~w & highs) | zero_byte(w ^ (ones * '"')) | zero_byte(w ^ (ones * '\\'));
+        using detail::broadcast, detail::zero_bytes;
+        return zero_bytes(w & broadcast('\xe0')) | zero_bytes(w ^ broadcast('"')) | zero_bytes(w ^ broadcast('\\'));
     };
     for (std::size_t i = 0; i < value.size();) {
         std::size_t run = i;

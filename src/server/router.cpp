@@ -104,25 +104,33 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// "Application/JSON; charset=utf-8" -> "application/json"
-std::string media_type(std::string_view header) {
+// "Application/JSON; charset=utf-8" -> "Application/JSON": a view, compared with is_media (no copy on
+// /predict's path).
+std::string_view media_type(std::string_view header) {
     auto semi = header.find(';');
     std::string_view t = header.substr(0, semi);
     while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
     while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    return lower(t);
+    return t;
+}
+
+// Media types are case-insensitive: `t` against a lower-case name.
+bool is_media(std::string_view t, std::string_view lower_name) {
+    return std::equal(t.begin(), t.end(), lower_name.begin(), lower_name.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+    });
 }
 
 enum class format { json, ndjson, csv, unsupported };
 
 format body_format(std::string_view content_type) {
-    if (content_type == "application/json") return format::json;  // the usual header, without a lower-cased copy
-    std::string t = media_type(content_type);
-    if (t.empty() || t == "application/json" || t == "text/json") return format::json;
-    if (t == "application/x-ndjson" || t == "application/ndjson" || t == "application/jsonl" ||
-        t == "application/x-jsonlines" || t == "application/jsonlines")
+    const std::string_view t = media_type(content_type);
+    auto is = [t](std::string_view name) { return is_media(t, name); };
+    if (t.empty() || is("application/json") || is("text/json")) return format::json;
+    if (is("application/x-ndjson") || is("application/ndjson") || is("application/jsonl") ||
+        is("application/x-jsonlines") || is("application/jsonlines"))
         return format::ndjson;
-    if (t == "text/csv" || t == "application/csv") return format::csv;
+    if (is("text/csv") || is("application/csv")) return format::csv;
     return format::unsupported;
 }
 
@@ -130,11 +138,12 @@ format body_format(std::string_view content_type) {
 format result_format(std::string_view accept) {
     while (!accept.empty()) {
         auto comma = accept.find(',');
-        std::string t = media_type(accept.substr(0, comma));
+        const std::string_view t = media_type(accept.substr(0, comma));
         accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
-        if (t == "text/csv") return format::csv;
-        if (t == "application/x-ndjson" || t == "application/ndjson") return format::ndjson;
-        if (t == "application/json" || t == "*/*" || t == "application/*") return format::json;
+        auto is = [t](std::string_view name) { return is_media(t, name); };
+        if (is("text/csv")) return format::csv;
+        if (is("application/x-ndjson") || is("application/ndjson")) return format::ndjson;
+        if (is("application/json") || is("*/*") || is("application/*")) return format::json;
     }
     return format::json;
 }
@@ -580,7 +589,7 @@ bool accepts_gzip(std::string_view header) {
         auto comma = header.find(',');
         std::string item = lower(header.substr(0, comma));
         header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-        std::string coding = media_type(item);
+        const std::string_view coding = media_type(item);
         if (coding != "gzip" && coding != "x-gzip" && coding != "*") continue;
         auto q = item.find("q=");
         if (q == std::string::npos) return true;
