@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,11 +60,24 @@ request request_from(const http::request_header<Fields>& h) {
     request req;
     req.method = std::string(h.method_string());
     req.target = std::string(h.target());
-    req.content_type = std::string(h[http::field::content_type]);
-    req.accept = std::string(h[http::field::accept]);
-    req.authorization = std::string(h[http::field::authorization]);
-    req.if_none_match = std::string(h[http::field::if_none_match]);
-    req.accept_encoding = std::string(h[http::field::accept_encoding]);
+    // One pass over the fields, by the name code the parser gave each (h[name] is a search with a
+    // case-insensitive compare per step, per name). A repeated field: its first value, as h[name] gives.
+    std::string* const wanted[] = {&req.content_type, &req.accept, &req.authorization, &req.if_none_match,
+                                   &req.accept_encoding};
+    bool seen[std::size(wanted)] = {};
+    for (const auto& f : h) {
+        std::size_t k = 0;
+        switch (f.name()) {
+            case http::field::content_type: k = 0; break;
+            case http::field::accept: k = 1; break;
+            case http::field::authorization: k = 2; break;
+            case http::field::if_none_match: k = 3; break;
+            case http::field::accept_encoding: k = 4; break;
+            default: continue;
+        }
+        if (!seen[k]) *wanted[k] = std::string(f.value());
+        seen[k] = true;
+    }
     return req;
 }
 

@@ -98,9 +98,12 @@ const route_entry* find_route(std::string_view path) {
     return nullptr;
 }
 
+// ASCII only, as HTTP's case-insensitive names are (std::tolower is a locale call per byte).
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) c = ascii_lower(c);
     return out;
 }
 
@@ -117,7 +120,7 @@ std::string_view media_type(std::string_view header) {
 // Media types are case-insensitive: `t` against a lower-case name.
 bool is_media(std::string_view t, std::string_view lower_name) {
     return std::equal(t.begin(), t.end(), lower_name.begin(), lower_name.end(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == b;
+        return ascii_lower(a) == b;
     });
 }
 
@@ -225,6 +228,8 @@ response ready(app_state& app) {
 
 // One loan: decode, kernel, policy and explanation on a per-thread batch reshaped only when the model
 // changes, so the hot path allocates nothing but the response.
+constexpr std::size_t predict_body_room = 960;
+
 response predict(const request& req, app_state& app) {
     if (body_format(req.content_type) != format::json)
         return unsupported_type(req.content_type, "application/json", route_id::predict);
@@ -261,7 +266,9 @@ response predict(const request& req, app_state& app) {
     app.metrics().record_one(*s, totals, t.batch, t.scored.expected_loss.data());
 
     response res = json_response(200, {}, route_id::predict);
-    res.body.reserve(512);
+    // Room for a usual response (~470 bytes) and more, under glibc's small-request size: a request of
+    // 1,008 bytes or more consolidates the allocator's fast bins first (see append_score_and_reasons).
+    res.body.reserve(predict_body_room);
     io::append_predict_response_json(res.body, m, t.batch, t.scored, 0, e, app.options().rules);
     return res;
 }

@@ -553,6 +553,20 @@ def pipelined_requests_in_one_send_get_responses_in_order(s):
 
 
 @test
+def header_names_and_media_types_are_case_insensitive_and_a_repeated_header_keeps_its_first_value(s):
+    body = json.dumps({"items": [dict(LOAN, application_id="C-1")]}).encode()
+    req = (b"POST /batch_predict HTTP/1.1\r\nHost: x\r\ncontent-TYPE: Application/JSON; charset=UTF-8\r\n"
+           b"ACCEPT: Text/CSV\r\naccept: application/json\r\nContent-Length: " + str(len(body)).encode() +
+           b"\r\n\r\n" + body)
+    with socket.create_connection(("127.0.0.1", s.port)) as sock:
+        sock.sendall(req)
+        data = recv_response(sock, 1)
+    head, _, text = data.partition(b"\r\n\r\n")
+    expect(head.startswith(b"HTTP/1.1 200") and b"Content-Type: text/csv" in head, head)
+    expect(text.startswith(b"application_id,") and b"\nC-1," in text, text)
+
+
+@test
 def fifty_concurrent_clients_all_succeed(s):
     results, errors = [], []
 

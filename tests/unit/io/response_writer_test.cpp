@@ -84,6 +84,32 @@ TEST(response_writer, assumptions_echo_the_policy) {
     EXPECT_EQ(s, R"({"LGD":0.45,"APPROVE_MAX":0.25,"REJECT_MIN":0.5})");
 }
 
+// Reasons are written on the stack when their worst case fits there, else in room reserved in the output:
+// both give the bytes of the same text appended piece by piece, after what the output already held.
+TEST(response_writer, score_and_reasons_are_the_same_text_written_on_the_stack_or_in_the_output) {
+    for (std::size_t value_bytes : {0, 1, 7, 40, 300, 340, 2000}) {
+        std::string value;
+        for (std::size_t k = 0; k < value_bytes; ++k) value += "a\"\x01\\b"[k % 5];
+        core::explanation e;
+        e.score = 587;
+        e.reasons = {{"loan_grade", value, 0.123456789}, {"person_income", "35000", 1e-9}, {"x\"y", "(missing)", 2.5}};
+        std::string expected = "{\"id\":1,\"score\":587,\"reason_codes\":[";
+        for (std::size_t r = 0; r < e.reasons.size(); ++r) {
+            expected += r ? ",{\"feature\":" : "{\"feature\":";
+            io::append_string(expected, e.reasons[r].feature);
+            expected += ",\"value\":";
+            io::append_string(expected, e.reasons[r].value);
+            expected += ",\"contribution\":";
+            io::append_number(expected, e.reasons[r].contribution, 6);
+            expected += '}';
+        }
+        expected += ']';
+        std::string out = "{\"id\":1,";
+        io::append_score_and_reasons(out, e);
+        EXPECT_EQ(out, expected) << value_bytes;
+    }
+}
+
 TEST(response_writer, results_as_json_ndjson_and_csv) {
     auto f = scored_two_loans();
     std::string pd0 = pd_text(f.s.pd[0]), pd1 = pd_text(f.s.pd[1]);

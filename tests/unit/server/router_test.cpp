@@ -89,6 +89,14 @@ TEST_F(router_test, unknown_content_type_is_415) {
     EXPECT_EQ(call("POST", "/batch_predict", "x", "text/plain").status, 415);
 }
 
+TEST_F(router_test, media_types_are_case_insensitive_with_parameters_and_spaces) {
+    EXPECT_EQ(call("POST", "/predict", R"({"amount": 1})", " Application/JSON ; charset=UTF-8").status, 200);
+    EXPECT_EQ(call("POST", "/batch_predict", "amount\n1\n", "TEXT/Csv").status, 200);
+    EXPECT_EQ(call("POST", "/batch_predict", "{\"amount\": 1}\n", "Application/X-NDJSON").status, 200);
+    EXPECT_EQ(call("POST", "/predict", R"({"amount": 1})", "application/jsonx").status, 415);
+    EXPECT_EQ(call("POST", "/predict", R"({"amount": 1})", "\xC1pplication/json").status, 415);
+}
+
 TEST_F(router_test, unknown_route_is_404_and_wrong_method_405_with_allow) {
     EXPECT_EQ(call("GET", "/nope").status, 404);
     auto r = call("GET", "/batch_predict");
