@@ -245,11 +245,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 break;  // the client went away mid-body
             }
         } else {
-            http::request_parser<http::string_body> body_parser(std::move(head_parser));
-            // Room for the JSON parser's padding after the body, so that it reads the body in place
-            // instead of copying it (Content-Length is within max_body_bytes: the header parse checked).
-            if (auto length = body_parser.content_length())
-                body_parser.get().body().reserve(static_cast<std::size_t>(*length) + io::json_padding);
+            http::request_parser<wire::padded_body> body_parser(std::move(head_parser));
             // A small body usually arrived with its headers: parse it from the buffer in place, and go
             // to the socket only for what is missing.
             beast::error_code ec2;

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "http_types.hpp"
+#include "loanrisk/decode.hpp"
 #include "loanrisk/server.hpp"
 #include "router.hpp"
 
@@ -25,6 +26,43 @@
 namespace loanrisk::server::wire {
 
 namespace http = boost::beast::http;
+
+// A request body held whole (Beast's string_body, made for the decoders): room for the JSON parser's
+// padding after it is reserved from Content-Length, so that the body is parsed in place, not copied; and
+// arriving bytes are appended, where string_body zero-fills the room first and copies over it (a memset
+// of every byte: ~3% of the server's CPU on a /batch_predict of 100,000 loans).
+struct padded_body {
+    using value_type = std::string;
+
+    class reader {
+    public:
+        template <bool isRequest, class Fields>
+        reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+        void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
+            ec = {};
+            if (!length) return;  // chunked: grows as it arrives
+            if (*length > body_.max_size() - io::json_padding) {
+                ec = http::error::buffer_overflow;
+                return;
+            }
+            body_.reserve(static_cast<std::size_t>(*length) + io::json_padding);
+        }
+
+        template <class ConstBufferSequence>
+        std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+            ec = {};
+            const std::size_t before = body_.size();
+            for (auto b : boost::beast::buffers_range_ref(buffers)) body_.append(static_cast<const char*>(b.data()), b.size());
+            return body_.size() - before;
+        }
+
+        void finish(boost::beast::error_code& ec) { ec = {}; }
+
+    private:
+        value_type& body_;
+    };
+};
 
 // A head parser with the configured limits (431 / 413 past them).
 template <class Body>

@@ -94,7 +94,7 @@ bool serve_one(std::string_view& in, std::string& out) {
         if (!res) res = sink->finish();
         if (bad) res->close = true;
     } else {
-        http::request_parser<http::string_body> body(std::move(head));
+        http::request_parser<server::wire::padded_body> body(std::move(head));
         body.eager(true);
         while (!body.is_done()) {
             std::size_t used = body.put(boost::asio::buffer(in.data(), in.size()), ec);
