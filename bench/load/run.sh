@@ -2,6 +2,7 @@
 # Load test of `loanrisk serve` with wrk (Debian's): /health and /predict peak req/s, /predict latency at
 # half its peak (open loop), and /batch_predict loans/s with 100,000 real loans (JSON, NDJSON and CSV bodies);
 # for /health and /predict also the server's CPU time per request.
+#   ROUNDS=3 DURATION=10s CONNECTIONS=64 PORT=18099 LOANRISK_LOAD_DIR=/tmp/loanrisk-load: the settings.
 #   bench/load/run.sh [BINARY] [DATA.csv]     (defaults: build/release/loanrisk, ../shared/data/credit_risk_dataset.csv)
 # wrk runs on the same machine (one wrk thread: on 2 cores it takes most of one).
 set -euo pipefail
@@ -39,12 +40,22 @@ wrk_with_cpu() {
 }
 cpu_us() { awk '/^server_cpu_us/ {print $2}'; }
 
-health_out=$(wrk_with_cpu -t1 -c"$conns" -d"$duration" -s "$here/get.lua" "$url/health")
-health=$(rps <<<"$health_out")
-predict_out=$(BODY=$bodies/predict.json wrk_with_cpu -t1 -c"$conns" -d"$duration" --latency -s "$here/post.lua" "$url/predict")
-predict=$(rps <<<"$predict_out")
-echo "/health             $health req/s  (server CPU $(cpu_us <<<"$health_out") us/request)"
-echo "/predict            $predict req/s  (p99 at peak $(p99 <<<"$predict_out"); server CPU $(cpu_us <<<"$predict_out") us/request)  ratio $(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", a / b}')x"
+# /health and /predict in alternating rounds (ROUNDS, default 3): on a shared machine the load changes
+# between two runs, so each round's ratio compares neighbours in time, and the median is the summary.
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+ratios=() predicts=()
+for round in $(seq "${ROUNDS:-3}"); do
+    health_out=$(wrk_with_cpu -t1 -c"$conns" -d"$duration" -s "$here/get.lua" "$url/health")
+    health=$(rps <<<"$health_out")
+    predict_out=$(BODY=$bodies/predict.json wrk_with_cpu -t1 -c"$conns" -d"$duration" --latency -s "$here/post.lua" "$url/predict")
+    predict=$(rps <<<"$predict_out")
+    ratio=$(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", a / b}')
+    ratios+=("$ratio") predicts+=("$predict")
+    echo "round $round: /health $health req/s (server CPU $(cpu_us <<<"$health_out") us/request)," \
+         "/predict $predict req/s (p99 at peak $(p99 <<<"$predict_out"); server CPU $(cpu_us <<<"$predict_out") us/request)  ratio ${ratio}x"
+done
+echo "/predict over /health, median of ${#ratios[@]} rounds: $(printf '%s\n' "${ratios[@]}" | median)x (rounds: ${ratios[*]})"
+predict=$(printf '%s\n' "${predicts[@]}" | median)
 
 # Half the peak, open loop (bench/load/paced_load.cpp, built next to the binary as bench/loanrisk_paced_load):
 # request i is due at i / rate and its latency counts from then, waits for a free connection included.
