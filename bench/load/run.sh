@@ -42,14 +42,17 @@ cpu_us() { awk '/^server_cpu_us/ {print $2}'; }
 
 # /health and /predict in alternating rounds (ROUNDS, default 3): on a shared machine the load changes
 # between two runs, so each round's ratio compares neighbours in time, and the median is the summary.
-median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# (The median of an even count is the lower middle one.)
+median() { LC_ALL=C sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+rounds=${ROUNDS:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a whole number >= 1, got '$rounds'" >&2; exit 2; }
 ratios=() predicts=()
-for round in $(seq "${ROUNDS:-3}"); do
+for round in $(seq "$rounds"); do
     health_out=$(wrk_with_cpu -t1 -c"$conns" -d"$duration" -s "$here/get.lua" "$url/health")
     health=$(rps <<<"$health_out")
     predict_out=$(BODY=$bodies/predict.json wrk_with_cpu -t1 -c"$conns" -d"$duration" --latency -s "$here/post.lua" "$url/predict")
     predict=$(rps <<<"$predict_out")
-    ratio=$(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", a / b}')
+    ratio=$(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
     ratios+=("$ratio") predicts+=("$predict")
     echo "round $round: /health $health req/s (server CPU $(cpu_us <<<"$health_out") us/request)," \
          "/predict $predict req/s (p99 at peak $(p99 <<<"$predict_out"); server CPU $(cpu_us <<<"$predict_out") us/request)  ratio ${ratio}x"

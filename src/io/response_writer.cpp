@@ -77,7 +77,7 @@ void append_assumptions(std::string& out, const core::policy& p) {
 
 namespace {
 
-// "score" and "reason_codes" at `p`, which has room for score_and_reasons_room(e); returns the end.
+// The most write_score_and_reasons can write for `e` (every string byte escaped).
 std::size_t score_and_reasons_room(const core::explanation& e) {
     std::size_t room = 64;
     for (const auto& r : e.reasons)
@@ -85,6 +85,7 @@ std::size_t score_and_reasons_room(const core::explanation& e) {
     return room;
 }
 
+// "score" and "reason_codes" at `p`, which has room for score_and_reasons_room(e); returns the end.
 char* write_score_and_reasons(char* p, const core::explanation& e) {
     auto put = [&p](std::string_view text) {
         std::memcpy(p, text.data(), text.size());
@@ -110,10 +111,11 @@ char* write_score_and_reasons(char* p, const core::explanation& e) {
 
 void append_score_and_reasons(std::string& out, const core::explanation& e) {
     // Written at a pointer, no append per token. The worst case (every byte escaped) is several times what
-    // is written: reserved in `out`, it would grow a /predict response past glibc's small-request size
-    // (1,008 bytes), and each larger request first consolidates the allocator's fast bins
-    // (malloc_consolidate, ~3% of the server's CPU per /predict). So when it fits, the text is written on
-    // the stack and `out` grows by what was written.
+    // is written: reserved in `out`, it would grow a /predict response past glibc's small requests (up to
+    // 1,000 bytes), and each larger request first consolidates the allocator's fast bins
+    // (malloc_consolidate: 0.6% of the server's CPU under /predict load, about 1% with the slower
+    // allocations after it). So when it fits, the text is written on the stack and `out` grows by what
+    // was written.
     constexpr std::size_t stack_room = 2048;
     const std::size_t room = score_and_reasons_room(e);
     if (room <= stack_room) {

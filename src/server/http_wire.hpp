@@ -42,8 +42,8 @@ struct padded_body {
         void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
             ec = {};
             if (!length) return;  // chunked: grows as it arrives
-            if (*length > body_.max_size() - io::json_padding) {
-                ec = http::error::buffer_overflow;
+            if (*length > body_.max_size() - io::json_padding) {  // the parser's body limit is far below
+                ec = http::error::body_limit;
                 return;
             }
             body_.reserve(static_cast<std::size_t>(*length) + io::json_padding);

@@ -226,10 +226,13 @@ response ready(app_state& app) {
 
 // ---- /predict -----------------------------------------------------------------------------------------
 
-// One loan: decode, kernel, policy and explanation on a per-thread batch reshaped only when the model
-// changes, so the hot path allocates nothing but the response.
+// Room for a usual /predict response (~470 bytes; an application id over ~130 bytes takes more), within
+// glibc's small requests (up to 1,000 bytes): a larger request consolidates the allocator's fast bins
+// first (see append_score_and_reasons).
 constexpr std::size_t predict_body_room = 960;
 
+// One loan: decode, kernel, policy and explanation on a per-thread batch reshaped only when the model
+// changes, so the hot path allocates nothing but the response.
 response predict(const request& req, app_state& app) {
     if (body_format(req.content_type) != format::json)
         return unsupported_type(req.content_type, "application/json", route_id::predict);
@@ -266,8 +269,6 @@ response predict(const request& req, app_state& app) {
     app.metrics().record_one(*s, totals, t.batch, t.scored.expected_loss.data());
 
     response res = json_response(200, {}, route_id::predict);
-    // Room for a usual response (~470 bytes) and more, under glibc's small-request size: a request of
-    // 1,008 bytes or more consolidates the allocator's fast bins first (see append_score_and_reasons).
     res.body.reserve(predict_body_room);
     io::append_predict_response_json(res.body, m, t.batch, t.scored, 0, e, app.options().rules);
     return res;

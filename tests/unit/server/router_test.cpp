@@ -94,7 +94,6 @@ TEST_F(router_test, media_types_are_case_insensitive_with_parameters_and_spaces)
     EXPECT_EQ(call("POST", "/batch_predict", "amount\n1\n", "TEXT/Csv").status, 200);
     EXPECT_EQ(call("POST", "/batch_predict", "{\"amount\": 1}\n", "Application/X-NDJSON").status, 200);
     EXPECT_EQ(call("POST", "/predict", R"({"amount": 1})", "application/jsonx").status, 415);
-    EXPECT_EQ(call("POST", "/predict", R"({"amount": 1})", "\xC1pplication/json").status, 415);
 }
 
 TEST_F(router_test, unknown_route_is_404_and_wrong_method_405_with_allow) {
