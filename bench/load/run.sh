@@ -52,7 +52,7 @@ for round in $(seq "$rounds"); do
     health=$(rps <<<"$health_out")
     predict_out=$(BODY=$bodies/predict.json wrk_with_cpu -t1 -c"$conns" -d"$duration" --latency -s "$here/post.lua" "$url/predict")
     predict=$(rps <<<"$predict_out")
-    ratio=$(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
+    ratio=$(awk -v a="$predict" -v b="$health" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
     ratios+=("$ratio") predicts+=("$predict")
     echo "round $round: /health $health req/s (server CPU $(cpu_us <<<"$health_out") us/request)," \
          "/predict $predict req/s (p99 at peak $(p99 <<<"$predict_out"); server CPU $(cpu_us <<<"$predict_out") us/request)  ratio ${ratio}x"
