@@ -1,5 +1,6 @@
 // The router in process, no sockets: what /predict costs on top of /health in the server's own code
-// (decode, kernel, policy, explanation, metrics, response), the part of the HTTP ratio loanrisk controls.
+// (decode, kernel, policy, explanation, metrics, response), the part of the HTTP ratio loanrisk controls;
+// and what handing a request its model costs, on one thread and on two.
 // bench/load/run.sh measures the same two routes over HTTP.
 #include <benchmark/benchmark.h>
 
@@ -51,7 +52,23 @@ void route(benchmark::State& state, const char* method, const char* target, cons
 void route_health(benchmark::State& state) { route(state, "GET", "/health", ""); }
 void route_predict(benchmark::State& state) { route(state, "POST", "/predict", predict_body); }
 
+// The serving model as a handler gets it: current() (a lock and a reference count shared by every thread)
+// against serving() (the thread's own reference, checked with one atomic load), on 1 and 2 threads.
+void model_current(benchmark::State& state) {
+    server::app_state& a = app();
+    for (auto _ : state) {
+        auto s = a.current();
+        benchmark::DoNotOptimize(s.get());
+    }
+}
+void model_serving(benchmark::State& state) {
+    server::app_state& a = app();
+    for (auto _ : state) benchmark::DoNotOptimize(a.serving());
+}
+
 }  // namespace
 
 BENCHMARK(route_health);
 BENCHMARK(route_predict);
+BENCHMARK(model_current)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(model_serving)->Threads(1)->Threads(2)->UseRealTime();

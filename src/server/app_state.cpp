@@ -66,8 +66,18 @@ void app_state::install(std::shared_ptr<const model_state> s) {
     {
         std::lock_guard lock(current_mutex_);
         current_.swap(s);
+        serving_generation_.store(current_ ? current_->generation : 0, std::memory_order_release);
     }
     // `s` now holds the old model: released here, outside the lock (requests may still hold it).
+}
+
+const model_state* app_state::serving() const {
+    // Generations are unique in the process, so a reference cached for another app_state never matches.
+    thread_local std::shared_ptr<const model_state> mine;
+    const std::uint64_t g = serving_generation_.load(std::memory_order_acquire);
+    if (g == 0) return nullptr;
+    if (!mine || mine->generation != g) mine = current();
+    return mine.get();
 }
 
 status app_state::reload(const std::string& path) {

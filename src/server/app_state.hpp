@@ -43,6 +43,12 @@ public:
         std::lock_guard lock(current_mutex_);
         return current_;
     }
+    // The serving model, for a handler that returns before its thread serves anything else (/health,
+    // /ready, /predict): the calling thread's own reference, renewed when install() has swapped the model
+    // since, which one atomic load tells. current() takes a lock and a reference count that every thread
+    // shares: two cache lines passed from core to core on every request, a queue on a machine with many.
+    // Valid until this thread's next call; until then the thread's reference keeps a replaced model alive.
+    const model_state* serving() const;
     // Loads, validates, compiles and warms up a model file; nothing changes on failure.
     result<std::shared_ptr<const model_state>> load(const std::string& path);
     // Makes `s` the serving model (atomically; in-flight requests keep theirs).
@@ -50,7 +56,9 @@ public:
     // load() + install(); on failure the old model keeps serving and the error is returned.
     status reload(const std::string& path);
 
-    bool ready() const { return current() != nullptr && !draining_.load(std::memory_order_acquire); }
+    bool ready() const {
+        return serving_generation_.load(std::memory_order_acquire) != 0 && !draining_.load(std::memory_order_acquire);
+    }
     bool draining() const { return draining_.load(std::memory_order_acquire); }
     void start_draining() { draining_.store(true, std::memory_order_release); }
 
@@ -62,6 +70,7 @@ private:
     // reported it under reload-under-load). Uncontended, this costs about as much as the refcount.
     mutable std::mutex current_mutex_;
     std::shared_ptr<const model_state> current_;
+    std::atomic<std::uint64_t> serving_generation_{0};  // current_'s generation (0: none), for serving()
     std::atomic<bool> draining_{false};
     std::mutex reload_mutex_;  // one reload at a time, so installs happen in load order
 };

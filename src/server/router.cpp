@@ -200,7 +200,7 @@ response not_ready(route_id r) {
 // ---- /health, /ready ----------------------------------------------------------------------------------
 
 response health(app_state& app) {
-    auto s = app.current();
+    const model_state* s = app.serving();
     std::string body = "{\"status\":\"ok\",\"api_version\":";
     io::append_string(body, api_version);
     body += ",\"model_version\":";
@@ -211,7 +211,7 @@ response health(app_state& app) {
 }
 
 response ready(app_state& app) {
-    auto s = app.current();
+    const model_state* s = app.serving();
     if (!app.ready()) {
         response res = json_response(503, app.draining() ? R"({"status":"draining"})" : R"({"status":"loading"})",
                                      route_id::ready);
@@ -236,7 +236,7 @@ constexpr std::size_t predict_body_room = 960;
 response predict(const request& req, app_state& app) {
     if (body_format(req.content_type) != format::json)
         return unsupported_type(req.content_type, "application/json", route_id::predict);
-    auto s = app.current();
+    const model_state* s = app.serving();
     if (!s) return not_ready(route_id::predict);
     const core::compiled_model& m = s->compiled;
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -190,4 +191,39 @@ TEST(router_scratch, a_later_app_state_on_the_same_thread_scores_with_its_own_mo
     std::thread([&] { fresh = predict_on_new_app(loanrisk::testing::small_model, body); }).join();
     ASSERT_NE(first, fresh);  // the two models differ in PD
     EXPECT_EQ(second, fresh);
+}
+
+// serving(): a thread's cached reference to the model, renewed when an install has swapped it since.
+TEST(app_state_serving, follows_installs_on_every_thread_and_never_gives_another_app_states_model) {
+    auto load = [](app_state& app, const std::string& text) {
+        const std::string path = write_temp("router_test_serving_model.json", text);
+        auto s = app.load(path);
+        std::remove(path.c_str());
+        if (!s) throw std::runtime_error(s.err().message());
+        return *s;
+    };
+    const std::string other = loanrisk::testing::small_model_with("\"intercept\": -1", "\"intercept\": 0.75");
+    server_options o;
+    app_state a{o, 1}, b{o, 1};
+    EXPECT_EQ(a.serving(), nullptr);
+    EXPECT_FALSE(a.ready());
+    auto x = load(a, loanrisk::testing::small_model);
+    a.install(x);
+    EXPECT_EQ(a.serving(), x.get());
+    EXPECT_TRUE(a.ready());
+    auto y = load(a, other);
+    a.install(y);
+    EXPECT_EQ(a.serving(), y.get());  // this thread's reference to x is renewed
+    EXPECT_EQ(b.serving(), nullptr);  // no model yet, whatever this thread holds
+    auto z = load(b, loanrisk::testing::small_model);
+    b.install(z);
+    for (int k = 0; k < 3; ++k) {  // alternating: each app_state gives its own
+        EXPECT_EQ(a.serving(), y.get());
+        EXPECT_EQ(b.serving(), z.get());
+    }
+    const model_state* seen = nullptr;
+    std::thread([&] { seen = a.serving(); }).join();
+    EXPECT_EQ(seen, y.get());
+    x.reset();  // only a's history held it; y and z still serve
+    EXPECT_EQ(a.serving(), y.get());
 }
