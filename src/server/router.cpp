@@ -212,7 +212,7 @@ response health(app_state& app) {
 
 response ready(app_state& app) {
     const model_state* s = app.serving();
-    if (!app.ready()) {
+    if (!s || app.draining()) {  // (not app.ready(): a first install between the two reads would leave s null)
         response res = json_response(503, app.draining() ? R"({"status":"draining"})" : R"({"status":"loading"})",
                                      route_id::ready);
         res.headers.emplace_back("Retry-After", "1");

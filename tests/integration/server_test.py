@@ -470,6 +470,11 @@ def reload_swaps_the_model_and_requests_under_load_never_fail(s):
         st, b, _ = s.json("POST", "/admin/reload", {"model": other if i % 2 == 0 else MODEL}, auth)
         expect(st == 200 and b["status"] == "reloaded", b)
         versions.add(b["model_version"])
+        for _ in range(4):  # new connections, on both I/O threads: each serves the model just installed
+            st, h, _ = s.json("GET", "/health")
+            expect(st == 200 and h["model_version"] == b["model_version"], (h, b["model_version"]))
+            st, p, _ = s.json("POST", "/predict", LOAN)
+            expect(st == 200 and p["model_version"] == b["model_version"], (st, p, b["model_version"]))
         time.sleep(0.05)
     stop.set()
     for t in threads:

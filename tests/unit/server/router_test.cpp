@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -221,9 +222,21 @@ TEST(app_state_serving, follows_installs_on_every_thread_and_never_gives_another
         EXPECT_EQ(a.serving(), y.get());
         EXPECT_EQ(b.serving(), z.get());
     }
-    const model_state* seen = nullptr;
-    std::thread([&] { seen = a.serving(); }).join();
-    EXPECT_EQ(seen, y.get());
-    x.reset();  // only a's history held it; y and z still serve
-    EXPECT_EQ(a.serving(), y.get());
+    // A thread already holding its reference sees an install made on another thread (as a reload is).
+    std::promise<const model_state*> before;
+    std::promise<void> installed;
+    const model_state* after = nullptr;
+    std::thread worker([&] {
+        before.set_value(a.serving());
+        installed.get_future().wait();
+        after = a.serving();
+    });
+    EXPECT_EQ(before.get_future().get(), y.get());
+    auto w = load(a, other);
+    a.install(w);
+    installed.set_value();
+    worker.join();
+    EXPECT_EQ(after, w.get());
+    EXPECT_EQ(a.serving(), w.get());
+    EXPECT_EQ(b.serving(), z.get());
 }
