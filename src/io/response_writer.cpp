@@ -110,20 +110,19 @@ char* write_score_and_reasons(char* p, const core::explanation& e) {
 }  // namespace
 
 void append_score_and_reasons(std::string& out, const core::explanation& e) {
-    // Written at a pointer, no append per token. The worst case (every byte escaped) is several times what
-    // is written: reserved in `out`, it would grow a /predict response past glibc's small requests (up to
-    // 1,000 bytes), and each larger request first consolidates the allocator's fast bins
-    // (malloc_consolidate: 0.6% of the server's CPU under /predict load, about 1% with the slower
-    // allocations after it). So when it fits, the text is written on the stack and `out` grows by what
-    // was written.
+    // Written at a pointer, no append per token: in place when `out` already has room for the worst case
+    // (every byte escaped; a batch's output, reserved once), else on the stack when it fits there, and
+    // `out` grows by what was written. Reserving the worst case in a /predict response would grow it past
+    // glibc's small requests (up to 1,000 bytes), and each larger request first consolidates the
+    // allocator's fast bins (malloc_consolidate: 0.6% of the server's CPU under /predict load, about 1%
+    // with the slower allocations after it).
     constexpr std::size_t stack_room = 2048;
-    const std::size_t room = score_and_reasons_room(e);
-    if (room <= stack_room) {
+    const std::size_t room = score_and_reasons_room(e), at = out.size();
+    if (room > out.capacity() - at && room <= stack_room) {
         char text[stack_room];
         out.append(text, static_cast<std::size_t>(write_score_and_reasons(text, e) - text));
         return;
     }
-    const std::size_t at = out.size();
     out.resize(at + room);
     out.resize(static_cast<std::size_t>(write_score_and_reasons(out.data() + at, e) - out.data()));
 }

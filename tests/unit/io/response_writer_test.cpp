@@ -85,8 +85,9 @@ TEST(response_writer, assumptions_echo_the_policy) {
     EXPECT_EQ(s, R"({"LGD":0.45,"APPROVE_MAX":0.25,"REJECT_MIN":0.5})");
 }
 
-// Reasons are written on the stack when their worst case fits there, else in room reserved in the output:
-// both give the bytes of the same text appended piece by piece, after what the output already held. The
+// Reasons are written in place when the output already has room for their worst case, else on the stack
+// when it fits there, else in room reserved in the output: each gives the bytes of the same text appended
+// piece by piece, after what the output already held. The
 // all-control-byte values of 240 and 241 bytes sit either side of the stack's limit and write nearly all
 // of their room (each byte escaped as \u00XX), so a room too small overruns under the sanitizers.
 TEST(response_writer, score_and_reasons_are_the_same_text_written_on_the_stack_or_in_the_output) {
@@ -112,6 +113,10 @@ TEST(response_writer, score_and_reasons_are_the_same_text_written_on_the_stack_o
         std::string out = "{\"id\":1,";
         io::append_score_and_reasons(out, e);
         EXPECT_EQ(out, expected) << value_bytes << (control ? " control bytes" : "");
+        std::string roomy = "{\"id\":1,";
+        roomy.reserve(8192);  // a batch's output: written in place
+        io::append_score_and_reasons(roomy, e);
+        EXPECT_EQ(roomy, expected) << value_bytes << (control ? " control bytes" : "") << " in place";
     }
 }
 
