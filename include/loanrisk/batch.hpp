@@ -209,6 +209,13 @@ inline bool number_fits(const input_field& in, double x) {
     return std::isfinite(x) && x >= in.domain.min && x <= in.domain.max;
 }
 
+// The columns other than its code or dense value that a number of input `input` (= &in's index) goes to.
+inline void store_number_aside(const input_field& in, std::size_t input, loan_batch& b, std::size_t loan, double x) {
+    if (in.is_exposure) b.exposure[loan] = x;
+    if (in.is_age) b.age[loan] = x;
+    if (b.keep_raw) b.raw[input][loan] = x;
+}
+
 // set_number's encoding of a value number_fits took, into the columns of input `input` (= &in's index).
 inline void store_number(const input_field& in, std::size_t input, loan_batch& b, std::size_t loan, double x) {
     if (in.standardized) {
@@ -218,9 +225,15 @@ inline void store_number(const input_field& in, std::size_t input, loan_batch& b
     } else {
         b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_code(in, x));
     }
-    if (in.is_exposure) b.exposure[loan] = x;
-    if (in.is_age) b.age[loan] = x;
-    if (b.keep_raw) b.raw[input][loan] = x;
+    store_number_aside(in, input, b, loan, x);
+}
+
+// The bin codes of binned input `in` for n values number_fits took, NaN for a value that is missing (its
+// code is left as it is). A decoder that parses a block of values first and bins them after, in this
+// loop of independent iterations, keeps bin_code's chain of dependent loads out of its parsing.
+inline void store_bin_codes(const input_field& in, const double* x, std::size_t n, std::uint16_t* codes) {
+    for (std::size_t r = 0; r < n; ++r)
+        if (x[r] == x[r]) codes[r] = static_cast<std::uint16_t>(bin_code(in, x[r]));
 }
 
 // Field setters shared by every decoder, so JSON, NDJSON and CSV validate and encode identically.

@@ -125,11 +125,16 @@ error invalid(std::string what, std::string where, std::size_t offset, const cha
 }  // namespace
 
 bool set_expected_value(const core::input_field& in, std::size_t input, od::value& v, core::loan_batch& out,
-                        std::size_t loan) {
+                        std::size_t loan, double* binned_later) {
     if (in.numeric) {
         double x = 0;
         if (v.get_double().get(x) != simdjson::SUCCESS || !core::number_fits(in, x)) return false;
-        core::store_number(in, input, out, loan, x);
+        if (binned_later && !in.standardized) {
+            *binned_later = x;
+            core::store_number_aside(in, input, out, loan, x);
+        } else {
+            core::store_number(in, input, out, loan, x);
+        }
         return true;
     }
     std::string_view text;

@@ -66,8 +66,10 @@ simdjson::error_code key_of(od::field& f, std::string_view& key);
 // Sets model input `in` (= m.inputs[input]) of `loan` from `v` when it is what the input expects: a number
 // within the domain, or a string (a category). False otherwise; a value of another type is left unread (a
 // failed On-Demand getter does not move past it), so the caller may still read it another way.
+// `binned_later`, when given, takes the number of a binned input instead of its code column, for the
+// caller to bin a block of them at once with core::store_bin_codes.
 bool set_expected_value(const core::input_field& in, std::size_t input, od::value& v, core::loan_batch& out,
-                        std::size_t loan);
+                        std::size_t loan, double* binned_later = nullptr);
 
 // Maps the keys an item may hold (model inputs, the exposure field, the id fields, "data") to what they
 // mean. Documents usually repeat one key order, so the key that followed the previous one last time is

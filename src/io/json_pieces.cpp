@@ -92,19 +92,29 @@ constexpr int no_id = std::numeric_limits<int>::max();
 // the item decoder reads them. False on anything else, with `out` in an unspecified state.
 class plain_items {
 public:
-    plain_items(const core::compiled_model& m, std::size_t max_items) : m_(m), keys_(m), max_items_(max_items) {}
+    plain_items(const core::compiled_model& m, std::size_t max_items)
+        : m_(m), keys_(m), max_items_(max_items),
+          numbers_(m.inputs.size() * block, std::numeric_limits<double>::quiet_NaN()) {
+        for (std::size_t k = 0; k < m.inputs.size(); ++k)
+            if (m.inputs[k].numeric && !m.inputs[k].standardized) binned_inputs_.push_back(k);
+    }
 
     // `starts`, when given: where each item must begin, one per item (NDJSON lines).
     bool decode(od::array items, core::loan_batch& out, const std::vector<const char*>* starts = nullptr) {
         const std::size_t first = out.size;
         std::size_t n = first;  // loans decoded; out.size runs ahead by up to a block of defaults
+        block_first_ = first;   // nothing to bin yet: the first item grows `out` and opens a block
         for (auto element : items) {
             od::value v;
             od::object obj;
             if (decoded_ == max_items_ || std::move(element).get(v)) return false;
             if (starts && (n - first == starts->size() || v.raw_json_token().data() != (*starts)[n - first])) return false;
             if (v.get_object().get(obj)) return false;
-            if (n == out.size) out.grow(m_, block);
+            if (n == out.size) {
+                encode_block(out, n);
+                out.grow(m_, block);
+                block_first_ = n;
+            }
             item it;
             if (!fields(obj, false, it, out, n)) return false;
             const int level = it.id_rank[0] != no_id ? 0 : it.id_rank[1] != no_id ? 1 : -1;
@@ -114,6 +124,7 @@ public:
             ++n;
             ++decoded_;
         }
+        encode_block(out, n);
         out.truncate(n);
         core::finish_loans(m_, out, first, n);
         return !starts || n - first == starts->size();
@@ -121,6 +132,17 @@ public:
 
 private:
     static constexpr std::size_t block = 256;
+
+    // The codes of the binned inputs for the block's loans [block_first_, end), then the block's numbers
+    // cleared (NaN: missing) for the next.
+    void encode_block(core::loan_batch& out, std::size_t end) {
+        for (std::size_t k : binned_inputs_) {
+            const core::input_field& in = m_.inputs[k];
+            double* x = numbers_.data() + k * block;
+            core::store_bin_codes(in, x, end - block_first_, out.codes[in.column].data() + block_first_);
+            std::fill(x, x + block, std::numeric_limits<double>::quiet_NaN());
+        }
+    }
 
     struct item {
         bool data_seen = false;
@@ -196,8 +218,8 @@ private:
             }
             return validate_skipped(v) == simdjson::SUCCESS;
         }
-        if (set_expected_value(m_.inputs[static_cast<std::size_t>(e.input)], static_cast<std::size_t>(e.input), v, out,
-                               loan))
+        const auto input = static_cast<std::size_t>(e.input);
+        if (set_expected_value(m_.inputs[input], input, v, out, loan, &numbers_[input * block + (loan - block_first_)]))
             return true;
         bool null = false;
         return v.is_null().get(null) == simdjson::SUCCESS && null;
@@ -207,6 +229,12 @@ private:
     key_table keys_;
     std::size_t max_items_;
     std::size_t decoded_ = 0;  // over every array decoded
+    // The numbers of the binned inputs for the block's loans, by input (block apiece; NaN: missing), binned
+    // when the block is full or the array ends: parsing and binning then run as loops of their own, and
+    // bin_code's chain of dependent loads stays out of the parse.
+    std::vector<double> numbers_;
+    std::vector<std::size_t> binned_inputs_;
+    std::size_t block_first_ = 0;  // the block's first loan
 };
 
 // A piece as simdjson reads it: `[` + the piece + `]` in a padded buffer. NDJSON lines become the items of

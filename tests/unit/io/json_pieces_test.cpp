@@ -116,6 +116,39 @@ TEST(json_pieces, keeps_raw_values_and_an_exposure_outside_the_model_like_the_it
     }
 }
 
+// Binned numbers are parsed first and binned a block of items at a time (plain_items::encode_block): a
+// missing or null value must take the missing code whatever the item at its place in the previous block,
+// or the previous piece, held; a repeated key keeps its last number, and a null after a number keeps the
+// number, as the item decoder does. The shipped model bins seven inputs through its guess tables.
+TEST(json_pieces, binned_values_parsed_a_block_at_a_time_equal_the_item_decoder) {
+    const compiled_model& m = small_compiled();
+    auto item = [](std::size_t i) {
+        const bool odd_block = i / 256 % 2, odd_piece = i / 3000 % 2;  // pieces of the limits below: ~3,000 items
+        if ((odd_block || odd_piece) && i % 3 == 0) return std::string("{\"rate\": 1}");
+        if (odd_block && i % 5 == 0) return std::string("{\"amount\": null, \"rate\": 1}");
+        if (i % 7 == 0) return "{\"amount\": " + std::to_string(i % 700) + ", \"amount\": null}";
+        if (i % 11 == 0) return "{\"amount\": 100, \"amount\": " + std::to_string(i % 700) + "}";
+        return "{\"amount\": " + std::to_string(i % 700) + ".25, \"rate\": 2}";
+    };
+    loanrisk::io::decode_limits limits;
+    limits.json_piece_bytes = 64 * 1024;
+    const std::string want = item_by_item(m, item);
+    ASSERT_NE(want.substr(0, 3), "inv");
+    EXPECT_TRUE(in_pieces(m, body_of(item), false, nullptr, limits) == want);
+
+    const compiled_model& shipped = loanrisk::testing::shipped_compiled();
+    auto real_like = [](std::size_t i) {
+        const std::string age = i % 9 == 0 ? "null" : std::to_string(20 + i % 60);
+        const std::string rate = i / 256 % 2 && i % 4 == 0 ? "" : ", \"loan_int_rate\": " + std::to_string(5 + i % 20) + "." + std::to_string(i % 100);
+        return "{\"person_age\": " + age + ", \"person_income\": " + std::to_string(4000 + i * 37 % 200000) +
+               ", \"loan_amnt\": " + std::to_string(500 + i % 35000) + rate +
+               ", \"loan_percent_income\": 0." + std::to_string(i % 83) + ", \"loan_grade\": \"B\"}";
+    };
+    const std::string want_shipped = item_by_item(shipped, real_like);
+    ASSERT_NE(want_shipped.substr(0, 3), "inv");
+    EXPECT_TRUE(in_pieces(shipped, body_of(real_like), false, nullptr, limits) == want_shipped);
+}
+
 // Each body has one unusual item in the middle (or unusual bytes everywhere): the serial decoder must
 // decode it, and the result is the item-by-item one.
 TEST(json_pieces, leaves_what_it_cannot_decode_exactly_to_the_serial_decoder) {
