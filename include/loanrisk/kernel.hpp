@@ -23,6 +23,13 @@ struct kernel_args {
     const std::uint16_t* const* codes = nullptr;  // [term] -> column
     const float* const* tables = nullptr;         // [term] -> weight table (padded to 16 entries)
     std::size_t lookup_terms = 0;
+    // Per lookup term, for the kernel that looks each term up on its own (avx512, tables in registers): its
+    // table's entries (a multiple of 16), and for a cross, its code made from its inputs' columns as
+    // first * stride + second instead of read from its own (null first: not a cross).
+    const std::uint32_t* table_entries = nullptr;
+    const std::uint16_t* const* cross_first = nullptr;
+    const std::uint16_t* const* cross_second = nullptr;
+    const std::uint16_t* cross_stride = nullptr;
     // Per lookup group (the vector kernels; compiled_model::groups): group g's joint index is the sum of
     // code * stride over the column slots [group_begin[g], group_begin[g + 1]).
     const std::uint16_t* const* group_codes = nullptr;  // [slot] -> column
@@ -81,6 +88,9 @@ public:
 
 private:
     std::vector<const float*> dense_, tables_, group_tables_;
+    std::vector<std::uint32_t> table_entries_;
+    std::vector<const std::uint16_t*> cross_first_, cross_second_;
+    std::vector<std::uint16_t> cross_stride_;
     std::vector<float> weights_;
     std::vector<const std::uint16_t*> codes_, group_codes_;
     std::vector<std::uint16_t> group_strides_;

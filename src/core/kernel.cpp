@@ -71,6 +71,10 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b) {
     weights_.clear();
     codes_.clear();
     tables_.clear();
+    table_entries_.clear();
+    cross_first_.clear();
+    cross_second_.clear();
+    cross_stride_.clear();
     group_codes_.clear();
     group_strides_.clear();
     group_begin_.clear();
@@ -82,6 +86,11 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b) {
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
         codes_.push_back(b.codes[t].data());
         tables_.push_back(m.lookups[t].table.data());
+        const lookup_term& term = m.lookups[t];
+        table_entries_.push_back(static_cast<std::uint32_t>(term.table.size()));
+        cross_first_.push_back(term.cross ? b.codes[m.inputs[term.first_input].column].data() : nullptr);
+        cross_second_.push_back(term.cross ? b.codes[m.inputs[term.second_input].column].data() : nullptr);
+        cross_stride_.push_back(static_cast<std::uint16_t>(term.cross ? term.stride : 0));
     }
     for (const lookup_group& g : m.groups) {
         group_begin_.push_back(group_codes_.size());
@@ -91,7 +100,8 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b) {
     }
     group_begin_.push_back(group_codes_.size());
     args_ = {dense_.data(),  weights_.data(), dense_.size(),       codes_.data(),
-             tables_.data(), codes_.size(),   group_codes_.data(), group_strides_.data(),
+             tables_.data(), codes_.size(),   table_entries_.data(), cross_first_.data(), cross_second_.data(),
+             cross_stride_.data(), group_codes_.data(), group_strides_.data(),
              group_begin_.data(), group_tables_.data(), m.groups.size(), m.intercept};
 }
 

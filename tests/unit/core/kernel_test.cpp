@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include "../batch_support.hpp"
 #include "../model_fixture.hpp"
@@ -264,4 +265,82 @@ TEST(kernel, every_shape_of_lookup_groups_matches_the_reference) {
                 EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6)
                     << k << ", " << categorical << " categorical, " << binned << " binned";
         }
+}
+
+// The avx512 kernel looks each term up from its table held in one to eight registers (up to 128 entries),
+// with crosses made in registers from their inputs' codes; a model with one larger table goes through the
+// lookup groups instead. Tables of 1, 2, 3, 4, 5 and 8 registers, crosses of 2 and 7, codes up to each
+// table's last (missing) entry, then the same with a 144-entry table: every kernel matches the reference.
+TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
+    for (bool wider_than_registers : {false, true}) {
+        std::string features;
+        std::vector<int> edge_counts = {10, 25, 40, 60, 75, 120};
+        if (wider_than_registers) edge_counts.push_back(140);
+        for (std::size_t k = 0; k < edge_counts.size(); ++k) {
+            std::string edges, weights = "0.02";
+            for (int e = 1; e <= edge_counts[k]; ++e) {
+                edges += (e > 1 ? ", " : "") + std::to_string(e);
+                weights += ", " + std::to_string(((e * 5 + static_cast<int>(k)) % 13 - 6) / 25.0);
+            }
+            features += R"({"name": "n)" + std::to_string(k) + R"(", "type": "numeric", "domain": {"min": 0, "max": null}, )" +
+                        R"("training_range": {"min": 0, "max": 150}, "transform": {"kind": "bins", "edges": [)" + edges +
+                        R"(], "weights": [)" + weights + R"(], "missing_weight": 0.3}},)";
+        }
+        const std::vector<std::string> small = {"A", "B", "C"}, large = {"a", "b", "c", "d", "e", "f", "g", "h"};
+        auto categorical = [&](const std::string& name, const std::vector<std::string>& cats) {
+            std::string list, weights;
+            for (std::size_t c = 0; c < cats.size(); ++c) {
+                list += (c ? ", \"" : "\"") + cats[c] + "\"";
+                weights += (c ? ", " : "") + std::to_string(0.1 * static_cast<double>(c) - 0.25);
+            }
+            features += R"({"name": ")" + name + R"(", "type": "categorical", "categories": [)" + list +
+                        R"(], "weights": [)" + weights + R"(], "missing_weight": -0.4},)";
+        };
+        auto cross = [&](const std::string& a, const std::string& b, const std::vector<std::string>& cats) {
+            std::string pairs, weights;
+            for (std::size_t i = 0; i < cats.size(); ++i)
+                for (std::size_t j = 0; j < cats.size(); j += 2) {
+                    pairs += std::string(pairs.empty() ? "" : ", ") + "[\"" + cats[i] + "\", \"" + cats[j] + "\"]";
+                    weights += (weights.empty() ? "" : ", ") + std::to_string(static_cast<double>((i * 3 + j) % 7) / 10.0 - 0.3);
+                }
+            features += R"({"name": ")" + a + " x " + b + R"(", "type": "cross", "of": [")" + a + R"(", ")" + b +
+                        R"("], "pairs": [)" + pairs + R"(], "weights": [)" + weights + "]},";
+        };
+        categorical("s0", small);
+        categorical("s1", small);
+        categorical("l0", large);
+        categorical("l1", large);
+        cross("s0", "s1", small);
+        cross("l0", "l1", large);
+        features.pop_back();
+        const std::string text = R"({"schema_version": 1, "model_version": "registers", "kind": "scorecard",
+            "target": "bad", "exposure_field": "amount", "intercept": -0.4, "features": [)" + features + R"(],
+            "training_pd_distribution": {"edges": [0, 0.5, 1], "fractions": [0.6, 0.4]},
+            "metrics": {"holdout": {"roc_auc": 0.8}}, "training": {"rows": 10}})";
+        auto model = core::parse_model(text);
+        ASSERT_TRUE(model) << model.err().message();
+        auto m = loanrisk::testing::compiled(*model, "");
+        std::set<std::size_t> registers;
+        std::size_t widest = 0;
+        for (const auto& t : m.lookups) {
+            registers.insert(t.table.size() / 16);
+            widest = std::max(widest, t.table.size());
+        }
+        EXPECT_EQ(registers, (std::set<std::size_t>{1, 2, 3, 4, 5, 7, 8, wider_than_registers ? 9u : 8u}));
+        EXPECT_EQ(widest > 128, wider_than_registers);
+        std::vector<core::loan_fields> all;
+        for (int i = 0; i < 1001; ++i) {  // not a multiple of 16 or of the kernel's block
+            core::loan_fields f;
+            for (std::size_t k = 0; k < edge_counts.size(); ++k)
+                if ((i + static_cast<int>(k)) % 17) f.emplace("n" + std::to_string(k), static_cast<double>((i * 7 + static_cast<int>(k) * 13) % 150) + 0.5);
+            if (i % 11) f.emplace("s0", i % 13 == 0 ? std::string("Z") : small[static_cast<std::size_t>(i) % 3]);
+            if (i % 7) f.emplace("s1", small[static_cast<std::size_t>(i / 3) % 3]);
+            if (i % 9) f.emplace("l0", i % 10 == 0 ? std::string("zz") : large[static_cast<std::size_t>(i) % 8]);
+            if (i % 5) f.emplace("l1", large[static_cast<std::size_t>(i / 8) % 8]);
+            all.push_back(f);
+        }
+        auto l = from_fields(*model, m, all);
+        for (const auto& k : core::available_kernels())
+            EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6) << k << (wider_than_registers ? ", a table past 128" : "");
+    }
 }
