@@ -264,50 +264,47 @@ LOANRISK_AVX512 inline __m512 weights_from_registers(const __m512* r, __m512i id
     }
 }
 
-// Adds one term's weights to vec_n logits (a multiple of 16; the intercept instead of the logits when
-// First). Its codes are `codes`, or, for a cross, codes * stride + second.
+// Adds one term's weights to n logits (the intercept instead of the logits when First): 16 at a time with
+// the table in R registers, the rest (all of a one-loan /predict) one by one from the table in memory,
+// which adds the same float to the same float: a loan's PD does not depend on which way it went. Its codes
+// are `codes`, or, for a cross, codes * stride + second, as finish_loans makes them.
 template <unsigned R, bool First, bool Cross>
 LOANRISK_AVX512 inline void add_term_from_registers(const float* table, unsigned regs, const std::uint16_t* codes,
                                                     const std::uint16_t* second, std::uint16_t stride,
-                                                    std::size_t vec_n, float intercept, float* logit) {
-    __m512 r[R];
-    for (unsigned k = 0; k < R; ++k) r[k] = k < regs ? _mm512_loadu_ps(table + 16 * k) : _mm512_setzero_ps();
-    const __m512 base = _mm512_set1_ps(intercept);
-    const __m256i stride16 = _mm256_set1_epi16(static_cast<short>(stride));
-    for (std::size_t j = 0; j < vec_n; j += 16) {
-        __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j));
-        if constexpr (Cross)
-            c = _mm256_add_epi16(_mm256_mullo_epi16(c, stride16),
-                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(second + j)));
-        const __m512 w = weights_from_registers<R>(r, _mm512_cvtepu16_epi32(c));
-        _mm512_store_ps(logit + j, _mm512_add_ps(First ? base : _mm512_load_ps(logit + j), w));
+                                                    std::size_t n, float intercept, float* logit) {
+    const std::size_t vec_n = n / 16 * 16;
+    if (vec_n) {
+        __m512 r[R];
+        for (unsigned k = 0; k < R; ++k) r[k] = k < regs ? _mm512_loadu_ps(table + 16 * k) : _mm512_setzero_ps();
+        const __m512 base = _mm512_set1_ps(intercept);
+        const __m256i stride16 = _mm256_set1_epi16(static_cast<short>(stride));
+        for (std::size_t j = 0; j < vec_n; j += 16) {
+            __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j));
+            if constexpr (Cross)
+                c = _mm256_add_epi16(_mm256_mullo_epi16(c, stride16),
+                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(second + j)));
+            const __m512 w = weights_from_registers<R>(r, _mm512_cvtepu16_epi32(c));
+            _mm512_store_ps(logit + j, _mm512_add_ps(First ? base : _mm512_load_ps(logit + j), w));
+        }
+    }
+    for (std::size_t j = vec_n; j < n; ++j) {
+        const std::uint16_t code = Cross ? static_cast<std::uint16_t>(codes[j] * stride + second[j]) : codes[j];
+        logit[j] = (First ? intercept : logit[j]) + table[code];
     }
 }
 
-// Every lookup term of loans [start, start + n) into the block's logits, one term at a time with its table
-// in registers. A partial last vector's codes are copied into zero-padded room first, so no column is
-// read past its end.
+// Every lookup term of loans [start, start + n) into the block's logits, one term at a time.
 LOANRISK_AVX512 inline void add_terms_from_registers(const kernel_args& a, std::size_t start, std::size_t n,
                                                      bool first, float* logit) {
-    const std::size_t vec_n = (n + 15) / 16 * 16;
-    alignas(64) std::uint16_t padded[2][kernel_block];
     for (std::size_t t = 0; t < a.lookup_terms; ++t) {
         const bool cross = a.cross_first[t] != nullptr;
         const std::uint16_t* codes = (cross ? a.cross_first[t] : a.codes[t]) + start;
         const std::uint16_t* second = cross ? a.cross_second[t] + start : nullptr;
-        if (vec_n != n) {
-            std::fill(std::copy(codes, codes + n, padded[0]), padded[0] + vec_n, std::uint16_t{0});
-            codes = padded[0];
-            if (cross) {
-                std::fill(std::copy(second, second + n, padded[1]), padded[1] + vec_n, std::uint16_t{0});
-                second = padded[1];
-            }
-        }
         const unsigned regs = a.table_entries[t] / 16;
         const std::uint16_t stride = cross ? a.cross_stride[t] : 0;
         auto run = [&]<unsigned R, bool First>() {
-            if (cross) add_term_from_registers<R, First, true>(a.tables[t], regs, codes, second, stride, vec_n, a.intercept, logit);
-            else add_term_from_registers<R, First, false>(a.tables[t], regs, codes, second, stride, vec_n, a.intercept, logit);
+            if (cross) add_term_from_registers<R, First, true>(a.tables[t], regs, codes, second, stride, n, a.intercept, logit);
+            else add_term_from_registers<R, First, false>(a.tables[t], regs, codes, second, stride, n, a.intercept, logit);
         };
         auto sized = [&]<bool First>() {
             switch (regs) {

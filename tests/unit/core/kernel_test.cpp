@@ -164,6 +164,12 @@ TEST(kernel, a_loans_pd_does_not_depend_on_where_the_range_starts) {
             core::compute_pd_with(k, m, l.batch, begin, l.batch.size, part.data());
             for (std::size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[begin + i]) << k << " begin " << begin;
         }
+        // one loan alone, as /predict scores it (avx512: every lookup one by one, not from registers)
+        for (std::size_t i : {0u, 15u, 16u, 700u, 1099u}) {
+            float one = -1;
+            core::compute_pd_with(k, m, l.batch, i, i + 1, &one);
+            ASSERT_EQ(one, whole[i]) << k << " loan " << i;
+        }
     }
 }
 
