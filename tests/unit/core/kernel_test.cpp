@@ -47,6 +47,14 @@ loans from_fields(const core::model& model, const core::compiled_model& m, const
     return l;
 }
 
+// A model artifact around `features` (a JSON list's items, without brackets).
+std::string scorecard(const std::string& version, const std::string& intercept, const std::string& features) {
+    return R"({"schema_version": 1, "model_version": ")" + version + R"(", "kind": "scorecard", "target": "bad",
+        "exposure_field": "amount", "intercept": )" + intercept + R"(, "features": [)" + features + R"(],
+        "training_pd_distribution": {"edges": [0, 0.5, 1], "fractions": [0.6, 0.4]},
+        "metrics": {"holdout": {"roc_auc": 0.8}}, "training": {"rows": 10}})";
+}
+
 }  // namespace
 
 TEST(kernel, the_scalar_kernel_and_baseline_sse2_are_always_available) {
@@ -247,11 +255,7 @@ TEST(kernel, every_shape_of_lookup_groups_matches_the_reference) {
             features += R"({"name": "amount", "type": "numeric", "domain": {"min": 0, "max": null}, )"
                         R"("training_range": {"min": 0, "max": 9}, "transform": {"kind": "standardize", "impute": 1, )"
                         R"("mean": 2, "scale": 3, "weight": 0.5}})";
-            const std::string text = R"({"schema_version": 1, "model_version": "shapes", "kind": "scorecard",
-                "target": "bad", "exposure_field": "amount", "intercept": -0.7, "features": [)" + features + R"(],
-                "training_pd_distribution": {"edges": [0, 0.5, 1], "fractions": [0.6, 0.4]},
-                "metrics": {"holdout": {"roc_auc": 0.8}}, "training": {"rows": 10}})";
-            auto model = core::parse_model(text);
+            auto model = core::parse_model(scorecard("shapes", "-0.7", features));
             ASSERT_TRUE(model) << model.err().message();
             auto m = loanrisk::testing::compiled(*model, "amount");
             loanrisk::testing::expect_groups_sum_their_terms(m);
@@ -319,11 +323,7 @@ TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
         cross("s0", "s1", small);
         cross("l0", "l1", large);
         features.pop_back();
-        const std::string text = R"({"schema_version": 1, "model_version": "registers", "kind": "scorecard",
-            "target": "bad", "exposure_field": "amount", "intercept": -0.4, "features": [)" + features + R"(],
-            "training_pd_distribution": {"edges": [0, 0.5, 1], "fractions": [0.6, 0.4]},
-            "metrics": {"holdout": {"roc_auc": 0.8}}, "training": {"rows": 10}})";
-        auto model = core::parse_model(text);
+        auto model = core::parse_model(scorecard("registers", "-0.4", features));
         ASSERT_TRUE(model) << model.err().message();
         auto m = loanrisk::testing::compiled(*model, "");
         std::set<std::size_t> registers;
