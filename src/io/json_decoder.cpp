@@ -187,8 +187,8 @@ simdjson::error_code validate_skipped(od::value v, std::size_t depth) {
         od::object o;
         if (auto e = v.get_object().get(o)) return e;
         for (auto member : o) {
-            od::field f;
-            if (auto e = std::move(member).get(f)) return e;
+            if (auto e = member.error()) return e;
+            od::field& f = field_at(member);
             std::string_view key;
             if (auto e = key_of(f, key)) return e;
             if (auto e = validate_skipped(f.value(), depth + 1)) return e;
@@ -396,8 +396,8 @@ status item_decoder::decode_fields(od::object obj, bool in_data, item_state& st,
                                    const item_place& place, core::loan_batch& out) {
     int state = keys_.start_state(in_data);
     for (auto member : obj) {
-        od::field f;
-        if (auto e = std::move(member).get(f)) return malformed_json(e, src, place.prefix());
+        if (auto e = member.error()) return malformed_json(e, src, place.prefix());
+        od::field& f = field_at(member);
         // The key the item's layout so far predicts, by its raw bytes; any other key is unescaped and looked up.
         int k = keys_.find_expected(f.key().raw(), state);
         std::string_view key;
@@ -656,8 +656,8 @@ status decode_batch_serially(std::string_view body, std::size_t capacity, const 
     if (auto e = doc.get_object().get(root)) return detail::malformed_json(e, src, "");
     bool found = false;
     for (auto member : root) {
-        od::field f;
-        if (auto e = std::move(member).get(f)) return detail::malformed_json(e, src, "");
+        if (auto e = member.error()) return detail::malformed_json(e, src, "");
+        od::field& f = detail::field_at(member);
         std::string_view key;
         if (auto e = detail::key_of(f, key)) return detail::malformed_json(e, src, "");
         od::value& v = f.value();

@@ -61,6 +61,13 @@ status expect_end(const json_source& src, std::string where);
 // than max_skipped_depth is an error too (DEPTH_ERROR), which bounds the walk's recursion.
 inline constexpr std::size_t max_skipped_depth = 64;
 simdjson::error_code validate_skipped(od::value v, std::size_t depth = 0);
+// The field an object's iteration is at (its error checked first), by reference. Not `get(f)` into a copy:
+// that reads the field's value iterator as 16 bytes just written as two smaller stores, which the store
+// buffer cannot forward, a stall on every field (decode_json/1: 43 -> 34 ms on Zen 4).
+inline od::field& field_at(simdjson::simdjson_result<od::field>& member) {
+    od::field&& f = std::move(member).value_unsafe();
+    return f;
+}
 // The key of `f` without a copy when it holds no escapes.
 simdjson::error_code key_of(od::field& f, std::string_view& key);
 // Sets model input `in` (= m.inputs[input]) of `loan` from `v` when it is what the input expects: a number

@@ -154,8 +154,8 @@ private:
     bool fields(od::object obj, bool in_data, item& it, core::loan_batch& out, std::size_t loan) {
         int state = keys_.start_state(in_data);
         for (auto member : obj) {
-            od::field f;
-            if (std::move(member).get(f)) return false;
+            if (member.error()) return false;
+            od::field& f = field_at(member);
             int k = keys_.find_expected(f.key().raw(), state);
             if (k == key_table::not_told) {
                 std::string_view key;
