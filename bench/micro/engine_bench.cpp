@@ -27,7 +27,8 @@ constexpr std::size_t bench_loans = 1 << 20;  // 1,048,576
 struct engine_fixture {
     core::compiled_model m;
     core::loan_batch b;
-    std::vector<std::uint32_t> code_columns;  // the code columns the vector kernels read (their groups')
+    std::vector<std::uint32_t> code_columns;  // the code columns the vector kernels read (their groups'; avx512
+                                              // reads the same ones, making the shipped model's crosses)
     std::size_t input_bytes_per_loan = 0;     // of those and the dense columns
 
     engine_fixture() {

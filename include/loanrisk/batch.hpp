@@ -69,7 +69,8 @@ struct dense_term {
     float weight;
 };
 
-// The vector kernels' view of the lookup terms. Terms whose codes all come from a few small inputs are
+// The vector kernels' view of the lookup terms (avx512's when a table is too large for its registers: see
+// kernel_args::tables_in_registers). Terms whose codes all come from a few small inputs are
 // summed ahead of time into one joint table: every category and every cross of categories as one group,
 // binned numerics in pairs. A loan then costs one table load per group instead of one per term (a code
 // load and a table load per term was what bounded the kernel). A loan's joint index is the sum of
@@ -92,7 +93,7 @@ struct compiled_model {
     std::vector<input_field> inputs;
     std::vector<dense_term> dense;
     std::vector<lookup_term> lookups;
-    std::vector<lookup_group> groups;  // every lookup term, grouped for the vector kernels
+    std::vector<lookup_group> groups;  // every lookup term, grouped for the vector kernels (see lookup_group)
     float intercept = 0;
     std::string exposure_field;
     int exposure_input = -1;  // index into inputs, or -1 when the exposure is not a feature

@@ -15,23 +15,29 @@ namespace loanrisk::core {
 
 // Everything the kernel reads, as plain pointers: the per-architecture translation units must not
 // instantiate library templates (std::vector & co.) that other code could end up linking against.
+// The largest table the avx512 kernel holds in registers: eight 16-float registers.
+inline constexpr std::size_t max_register_table = 128;
+
 struct kernel_args {
     const float* const* dense = nullptr;  // [term] -> column
     const float* dense_weight = nullptr;
     std::size_t dense_terms = 0;
-    // Per lookup term (the scalar kernel, which follows the model term by term):
+    // Per lookup term (the scalar kernel, which follows the model term by term, and avx512 when it holds
+    // the tables in registers):
     const std::uint16_t* const* codes = nullptr;  // [term] -> column
     const float* const* tables = nullptr;         // [term] -> weight table (padded to 16 entries)
     std::size_t lookup_terms = 0;
-    // Per lookup term, for the kernel that looks each term up on its own (avx512, tables in registers): its
-    // table's entries (a multiple of 16), and for a cross, its code made from its inputs' columns as
-    // first * stride + second instead of read from its own (null first: not a cross).
+    // avx512 looks each term up from its table held in registers when every table has at most
+    // max_register_table entries: each table's entries (a multiple of 16), and for a cross, its code made
+    // from its inputs' columns as first * stride + second instead of read from its own (null first: not a
+    // cross), so that it reads the same columns as the groups.
+    bool tables_in_registers = false;
     const std::uint32_t* table_entries = nullptr;
     const std::uint16_t* const* cross_first = nullptr;
     const std::uint16_t* const* cross_second = nullptr;
     const std::uint16_t* cross_stride = nullptr;
-    // Per lookup group (the vector kernels; compiled_model::groups): group g's joint index is the sum of
-    // code * stride over the column slots [group_begin[g], group_begin[g + 1]).
+    // Per lookup group (the other vector kernels, and avx512 otherwise; compiled_model::groups): group g's
+    // joint index is the sum of code * stride over the column slots [group_begin[g], group_begin[g + 1]).
     const std::uint16_t* const* group_codes = nullptr;  // [slot] -> column
     const std::uint16_t* group_strides = nullptr;       // [slot]
     const std::size_t* group_begin = nullptr;           // [group], then the slot count
@@ -80,10 +86,11 @@ std::string best_kernel();
 class kernel_binding {
 public:
     kernel_binding() = default;
-    kernel_binding(const compiled_model& m, const loan_batch& b) { bind(m, b); }
+    // `registers`: false keeps avx512 on the lookup groups, as the other vector kernels (tests, benchmarks).
+    kernel_binding(const compiled_model& m, const loan_batch& b, bool registers = true) { bind(m, b, registers); }
     kernel_binding(const kernel_binding&) = delete;  // args() points into this object's own tables
     kernel_binding& operator=(const kernel_binding&) = delete;
-    void bind(const compiled_model& m, const loan_batch& b);
+    void bind(const compiled_model& m, const loan_batch& b, bool registers = true);
     const kernel_args& args() const { return args_; }
 
 private:
@@ -104,5 +111,8 @@ void compute_pd(const compiled_model& m, const loan_batch& b, std::size_t begin,
 void compute_pd(const kernel_binding& k, std::size_t begin, std::size_t end, float* pd);
 void compute_pd_with(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
                      std::size_t end, float* pd);
+// The same with the lookup groups even where avx512 would hold the tables in registers (tests).
+void compute_pd_with_groups(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
+                            std::size_t end, float* pd);
 
 }  // namespace loanrisk::core

@@ -2,6 +2,7 @@
 // scalar kernels, and the named access tests and benchmarks use to run every available path.
 #include "loanrisk/kernel.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -58,15 +59,15 @@ void scalar_policy(const policy_args& a, const float* pd, std::size_t n, std::ui
     for (std::size_t i = 0; i < n; ++i) detail::policy_one(a, pd[i], i, decision, expected_loss, t);
 }
 
-kernel_binding& thread_binding(const compiled_model& m, const loan_batch& b) {
+kernel_binding& thread_binding(const compiled_model& m, const loan_batch& b, bool registers = true) {
     thread_local kernel_binding k;  // keeps its capacity: a one-loan call allocates nothing here
-    k.bind(m, b);
+    k.bind(m, b, registers);
     return k;
 }
 
 }  // namespace
 
-void kernel_binding::bind(const compiled_model& m, const loan_batch& b) {
+void kernel_binding::bind(const compiled_model& m, const loan_batch& b, bool registers) {
     dense_.clear();
     weights_.clear();
     codes_.clear();
@@ -100,9 +101,11 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b) {
     }
     group_begin_.push_back(group_codes_.size());
     args_ = {dense_.data(),  weights_.data(), dense_.size(),       codes_.data(),
-             tables_.data(), codes_.size(),   table_entries_.data(), cross_first_.data(), cross_second_.data(),
+             tables_.data(), codes_.size(),   false,                 table_entries_.data(), cross_first_.data(), cross_second_.data(),
              cross_stride_.data(), group_codes_.data(), group_strides_.data(),
              group_begin_.data(), group_tables_.data(), m.groups.size(), m.intercept};
+    args_.tables_in_registers = registers && std::all_of(table_entries_.begin(), table_entries_.end(),
+                                                         [](std::uint32_t n) { return n <= max_register_table; });
 }
 
 std::vector<std::string> kernel_names() { return {"avx512", "avx2", "sse4_2", "sse2", "scalar"}; }
@@ -128,11 +131,23 @@ void compute_pd(const compiled_model& m, const loan_batch& b, std::size_t begin,
     compute_pd(thread_binding(m, b), begin, end, pd);
 }
 
-void compute_pd_with(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
-                     std::size_t end, float* pd) {
-    const kernel_args& a = thread_binding(m, b).args();
+namespace {
+
+void pd_with(std::string_view kernel, const kernel_args& a, std::size_t begin, std::size_t end, float* pd) {
     with_kernel(
         kernel, [&](auto arch) { detail::pd_kernel{}(arch, a, begin, end, pd); }, [&] { scalar_pd(a, begin, end, pd); });
+}
+
+}  // namespace
+
+void compute_pd_with(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
+                     std::size_t end, float* pd) {
+    pd_with(kernel, thread_binding(m, b).args(), begin, end, pd);
+}
+
+void compute_pd_with_groups(std::string_view kernel, const compiled_model& m, const loan_batch& b, std::size_t begin,
+                            std::size_t end, float* pd) {
+    pd_with(kernel, thread_binding(m, b, false).args(), begin, end, pd);
 }
 
 void apply_policy(const policy_args& a, const float* pd, std::size_t n, std::uint8_t* decision, double* expected_loss,
