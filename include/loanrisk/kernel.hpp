@@ -13,11 +13,11 @@
 
 namespace loanrisk::core {
 
-// Everything the kernel reads, as plain pointers: the per-architecture translation units must not
-// instantiate library templates (std::vector & co.) that other code could end up linking against.
 // The largest table the avx512 kernel holds in registers: eight 16-float registers.
 inline constexpr std::size_t max_register_table = 128;
 
+// Everything the kernel reads, as plain pointers: the per-architecture translation units must not
+// instantiate library templates (std::vector & co.) that other code could end up linking against.
 struct kernel_args {
     const float* const* dense = nullptr;  // [term] -> column
     const float* dense_weight = nullptr;

@@ -100,12 +100,25 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b, bool reg
         group_tables_.push_back(g.table.data());
     }
     group_begin_.push_back(group_codes_.size());
-    args_ = {dense_.data(),  weights_.data(), dense_.size(),       codes_.data(),
-             tables_.data(), codes_.size(),   false,                 table_entries_.data(), cross_first_.data(), cross_second_.data(),
-             cross_stride_.data(), group_codes_.data(), group_strides_.data(),
-             group_begin_.data(), group_tables_.data(), m.groups.size(), m.intercept};
-    args_.tables_in_registers = registers && std::all_of(table_entries_.begin(), table_entries_.end(),
-                                                         [](std::uint32_t n) { return n <= max_register_table; });
+    const bool fit = std::all_of(table_entries_.begin(), table_entries_.end(),
+                                 [](std::uint32_t n) { return n <= max_register_table; });
+    args_ = {.dense = dense_.data(),
+             .dense_weight = weights_.data(),
+             .dense_terms = dense_.size(),
+             .codes = codes_.data(),
+             .tables = tables_.data(),
+             .lookup_terms = codes_.size(),
+             .tables_in_registers = registers && fit,
+             .table_entries = table_entries_.data(),
+             .cross_first = cross_first_.data(),
+             .cross_second = cross_second_.data(),
+             .cross_stride = cross_stride_.data(),
+             .group_codes = group_codes_.data(),
+             .group_strides = group_strides_.data(),
+             .group_begin = group_begin_.data(),
+             .group_tables = group_tables_.data(),
+             .groups = m.groups.size(),
+             .intercept = m.intercept};
 }
 
 std::vector<std::string> kernel_names() { return {"avx512", "avx2", "sse4_2", "sse2", "scalar"}; }
