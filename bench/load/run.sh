@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load test of `loanrisk serve` with wrk (Debian's): /health and /predict peak req/s, /predict latency at
-# half its peak (open loop), and /batch_predict loans/s with 100,000 real loans (JSON, NDJSON and CSV bodies);
-# for /health and /predict also the server's CPU time per request.
+# half its peak (open loop), and /batch_predict loans/s with 100,000 real loans (JSON, NDJSON and CSV bodies),
+# the JSON one against a bare simdjson pass over the same body; for /health and /predict also the server's CPU
+# time per request.
 #   ROUNDS=3 DURATION=10s CONNECTIONS=64 PORT=18099 LOANRISK_LOAD_DIR=/tmp/loanrisk-load: the settings.
 #   bench/load/run.sh [BINARY] [DATA.csv]     (defaults: build/release/loanrisk, ../shared/data/credit_risk_dataset.csv)
 # wrk runs on the same machine (one wrk thread: on 2 cores it takes most of one).
@@ -75,10 +76,26 @@ else
     echo "/predict at half    (no $paced: build with -DLOANRISK_BENCH=ON)"
 fi
 
+json_loans=0
 for kind in json:application/json ndjson:application/x-ndjson csv:text/csv; do
     ext=${kind%%:*} ctype=${kind#*:}
     out=$(BODY=$bodies/batch.$ext CONTENT_TYPE=$ctype wrk -t1 -c1 -d"$duration" --timeout 60s -s "$here/post.lua" \
           "$url/batch_predict")
     r=$(rps <<<"$out")
-    echo "/batch_predict $ext  $r req/s x 100,000 = $(awk -v r="$r" 'BEGIN {printf "%.0f", r * 100000}') loans/s"
+    loans=$(awk -v r="$r" 'BEGIN {printf "%.0f", r * 100000}')
+    [[ $ext == json ]] && json_loans=$loans
+    echo "/batch_predict $ext  $r req/s x 100,000 = $loans loans/s"
 done
+
+# The goal's yardstick, in the same run on the same JSON body: the bare simdjson On-Demand pass on one core
+# (bench/load/bare_pass.cpp, built next to the binary as bench/loanrisk_bare_pass), the server stopped first.
+bare=${BARE_PASS:-$(dirname "$bin")/bench/loanrisk_bare_pass}
+kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true
+if [[ -x $bare ]]; then
+    out=$("$bare" "$bodies/batch.json" 5)
+    bare_loans=$(awk '{print $6}' <<<"$out")
+    echo "bare simdjson pass over batch.json: $bare_loans loans/s (median of 5, one core);" \
+         "/batch_predict json over it: $(awk -v a="$json_loans" -v b="$bare_loans" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')x"
+else
+    echo "bare simdjson pass: (no $bare: build with -DLOANRISK_BENCH=ON)"
+fi
