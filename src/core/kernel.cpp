@@ -85,9 +85,9 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b, bool reg
         weights_.push_back(m.dense[t].weight);
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
-        codes_.push_back(b.codes[t].data());
-        tables_.push_back(m.lookups[t].table.data());
         const lookup_term& term = m.lookups[t];
+        codes_.push_back(b.codes[t].data());
+        tables_.push_back(term.table.data());
         table_entries_.push_back(static_cast<std::uint32_t>(term.table.size()));
         cross_first_.push_back(term.cross ? b.codes[m.inputs[term.first_input].column].data() : nullptr);
         cross_second_.push_back(term.cross ? b.codes[m.inputs[term.second_input].column].data() : nullptr);

@@ -321,10 +321,12 @@ LOANRISK_AVX512 inline void add_terms_from_registers(const kernel_args& a, std::
 
 #undef LOANRISK_AVX512
 
-// Up to five lookup groups per sweep over the block: one logit store per sweep (and one load, after the
-// first).
+// The block's table lookups: avx512 from its tables in registers when they fit, else the lookup groups, up
+// to five per sweep over the block (one logit store per sweep, and one load after the first).
 template <class Arch>
-void add_all_groups(const kernel_args& a, std::size_t start, std::size_t n, bool lookups_first, float* logit) {
+void add_lookups(const kernel_args& a, std::size_t start, std::size_t n, bool lookups_first, float* logit) {
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>)
+        if (a.tables_in_registers) return add_terms_from_registers(a, start, n, lookups_first, logit);
     std::size_t g = 0;
     for (; a.groups - g > 5; g += 4) add_groups<Arch, 4>(a, g, start, n, lookups_first && g == 0, logit);
     const bool first = lookups_first && g == 0;
@@ -347,18 +349,11 @@ template <class Arch>
 void pd_kernel::operator()(Arch, const kernel_args& a, std::size_t begin, std::size_t end, float* pd) const {
     // The intercept: added by the first lookup sweep when no dense term comes before it.
     const bool lookups_first = a.dense_terms == 0 && a.lookup_terms > 0;
-    bool from_registers = false;
-    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) from_registers = a.tables_in_registers;
     alignas(64) float logit[kernel_block];
     for (std::size_t start = begin; start < end; start += kernel_block) {
         const std::size_t n = std::min(kernel_block, end - start);
         add_dense<Arch>(a, start, n, lookups_first, logit);
-        if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
-            if (from_registers) add_terms_from_registers(a, start, n, lookups_first, logit);
-            else add_all_groups<Arch>(a, start, n, lookups_first, logit);
-        } else {
-            add_all_groups<Arch>(a, start, n, lookups_first, logit);
-        }
+        add_lookups<Arch>(a, start, n, lookups_first, logit);
         sigmoid_block<Arch>(logit, n, pd + (start - begin));
     }
 }
