@@ -17,6 +17,9 @@ inline constexpr std::size_t max_number_chars = 32;
 char* write_number(char* p, double value);
 // The same rounded to at most `digits` significant digits (shortest form within that).
 char* write_number(char* p, double value, int digits);
+// The shortest representation that reads back to the same float, exactly as std::to_chars writes it
+// (non-finite -> null); returns the end.
+char* write_float(char* p, float value);
 char* write_integer(char* p, std::int64_t value);
 // Appends the shortest representation that reads back to the same double; non-finite -> null.
 void append_number(std::string& out, double value);

@@ -2,11 +2,13 @@
 // and the same model always serializes to the same bytes.
 #include "loanrisk/json_writer.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include "loanrisk/csv.hpp"  // detail::broadcast, detail::zero_bytes
 
@@ -83,7 +85,95 @@ char* write_decimal(char* p, bool negative, std::uint64_t r, int k) {
     return p + (d - whole);
 }
 
+constexpr std::uint64_t pow10_int[] = {1,           10,           100,           1000,           10000,
+                                       100000,      1000000,      10000000,      100000000,      1000000000,
+                                       10000000000, 100000000000, 1000000000000, 10000000000000,
+                                       100000000000000, 1000000000000000};
+
+// The shortest decimal q * 10^-k that reads back to `value`, a float in [2^-20, 1), and of those the nearest
+// to it (ties to even q), as std::to_chars chooses it: the rounding interval of value = m * 2^e (between
+// the midpoints to its neighbours, which read back to it when m is even) is scaled by 10^k for enough k to
+// hold 9 significant digits (always enough for a float), in exact integer arithmetic; then the largest
+// power of ten with a multiple inside it sets the digits kept. False outside that range.
+bool shortest_fraction(float value, std::uint64_t& q, int& k) {
+    static constexpr std::uint64_t pow5[] = {1,        5,         25,         125,         625,         3125,
+                                             15625,    78125,     390625,     1953125,     9765625,     48828125,
+                                             244140625, 1220703125, 6103515625, 30517578125};
+    const auto bits = std::bit_cast<std::uint32_t>(value);
+    const int e2 = static_cast<int>(bits >> 23) - 127;  // value in [2^e2, 2^(e2 + 1)); the sign bit makes it huge
+    if (e2 < -20 || e2 > -1) return false;
+    const std::uint32_t fraction = bits & 0x7fffff;
+    const std::uint64_t m4 = 4 * static_cast<std::uint64_t>(fraction | 0x800000);  // value = m4 / 2^(25 - e2)
+    // The neighbour below is half as far when the mantissa is a power of two.
+    const std::uint64_t low4 = m4 - (fraction == 0 ? 1 : 2), high4 = m4 + 2;
+    const bool inclusive = (m4 & 4) == 0;  // m even: a midpoint reads back to value (ties to even)
+    // floor(log10(2) * e2) <= floor(log10(value)), so 8 - that many decimals hold at least 9 significant digits.
+    const int k9 = 8 - ((e2 * 78913) >> 18);
+    // x4 / 2^(25 - e2) * 10^k = x4 * 5^k / 2^(25 - e2 - k): under 2^26 * 5^15 < 2^61, exact in 64 bits.
+    auto scaled = [&](std::uint64_t x4, int decimals, std::uint64_t& rest) {
+        const int shift = 25 - e2 - decimals;
+        const std::uint64_t x = x4 * pow5[decimals];
+        rest = x & ((std::uint64_t{1} << shift) - 1);
+        return std::pair{x >> shift, std::uint64_t{1} << (shift - 1)};  // the integer part, and one half
+    };
+    std::uint64_t low_rest = 0, high_rest = 0;
+    const std::uint64_t low = scaled(low4, k9, low_rest).first, high = scaled(high4, k9, high_rest).first;
+    // The integers inside the interval scaled by 10^k9: [lo, hi], lo >= 1.
+    const std::uint64_t lo = low + (low_rest != 0 || !inclusive ? 1 : 0);
+    const std::uint64_t hi = high - (high_rest == 0 && !inclusive ? 1 : 0);
+    if (lo > hi) return false;
+    // A multiple of 10^j lies in [lo, hi] when hi / 10^j > (lo - 1) / 10^j; dividing both by ten step by step
+    // keeps every division a constant one.
+    std::uint64_t above = hi, below = lo - 1;
+    // Most floats keep 9 or 8 digits, either at random: the first step is taken without a branch.
+    const bool one = above / 10 > below / 10;
+    above = one ? above / 10 : above;
+    below = one ? below / 10 : below;
+    int j = one ? 1 : 0;
+    for (; one && j + 1 < k9 && above / 10 > below / 10; ++j) above /= 10, below /= 10;
+    k = k9 - j;
+    // The nearest of those multiples to value.
+    std::uint64_t rest = 0;
+    const auto [whole, half] = scaled(m4, k, rest);
+    q = whole + static_cast<std::uint64_t>((rest > half) | ((rest == half) & ((whole & 1) != 0)));  // no branch
+    q = std::clamp(q, below + 1, above);
+    return true;
+}
+
+// q * 10^-k (q < 10^k, no trailing zero: shortest_fraction's) in fixed notation, when to_chars would
+// choose it (no longer than the scientific form); nullptr otherwise.
+char* write_fraction(char* p, std::uint64_t q, int k) {
+    static constexpr char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                    "8081828384858687888990919293949596979899";
+    const int t = (static_cast<int>(std::bit_width(q)) * 1233) >> 12;  // digits of q: t or t + 1
+    const int digits = t + (q >= pow10_int[t] ? 1 : 0), zeros = k - digits;
+    // Fixed "0.00ddd" is 2 + zeros + digits characters, scientific "d.ddde-0X" digits + (digits > 1) + 4.
+    if (zeros > (digits > 1 ? 3 : 2)) return nullptr;
+    std::memcpy(p, "0.000", 5);
+    p += 2 + zeros;
+    char* at = p + digits;
+    for (; q >= 10; q /= 100) {
+        at -= 2;
+        std::memcpy(at, pairs + 2 * (q % 100), 2);
+    }
+    if (at != p) *--at = static_cast<char>('0' + q);
+    return p + digits;
+}
+
 }  // namespace
+
+char* write_float(char* p, float value) {
+    std::uint64_t q = 0;
+    int k = 0;
+    if (shortest_fraction(value, q, k))
+        if (char* end = write_fraction(p, q, k)) return end;
+    if (!std::isfinite(value)) {
+        std::memcpy(p, "null", 4);
+        return p + 4;
+    }
+    return std::to_chars(p, p + max_number_chars, value).ptr;
+}
 
 char* write_number(char* p, double value, int digits) {
     if (!std::isfinite(value)) return write_number(p, value);

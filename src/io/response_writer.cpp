@@ -16,13 +16,8 @@
 
 namespace loanrisk::io {
 
-char* write_pd(char* p, float pd) {
-    if (!std::isfinite(pd)) {  // never produced by a valid model; still never write invalid JSON
-        std::memcpy(p, "null", 4);
-        return p + 4;
-    }
-    return std::to_chars(p, p + max_number_chars, pd).ptr;
-}
+// A non-finite PD (never produced by a valid model) is written as null: never invalid JSON.
+char* write_pd(char* p, float pd) { return write_float(p, pd); }
 
 char* write_money(char* p, double amount) {
     if (std::isnan(amount)) {
