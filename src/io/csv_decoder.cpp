@@ -60,6 +60,19 @@ std::size_t last_record_end(std::string_view s, bool& quoted) {
     return last;
 }
 
+// Whether `s` holds an odd number of quotes, found by memchr: most bodies hold none, and one fast pass
+// shows it.
+bool odd_quotes(std::string_view s) {
+    bool odd = false;
+    const char* const end = s.data() + s.size();
+    for (const char* p = s.data(); p != end; ++p) {
+        p = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+        if (p == nullptr) break;
+        odd = !odd;
+    }
+    return odd;
+}
+
 // Line breaks as csv_reader counts them: LF, CRLF and a lone CR each once.
 std::size_t count_line_breaks(std::string_view s) {
     auto n = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));  // a vectorised count
@@ -201,10 +214,12 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
 
 // Records of a large text, decoded on every core: the text is cut at line feeds outside quotes (the quote
 // state at a cut is the parity of the quotes since the previous one) into parts, each decoded by a copy of
-// this decoder, which starts at the part's line number, into its own batch (the first straight into
-// `out`); the batches are joined in order. When a part fails, the parts before it and its loans before
-// the error are kept, and its error is the one reported, as serially. A run past max_items, or parts whose
-// line counts do not meet, are decoded again serially.
+// this decoder into its own batch (the first straight into `out`), with room reserved for the loans the
+// line feeds of the text's start suggest (a batch that grows copies its columns); the batches are joined in
+// order. The parts after the first count their lines from 0, and the line numbers are settled after: a
+// part that failed is decoded again, serially, from its true first line, so that its error names the line
+// the serial decoder names, with the parts before it and its loans before the error kept, as serially. A
+// run past max_items is decoded again serially.
 status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out) {
     const std::size_t n = text.size();
     const std::size_t min_bytes = std::max<std::size_t>(limits_.csv_part_bytes, 1);
@@ -213,8 +228,7 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
     std::vector<std::size_t> cut{0};
     for (std::size_t t = 1; t < parts; ++t) {
         std::size_t p = std::max(n * t / parts, cut.back());
-        bool quoted = std::count(text.begin() + static_cast<std::ptrdiff_t>(cut.back()),
-                                 text.begin() + static_cast<std::ptrdiff_t>(p), '"') % 2 == 1;
+        bool quoted = odd_quotes(text.substr(cut.back(), p - cut.back()));
         for (; p < n; ++p) {
             if (text[p] == '"') quoted = !quoted;
             else if (text[p] == '\n' && !quoted) break;
@@ -224,40 +238,52 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
     }
     cut.push_back(n);
     const std::size_t count = cut.size() - 1, before = out.size;
-    std::vector<csv_decoder> decoders;
-    decoders.reserve(count);
-    std::vector<std::size_t> lines_at(count, line_);
-    for (std::size_t t = 0; t < count; ++t) {
-        if (t) lines_at[t] = lines_at[t - 1] + count_line_breaks(text.substr(cut[t - 1], cut[t] - cut[t - 1]));
-        decoders.push_back(*this);
-        decoders.back().line_ = lines_at[t];
-    }
+    const std::string_view sample = text.substr(0, std::size_t{64} << 10);
+    const double loans_per_byte = static_cast<double>(std::count(sample.begin(), sample.end(), '\n') + 1) /
+                                  static_cast<double>(sample.size());
+    auto room = [&](std::size_t from, std::size_t to) {
+        return static_cast<std::size_t>(static_cast<double>(cut[to] - cut[from]) * loans_per_byte * 1.05) + 64;
+    };
+    out.reserve(before + room(0, count));
+    std::vector<csv_decoder> decoders(count, *this);
+    for (std::size_t t = 1; t < count; ++t) decoders[t].line_ = 0;
     std::vector<core::loan_batch> batches(count - 1);
     std::vector<status> results(count, ok());
     core::run_parts(count, [&](std::size_t t) {
-        if (t) batches[t - 1].reset(model_, out.keep_raw);
+        if (t) {
+            batches[t - 1].reset(model_, out.keep_raw);
+            batches[t - 1].reserve(room(t, t + 1));
+        }
         results[t] = decoders[t].decode_plain(text.substr(cut[t], cut[t + 1] - cut[t]), base + cut[t],
                                               t ? batches[t - 1] : out);
     });
     std::size_t items = 0;
-    bool meet = true, failed = false;
+    bool failed = false;
     for (std::size_t t = 0; t < count; ++t) {
         items += decoders[t].items_ - items_;
         failed = failed || !results[t];
-        if (results[t] && t + 1 < count) meet = meet && decoders[t].line_ == lines_at[t + 1];
     }
     // Each part counted its items from items_: past max_items, or at it with an error somewhere (serially,
     // the item after the limit fails as too many before its own values are read), only the serial
     // decoder knows which error comes first.
-    if (items_ + items > limits_.max_items || (failed && items_ + items >= limits_.max_items) || !meet) {
+    if (items_ + items > limits_.max_items || (failed && items_ + items >= limits_.max_items)) {
         out.truncate(before);
         return decode_plain(text, base, out);
     }
-    for (std::size_t t = 0; t < count; ++t) {
-        if (t) out.append(batches[t - 1]);
-        if (!results[t]) return results[t];
+    std::size_t line = decoders[0].line_, items_before = decoders[0].items_ - items_;
+    if (!results[0]) return results[0];
+    for (std::size_t t = 1; t < count; ++t) {
+        if (!results[t]) {
+            csv_decoder serial = *this;
+            serial.line_ = line;
+            serial.items_ = items_ + items_before;
+            return serial.decode_plain(text.substr(cut[t], cut[t + 1] - cut[t]), base + cut[t], out);
+        }
+        out.append(batches[t - 1]);
+        line += decoders[t].line_;
+        items_before += decoders[t].items_ - items_;
     }
-    line_ = decoders.back().line_;
+    line_ = line;
     items_ += items;
     return ok();
 }

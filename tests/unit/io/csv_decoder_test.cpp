@@ -452,6 +452,10 @@ TEST(csv_decoder, large_bodies_decoded_in_parts_equal_the_serial_decode) {
             EXPECT_TRUE(decode(text, limits_with(threads)) == serial) << "round " << round << ", " << threads << " threads";
             EXPECT_EQ(decode(bad, limits_with(threads)), serial_bad) << "round " << round << ", " << threads << " threads";
             EXPECT_EQ(decode(text, limits_with(threads, rows - 7)), decode(text, limits_with(1, rows - 7)));
+            // The parts' lines add up to the body's: an error in the chunk after it names the serial line.
+            EXPECT_EQ(decode_chunks({text, "L-next,-1,,A,OWN,,\n"}, limits_with(threads)),
+                      decode_chunks({text, "L-next,-1,,A,OWN,,\n"}, limits_with(1)))
+                << "round " << round << ", " << threads << " threads";
         }
         // the loans kept before an error
         for (std::size_t threads : {1, 5}) {
