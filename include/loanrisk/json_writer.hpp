@@ -21,6 +21,11 @@ char* write_number(char* p, double value, int digits);
 // (non-finite -> null); returns the end.
 char* write_float(char* p, float value);
 char* write_integer(char* p, std::int64_t value);
+// The number of decimal digits of v (1 for 0).
+int decimal_digits(std::uint64_t v);
+// v < 10^16 as `width` (1 to 16) digits with leading zeros (v < 10^width) at `p`, which has room for 16 bytes
+// (all are written); returns p + width.
+char* write_padded_digits(char* p, std::uint64_t v, int width);
 // Appends the shortest representation that reads back to the same double; non-finite -> null.
 void append_number(std::string& out, double value);
 // Appends `value` with at most `digits` significant digits (shortest form within that), non-finite -> null.

@@ -33,7 +33,7 @@ char* write_money(char* p, double amount) {
     if (c % 100 != 0) {
         const std::uint64_t magnitude = static_cast<std::uint64_t>(c < 0 ? -c : c);
         if (c < 0) *p++ = '-';
-        p = std::to_chars(p, p + max_number_chars, magnitude / 100).ptr;
+        p = write_padded_digits(p, magnitude / 100, decimal_digits(magnitude / 100));
         const auto fraction = static_cast<unsigned>(magnitude % 100);
         *p++ = '.';
         *p++ = static_cast<char>('0' + fraction / 10);

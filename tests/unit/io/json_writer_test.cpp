@@ -1,6 +1,7 @@
 // Pins the JSON writer: shortest round-trip numbers, rounding to significant digits, escaping, layout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cstdint>
@@ -109,6 +110,25 @@ TEST(json_writer, floats_are_written_exactly_as_to_chars_writes_them) {
     char text[max_number_chars];
     EXPECT_EQ(std::string_view(text, write_float(text, std::numeric_limits<float>::infinity())), "null");
     EXPECT_EQ(std::string_view(text, write_float(text, std::nanf(""))), "null");
+}
+
+TEST(json_writer, digits_are_counted_and_written_with_leading_zeros) {
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 200000; ++i) {
+        const int width = 1 + static_cast<int>(rng() % 16);
+        std::uint64_t limit = 1;
+        for (int d = 0; d < width; ++d) limit *= 10;
+        const std::uint64_t v = i < 20 ? limit - 1 - static_cast<std::uint64_t>(i % 2) : rng() % limit;
+        char expected[40], text[40];
+        std::snprintf(expected, sizeof expected, "%0*llu", width, static_cast<unsigned long long>(v));
+        ASSERT_EQ(std::string_view(text, write_padded_digits(text, v, width)), expected);
+        ASSERT_EQ(decimal_digits(v), static_cast<int>(std::to_string(v).size())) << v;
+    }
+    for (std::uint64_t p = 1, d = 1; d <= 19; p *= 10, ++d) {
+        EXPECT_EQ(decimal_digits(p), static_cast<int>(d));
+        EXPECT_EQ(decimal_digits(p - 1), std::max(1, static_cast<int>(d) - 1));
+    }
+    EXPECT_EQ(decimal_digits(std::numeric_limits<std::uint64_t>::max()), 20);
 }
 
 TEST(json_writer, strings_are_escaped) {
