@@ -107,8 +107,9 @@ private:
         int input = -1;  // model input, or ignored_column / exposure_column / id_column
     };
 
-    status decode_records(std::string_view text, std::size_t base, core::loan_batch& out);
-    status decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out);
+    // quote_free: the caller found no quote in `text`.
+    status decode_records(std::string_view text, std::size_t base, core::loan_batch& out, bool quote_free = false);
+    status decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out, bool quote_free);
     status decode_plain(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_general(std::string_view text, std::size_t base, core::loan_batch& out);
     std::size_t cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan);

@@ -45,11 +45,15 @@ std::size_t first_record_end(std::string_view s, bool& quoted, bool after_cr) {
 
 // One past the last record end in `s`, or 0; `quoted` as above but updated to the state at s's end. A
 // CR as the last byte may be the first half of a CRLF, so its record waits for the next chunk.
-std::size_t last_record_end(std::string_view s, bool& quoted) {
-    // Most bodies have neither quotes nor CRs: then the last LF is the answer.
-    if (!quoted && s.find('"') == std::string_view::npos && s.find('\r') == std::string_view::npos) {
+// `quote_free`: whether s holds no quote (with `quoted` false on entry), which its decoding may rely on.
+std::size_t last_record_end(std::string_view s, bool& quoted, bool& quote_free) {
+    quote_free = !quoted && s.find('"') == std::string_view::npos;
+    if (quote_free) {  // most bodies: the last LF, or a lone CR after it, and only the tail after it is read
         const std::size_t lf = s.rfind('\n');
-        return lf == std::string_view::npos ? 0 : lf + 1;
+        std::size_t last = lf == std::string_view::npos ? 0 : lf + 1;
+        for (std::size_t cr = s.find('\r', last); cr != std::string_view::npos && cr + 1 < s.size(); cr = s.find('\r', cr + 1))
+            last = cr + 1;  // not followed by a LF: none follows the last
+        return last;
     }
     std::size_t last = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -170,9 +174,10 @@ status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
         }
     }
     if (carry_.empty()) {
-        const std::size_t end = last_record_end(rest, in_quotes_);
+        bool quote_free = false;
+        const std::size_t end = last_record_end(rest, in_quotes_, quote_free);
         if (end > 0) {
-            if (auto s = decode_records(rest.substr(0, end), rest_offset, out); !s) return fail(s.err());
+            if (auto s = decode_records(rest.substr(0, end), rest_offset, out, quote_free); !s) return fail(s.err());
         }
         carry_.assign(rest.substr(end));
         offset_ = rest_offset + end;
@@ -200,7 +205,7 @@ status csv_decoder::finish(core::loan_batch& out) {
 }
 
 // The header (and any blank lines before it) through the general reader, then the records.
-status csv_decoder::decode_records(std::string_view text, std::size_t base, core::loan_batch& out) {
+status csv_decoder::decode_records(std::string_view text, std::size_t base, core::loan_batch& out, bool quote_free) {
     std::size_t done = 0;
     while (!have_header_ && done < text.size()) {
         bool quoted = false;
@@ -209,18 +214,18 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
         if (auto s = decode_general(text.substr(done, next - done), base + done, out); !s) return s;
         done = next;
     }
-    return decode_in_parts(text.substr(done), base + done, out);
+    return decode_in_parts(text.substr(done), base + done, out, quote_free);
 }
 
 // Records of a large text, decoded on every core: the text is cut at line feeds outside quotes (the quote
-// state at a cut is the parity of the quotes since the previous one) into parts, each decoded by a copy of
+// state at a cut is the parity of the quotes since the previous one, unless the text is quote_free) into parts, each decoded by a copy of
 // this decoder into its own batch (the first straight into `out`), with room reserved for the loans the
 // line feeds of the text's start suggest (a batch that grows copies its columns); the batches are joined in
 // order. The parts after the first count their lines from 0, and the line numbers are settled after: a
 // part that failed is decoded again, serially, from its true first line, so that its error names the line
 // the serial decoder names, with the parts before it and its loans before the error kept, as serially. A
 // run past max_items is decoded again serially.
-status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out) {
+status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out, bool quote_free) {
     const std::size_t n = text.size();
     const std::size_t min_bytes = std::max<std::size_t>(limits_.csv_part_bytes, 1);
     const std::size_t parts = limits_.threads ? std::min(n / min_bytes, limits_.threads) : core::parts_for(n, min_bytes);
@@ -228,7 +233,7 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
     std::vector<std::size_t> cut{0};
     for (std::size_t t = 1; t < parts; ++t) {
         std::size_t p = std::max(n * t / parts, cut.back());
-        bool quoted = odd_quotes(text.substr(cut.back(), p - cut.back()));
+        bool quoted = !quote_free && odd_quotes(text.substr(cut.back(), p - cut.back()));
         for (; p < n; ++p) {
             if (text[p] == '"') quoted = !quoted;
             else if (text[p] == '\n' && !quoted) break;
