@@ -157,6 +157,59 @@ private:
     std::uint64_t mask_ = 0;  // the specials of d_[base_, base_ + 64)
 };
 
+// The text's bytes classified 64 at a time for a reader that takes a common record whole: masks of the
+// delimiters, of the line feeds and of the other bytes that end or open a field (quotes, CRs), bit k for
+// byte base + k, of the window of 64 bytes from `base` (a multiple of 64 from the text's start); bits past
+// the text's end are clear.
+class window_masks {
+public:
+    struct masks {
+        std::uint64_t delimiters = 0, line_feeds = 0, others = 0;
+    };
+
+    window_masks(std::string_view s, char delimiter) : d_(s.data()), n_(s.size()), delimiter_(delimiter) {}
+
+    const masks& window(std::size_t base) {
+        if (base != base_) load(base);
+        return m_;
+    }
+
+private:
+    void load(std::size_t base) {
+        base_ = base;
+        m_ = {};
+        const char* p = d_ + base;
+#if defined(__SSE2__)
+        if (n_ - base >= 64) {
+            const __m128i d = _mm_set1_epi8(delimiter_), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+                          q = _mm_set1_epi8('"');
+            for (int k = 0; k < 4; ++k) {
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+                auto bits = [&](__m128i hit) {
+                    return std::uint64_t{static_cast<std::uint16_t>(_mm_movemask_epi8(hit))} << (16 * k);
+                };
+                m_.delimiters |= bits(_mm_cmpeq_epi8(v, d));
+                m_.line_feeds |= bits(_mm_cmpeq_epi8(v, lf));
+                m_.others |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, cr)));
+            }
+            return;
+        }
+#endif
+        for (std::size_t k = 0; k < 64 && base + k < n_; ++k) {
+            const std::uint64_t bit = std::uint64_t{1} << k;
+            if (p[k] == delimiter_) m_.delimiters |= bit;
+            else if (p[k] == '\n') m_.line_feeds |= bit;
+            else if (p[k] == '"' || p[k] == '\r') m_.others |= bit;
+        }
+    }
+
+    const char* d_;
+    std::size_t n_;
+    char delimiter_;
+    std::size_t base_ = static_cast<std::size_t>(-1);  // none loaded yet
+    masks m_;
+};
+
 // Whether `v` must be quoted as a CSV field: it holds a comma, quote or line break.
 inline bool csv_needs_quotes(std::string_view v) {
     // (find_first_of with a set would call memchr over the set once per character.)

@@ -314,9 +314,10 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
         b.lines.assign(b.rows_max + 1, 0);
     }
     special_scan scan(text, ',');
+    window_masks windows(text, ',');
     std::size_t p = 0, want = b.rows_max;
     while (p < n) {
-        const std::size_t stop = cut_plain(text, p, want, scan);
+        const std::size_t stop = cut_plain(text, p, want, scan, windows);
         const std::size_t loan = out.size;
         std::size_t done = 0;
         if (b.rows > 0) {
@@ -353,7 +354,8 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
 // Cuts up to `want` plain records from text[p...] into block_ (no more than max_items allows) and returns
 // where it stopped: the end of the text, the record after the last one cut, or the start of a record
 // that is not plain. Empty lines are skipped and counted.
-std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan) {
+std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan,
+                                   window_masks& windows) {
     plain_block& b = block_;
     const char* const d = text.data();
     const std::size_t n = text.size(), width = columns_.size();
@@ -362,6 +364,35 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
     b.rows = 0;
     b.origin = p;
     std::size_t lines = 0;
+    auto field = [&](std::size_t column, std::size_t r, std::size_t from, std::size_t to) {
+        b.begin[column * b.rows_max + r] = static_cast<std::uint32_t>(from - b.origin);
+        b.end[column * b.rows_max + r] = static_cast<std::uint32_t>(to - b.origin);
+    };
+    // The common record (unquoted fields up to a LF, no quote or CR in it, the header's field count) taken
+    // whole from the window masks: its field ends are its delimiters' bits, then its LF's. Returns its LF, or
+    // `none` when the record is not of that kind (row r's fields then go to the loop below).
+    auto common_record = [&](std::size_t start, std::size_t r) {
+        std::size_t column = 0, from = start;
+        for (std::size_t base = start & ~std::size_t{63}; base < n; base += 64) {
+            const window_masks::masks& m = windows.window(base);
+            const std::uint64_t after = base < start ? ~std::uint64_t{0} << (start - base) : ~std::uint64_t{0};
+            const std::uint64_t stops = (m.line_feeds | m.others) & after;
+            const std::uint64_t first_stop = stops & (~stops + 1);  // its lowest bit (0 when none)
+            for (std::uint64_t ends = m.delimiters & after & (first_stop - 1); ends != 0; ends &= ends - 1) {
+                const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(ends));
+                if (column < width) field(column, r, from, at);
+                ++column;
+                from = at + 1;
+            }
+            if (first_stop == 0) continue;
+            if ((m.others & first_stop) != 0) return none;  // a quote or CR first
+            const std::size_t lf = base + static_cast<std::size_t>(std::countr_zero(first_stop));
+            if (column + 1 != width || lf - start > limits_.max_line_bytes || lf - b.origin > span_limit) return none;
+            field(column, r, from, lf);
+            return lf;
+        }
+        return none;  // no LF before the text's end: the loop below takes it
+    };
     while (p < n) {
         if (d[p] == '\n') {  // an empty line: not a record
             ++lines;
@@ -370,6 +401,14 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
         }
         if (b.rows == want || items_ + b.rows >= limits_.max_items || d[p] == '\r' || p - b.origin > span_limit) break;
         const std::size_t r = b.rows, start = p;
+        if (const std::size_t lf = common_record(start, r); lf != none) {
+            b.start[r] = start;
+            b.next[r] = lf + 1;
+            b.lines[r] = lines++;
+            ++b.rows;
+            p = lf + 1;
+            continue;
+        }
         std::size_t column = 0, end = p;
         bool plain = true;
         for (;;) {
@@ -392,10 +431,7 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
                 }
                 to = end;
             }
-            if (column < width) {
-                b.begin[column * b.rows_max + r] = static_cast<std::uint32_t>(from - b.origin);
-                b.end[column * b.rows_max + r] = static_cast<std::uint32_t>(to - b.origin);
-            }
+            if (column < width) field(column, r, from, to);
             ++column;
             if (end == n || d[end] != ',') break;
             p = end + 1;
