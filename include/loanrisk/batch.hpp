@@ -184,11 +184,13 @@ inline std::uint64_t category_key(std::string_view s) {
 inline std::size_t bin_code(const input_field& in, double x) {
     if (in.bin_guess.empty()) return bin_of(in.edges, x);
     const double t = (x - in.guess_origin) * in.guess_scale;
-    const std::size_t inner = in.bin_guess.size() - 2;
-    const std::size_t cell = !(t >= 0)                             ? 0
-                             : t >= static_cast<double>(inner) ? inner + 1
-                                                               : static_cast<std::size_t>(t) + 1;
-    const std::size_t c = in.bin_guess[cell];
+    // Signed: conversions between double and a signed integer are one instruction each, an unsigned
+    // 64-bit one (size_t) is a compare and a branch more (and this runs per binned value decoded).
+    const auto inner = static_cast<std::int64_t>(in.bin_guess.size()) - 2;
+    const std::int64_t cell = !(t >= 0)                             ? 0
+                              : t >= static_cast<double>(inner) ? inner + 1
+                                                                : static_cast<std::int64_t>(t) + 1;
+    const std::size_t c = in.bin_guess[static_cast<std::size_t>(cell)];
     const double* fence = in.fenced_edges.data();  // edge k at fence[k + 1], -inf and +inf around them
     if (fence[c] <= x && x < fence[c + 1]) [[likely]]  // edge c - 1 <= x < edge c
         return c;
