@@ -219,12 +219,16 @@ inline void store_number_aside(const input_field& in, std::size_t input, loan_ba
     if (b.keep_raw) b.raw[input][loan] = x;
 }
 
+// A standardized input's dense value: clamped so that an extreme (but valid) value cannot overflow float into
+// inf/NaN (at |z| = 1e6 the PD is already 0 or 1).
+inline float standardized_value(const input_field& in, double x) {
+    return static_cast<float>(std::clamp((x - in.mean) / in.scale, -1e6, 1e6));
+}
+
 // set_number's encoding of a value number_fits took, into the columns of input `input` (= &in's index).
 inline void store_number(const input_field& in, std::size_t input, loan_batch& b, std::size_t loan, double x) {
     if (in.standardized) {
-        // Clamped so that an extreme (but valid) value cannot overflow float into inf/NaN: at |z| = 1e6
-        // the PD is already 0 or 1.
-        b.dense[in.column][loan] = static_cast<float>(std::clamp((x - in.mean) / in.scale, -1e6, 1e6));
+        b.dense[in.column][loan] = standardized_value(in, x);
     } else {
         b.codes[in.column][loan] = static_cast<std::uint16_t>(bin_code(in, x));
     }
@@ -237,6 +241,22 @@ inline void store_number(const input_field& in, std::size_t input, loan_batch& b
 inline void store_bin_codes(const input_field& in, const double* x, std::size_t n, std::uint16_t* codes) {
     for (std::size_t r = 0; r < n; ++r)
         if (x[r] == x[r]) codes[r] = static_cast<std::uint16_t>(bin_code(in, x[r]));
+}
+
+// store_number for loans [loan, loan + n), x[r] the value of loan + r (NaN: missing, its columns left as
+// they are): a loop per column, each of independent iterations.
+inline void store_numbers(const input_field& in, std::size_t input, loan_batch& b, std::size_t loan, const double* x,
+                          std::size_t n) {
+    if (in.standardized) {
+        float* dense = b.dense[in.column].data() + loan;
+        for (std::size_t r = 0; r < n; ++r)
+            if (x[r] == x[r]) dense[r] = standardized_value(in, x[r]);
+    } else {
+        store_bin_codes(in, x, n, b.codes[in.column].data() + loan);
+    }
+    if (!in.is_exposure && !in.is_age && !b.keep_raw) return;
+    for (std::size_t r = 0; r < n; ++r)
+        if (x[r] == x[r]) store_number_aside(in, input, b, loan + r, x[r]);
 }
 
 // Field setters shared by every decoder, so JSON, NDJSON and CSV validate and encode identically.

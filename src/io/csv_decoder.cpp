@@ -468,7 +468,7 @@ std::size_t csv_decoder::fill_plain(const char* origin, const char* limit, std::
                                     core::loan_batch& out) const {
     const plain_block& b = block_;
     std::size_t rows = b.rows;
-    const detail::short_decimals_fn short_decimals = detail::short_decimals_for_this_cpu();
+    const detail::short_decimals_fn short_decimals = detail::short_decimals_for_this_cpu();  // resolved once
     auto field = [&](std::size_t column, std::size_t r) {
         const std::size_t at = column * b.rows_max + r;
         return std::string_view(origin + b.begin[at], b.end[at] - b.begin[at]);
@@ -484,29 +484,25 @@ std::size_t csv_decoder::fill_plain(const char* origin, const char* limit, std::
         }
         const core::input_field& in = model_.inputs[static_cast<std::size_t>(input)];
         if (in.numeric) {
-            // Parsed first, encoded after: two short loops whose branches each predict. Where the CPU
-            // allows, the whole column's short plain decimals are parsed at once beforehand.
-            std::array<double, max_plain_rows> values, parsed;
-            std::array<std::uint8_t, max_plain_rows / 8> fast{};
-            std::array<std::uint16_t, max_plain_rows> at;
-            if (short_decimals)
-                short_decimals(origin, static_cast<std::size_t>(limit - origin), &b.begin[c * b.rows_max],
-                               &b.end[c * b.rows_max], rows, parsed.data(), fast.data());
-            std::size_t present = 0;
-            for (std::size_t r = 0; r < rows; ++r) {
-                const std::string_view text = field(c, r);
-                if (text.empty()) continue;  // missing
-                const bool number = ((fast[r / 8] >> (r % 8)) & 1) ? (x = parsed[r], true)
-                                                                     : train::parse_number_within(text, limit, x);
-                if (!number || !core::number_fits(in, x)) {
-                    rows = r;
-                    break;
+            // Empty fields and short plain decimals in the domain for the whole column at once, then the
+            // rest one by one (numbers from_chars must read, and values to refuse: the first of those ends
+            // the rows), then the values encoded in a loop of their own.
+            std::array<double, max_plain_rows> values;  // by row; NaN: missing
+            std::array<std::uint8_t, max_plain_rows / 8> done;
+            short_decimals(origin, static_cast<std::size_t>(limit - origin), &b.begin[c * b.rows_max],
+                           &b.end[c * b.rows_max], rows, in.domain.min, in.domain.max, values.data(), done.data());
+            for (std::size_t g = 0; g * 8 < rows; ++g) {
+                for (unsigned left = ~done[g] & 0xffu; left != 0; left &= left - 1) {
+                    const std::size_t r = g * 8 + static_cast<std::size_t>(std::countr_zero(left));
+                    if (r >= rows) break;
+                    if (!train::parse_number_within(field(c, r), limit, x) || !core::number_fits(in, x)) {
+                        rows = r;
+                        break;
+                    }
+                    values[r] = x;
                 }
-                values[present] = x;
-                at[present++] = static_cast<std::uint16_t>(r);
             }
-            for (std::size_t k = 0; k < present; ++k)
-                core::store_number(in, static_cast<std::size_t>(input), out, loan + at[k], values[k]);
+            core::store_numbers(in, static_cast<std::size_t>(input), out, loan, values.data(), rows);
         } else {
             std::uint16_t* codes = out.codes[in.column].data() + loan;
             for (std::size_t r = 0; r < rows; ++r) {

@@ -1,14 +1,36 @@
-// The run-time choice of short_decimals (short_decimals.hpp): the AVX-512 parser where the CPU has it.
+// short_decimals field by field, and the run-time choice of the AVX-512 version where the CPU has it.
 #include "short_decimals.hpp"
+
+#include <limits>
 
 #include <xsimd/xsimd.hpp>
 
+#include "loanrisk/dataset.hpp"
+
 namespace loanrisk::io::detail {
+
+void short_decimals_scalar(const char* origin, std::size_t readable, const std::uint32_t* begin,
+                           const std::uint32_t* end, std::size_t rows, double min, double max, double* values,
+                           std::uint8_t* done) {
+    for (std::size_t g = 0; g * 8 < rows; ++g) done[g] = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t n = end[r] - begin[r];
+        bool ok = n == 0;
+        if (ok) {
+            values[r] = std::numeric_limits<double>::quiet_NaN();
+        } else if (n <= 8 && readable - begin[r] >= 8) {
+            ok = train::detail::parse_short_decimal(origin + begin[r], n, values[r]) && values[r] >= min &&
+                 values[r] <= max;
+        }
+        done[r / 8] = static_cast<std::uint8_t>(done[r / 8] | (ok ? 1u << (r % 8) : 0u));
+    }
+}
 
 short_decimals_fn short_decimals_for_this_cpu() {
     // xsimd counts avx512bw only with F, CD and DQ beside it: every extension the parser uses.
-    static const short_decimals_fn chosen =
-        xsimd::avx512bw::version() <= xsimd::available_architectures().best ? &short_decimals_avx512 : nullptr;
+    static const short_decimals_fn chosen = xsimd::avx512bw::version() <= xsimd::available_architectures().best
+                                                ? &short_decimals_avx512
+                                                : &short_decimals_scalar;
     return chosen;
 }
 

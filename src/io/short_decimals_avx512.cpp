@@ -1,14 +1,18 @@
 // short_decimals for AVX-512: parse_short_decimal's steps on eight 64-bit lanes, one field per lane (a
-// gathered little-endian word), so a block's column of numbers costs no branch per field. Compiled with
+// gathered little-endian word), and the domain check, so a block's column of numbers costs no branch per
+// field. Compiled with
 // the AVX-512 flags (CMakeLists.txt) and only called after a run-time check (short_decimals_for_this_cpu).
 #include <immintrin.h>
+
+#include <limits>
 
 #include "short_decimals.hpp"
 
 namespace loanrisk::io::detail {
 
 void short_decimals_avx512(const char* origin, std::size_t readable, const std::uint32_t* begin,
-                           const std::uint32_t* end, std::size_t rows, double* values, std::uint8_t* parsed) {
+                           const std::uint32_t* end, std::size_t rows, double min, double max, double* values,
+                           std::uint8_t* done) {
     auto bytes = [](std::uint8_t b) { return _mm512_set1_epi64(static_cast<long long>(0x0101010101010101ULL * b)); };
     const __m512i ones = _mm512_set1_epi64(-1), one = _mm512_set1_epi64(1), eight = _mm512_set1_epi64(8);
     const __m512i point = bytes('.'), high_nibbles = bytes(0xf0), threes = bytes(0x30), sixes = bytes(0x06);
@@ -16,6 +20,8 @@ void short_decimals_avx512(const char* origin, std::size_t readable, const std::
     const __m512i pairs_high = _mm512_set1_epi64(static_cast<long long>(100 + (1000000ULL << 32)));
     const __m512i pairs_low = _mm512_set1_epi64(static_cast<long long>(1 + (10000ULL << 32)));
     const __m512d powers_of_ten = _mm512_setr_pd(1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7);
+    const __m512d smallest = _mm512_set1_pd(min), largest = _mm512_set1_pd(max);
+    const __m512d missing = _mm512_set1_pd(std::numeric_limits<double>::quiet_NaN());
     // A field may be read as a word when 8 bytes from its start are readable.
     const __m512i last_start = _mm512_set1_epi64(readable >= 8 ? static_cast<long long>(readable - 8) : -1);
     for (std::size_t r = 0; r < rows; r += 8) {
@@ -58,8 +64,11 @@ void short_decimals_avx512(const char* origin, std::size_t readable, const std::
                                                _mm512_mullo_epi64(_mm512_and_si512(_mm512_srli_epi64(v, 16), pairs), pairs_low)),
                               32);
         const __m512d x = _mm512_div_pd(_mm512_cvtepu64_pd(v), _mm512_permutexvar_pd(fraction, powers_of_ten));
-        _mm512_mask_storeu_pd(values + r, static_cast<__mmask8>(lanes), x);
-        parsed[r / 8] = static_cast<std::uint8_t>(ok & one_dot & (inside | static_cast<unsigned>(~has_dot)) & all_digits);
+        const __mmask8 in_domain = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, smallest, _CMP_GE_OQ), x, largest, _CMP_LE_OQ);
+        const __mmask8 empty = _mm512_mask_cmpeq_epi64_mask(static_cast<__mmask8>(lanes), n, _mm512_setzero_si512());
+        _mm512_mask_storeu_pd(values + r, static_cast<__mmask8>(lanes), _mm512_mask_mov_pd(x, empty, missing));
+        done[r / 8] = static_cast<std::uint8_t>(
+            (ok & one_dot & (inside | static_cast<unsigned>(~has_dot)) & all_digits & in_domain) | empty);
     }
 }
 
