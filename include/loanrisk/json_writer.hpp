@@ -2,7 +2,9 @@
 // optional two-space indentation. Used for model artifacts, reports and (later) responses.
 #pragma once
 
+#include <bit>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,11 +23,53 @@ char* write_number(char* p, double value, int digits);
 // (non-finite -> null); returns the end.
 char* write_float(char* p, float value);
 char* write_integer(char* p, std::int64_t value);
+
+namespace detail {
+
+inline constexpr std::uint64_t powers_of_ten[] = {
+    1,           10,           100,           1000,           10000,           100000,           1000000,
+    10000000,    100000000,    1000000000,    10000000000,    100000000000,    1000000000000,    10000000000000,
+    100000000000000, 1000000000000000, 10000000000000000, 100000000000000000, 1000000000000000000,
+    10000000000000000000ULL};
+
+// The eight decimal digits of v < 10^8, as ASCII in memory order (little-endian), in one word: v split into
+// halves of four digits, pairs and digits by multiplications that divide every lane at once (x * 10486 >> 20
+// is x / 100 for x < 10^4, x * 103 >> 10 is x / 10 for x < 100).
+inline std::uint64_t eight_digits(std::uint64_t v) {
+    v = (v / 10000) | ((v % 10000) << 32);
+    const std::uint64_t hundreds = ((v * 10486) >> 20) & 0x0000007F0000007FULL;
+    v = hundreds | ((v - hundreds * 100) << 16);
+    const std::uint64_t tens = ((v * 103) >> 10) & 0x000F000F000F000FULL;
+    v = tens | ((v - tens * 10) << 8);
+    return v + 0x3030303030303030ULL;
+}
+
+}  // namespace detail
+
 // The number of decimal digits of v (1 for 0).
-int decimal_digits(std::uint64_t v);
+inline int decimal_digits(std::uint64_t v) {
+    v |= 1;  // as many digits, and 0 has one
+    const int t = (static_cast<int>(std::bit_width(v)) * 1233) >> 12;  // t or t + 1
+    return t + (v >= detail::powers_of_ten[t] ? 1 : 0);
+}
+
 // v < 10^16 as `width` (1 to 16) digits with leading zeros (v < 10^width) at `p`, which has room for 16 bytes
-// (all are written); returns p + width.
-char* write_padded_digits(char* p, std::uint64_t v, int width);
+// (all are written); returns p + width. Inline: a response writes two numbers per result with it.
+inline char* write_padded_digits(char* p, std::uint64_t v, int width) {
+    // The last `width` of its 16 digits: the words shifted past the leading ones (the first digit in the
+    // lowest byte), each stored whole.
+    static_assert(std::endian::native == std::endian::little, "eight_digits builds little-endian words");
+    const std::uint64_t low = detail::eight_digits(v % 100000000);
+    if (width <= 8) {
+        const std::uint64_t word = low >> (8 * (8 - width));
+        std::memcpy(p, &word, 8);
+    } else {
+        const std::uint64_t high = detail::eight_digits(v / 100000000 % 100000000) >> (8 * (16 - width));
+        std::memcpy(p, &high, 8);
+        std::memcpy(p + width - 8, &low, 8);
+    }
+    return p + width;
+}
 // Appends the shortest representation that reads back to the same double; non-finite -> null.
 void append_number(std::string& out, double value);
 // Appends `value` with at most `digits` significant digits (shortest form within that), non-finite -> null.

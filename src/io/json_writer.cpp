@@ -85,11 +85,6 @@ char* write_decimal(char* p, bool negative, std::uint64_t r, int k) {
     return p + (d - whole);
 }
 
-constexpr std::uint64_t pow10_int[] = {1,           10,           100,           1000,           10000,
-                                       100000,      1000000,      10000000,      100000000,      1000000000,
-                                       10000000000, 100000000000, 1000000000000, 10000000000000,
-                                       100000000000000, 1000000000000000, 10000000000000000,
-                                       100000000000000000, 1000000000000000000, 10000000000000000000ULL};
 
 // The shortest decimal q * 10^-k that reads back to `value`, a float in [2^-20, 1), and of those the nearest
 // to it (ties to even q), as std::to_chars chooses it: the rounding interval of value = m * 2^e (between
@@ -152,41 +147,7 @@ char* write_fraction(char* p, std::uint64_t q, int k) {
     return write_padded_digits(p + 2, q, k);
 }
 
-// The eight decimal digits of v < 10^8, as ASCII in memory order, in one word: v split into halves of
-// four digits, pairs and digits by multiplications that divide every lane at once (x * 10486 >> 20 is
-// x / 100 for x < 10^4, x * 103 >> 10 is x / 10 for x < 100).
-std::uint64_t eight_digits(std::uint64_t v) {
-    v = (v / 10000) | ((v % 10000) << 32);
-    std::uint64_t hundreds = ((v * 10486) >> 20) & 0x0000007F0000007FULL;
-    v = hundreds | ((v - hundreds * 100) << 16);
-    const std::uint64_t tens = ((v * 103) >> 10) & 0x000F000F000F000FULL;
-    v = tens | ((v - tens * 10) << 8);
-    return v + 0x3030303030303030ULL;
-}
-
 }  // namespace
-
-int decimal_digits(std::uint64_t v) {
-    v |= 1;  // as many digits, and 0 has one
-    const int t = (static_cast<int>(std::bit_width(v)) * 1233) >> 12;  // t or t + 1
-    return t + (v >= pow10_int[t] ? 1 : 0);
-}
-
-char* write_padded_digits(char* p, std::uint64_t v, int width) {
-    // The last `width` of its 16 digits: the words shifted past the leading ones (memory order is
-    // little-endian: the first digit in the lowest byte), each stored whole.
-    static_assert(std::endian::native == std::endian::little, "eight_digits builds little-endian words");
-    const std::uint64_t low = eight_digits(v % 100000000);
-    if (width <= 8) {
-        const std::uint64_t word = low >> (8 * (8 - width));
-        std::memcpy(p, &word, 8);
-    } else {
-        const std::uint64_t high = eight_digits(v / 100000000 % 100000000) >> (8 * (16 - width));
-        std::memcpy(p, &high, 8);
-        std::memcpy(p + width - 8, &low, 8);
-    }
-    return p + width;
-}
 
 char* write_float(char* p, float value) {
     std::uint64_t q = 0;
