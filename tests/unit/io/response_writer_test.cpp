@@ -153,7 +153,9 @@ TEST(response_writer, csv_results_fit_their_room_and_match_piece_by_piece_append
     core::scored_batch s;
     std::mt19937_64 rng(9);
     const std::vector<double> losses = {NAN, -1.2345678901234567e+300, 1e-300, 12.34, 300000, 0};
-    const std::vector<std::string> ids = {"", "\"", "\"\"\"\"\"\"\"\"", "a,b", "plain", "line\nbreak"};
+    // Ids of up to 16 bytes are checked and copied 16 bytes at a time: a byte to quote at their ends too.
+    const std::vector<std::string> ids = {"", "\"", "\"\"\"\"\"\"\"\"", "a,b", "plain", "line\nbreak", "cr\rx",
+                                          "0123456789abcdef", "0123456789abcde,", "0123456789abcdefg", ",123456789abcdef"};
     for (std::size_t i = 0; i < 300; ++i) {
         const std::string& id = ids[rng() % ids.size()];
         b.id_text += id;
