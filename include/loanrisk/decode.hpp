@@ -85,6 +85,10 @@ private:
     std::unique_ptr<state> state_;
 };
 
+// The instruction set the CSV decoder parses a column's numbers with, chosen at run time: "avx512" or
+// "scalar".
+std::string_view csv_number_parser();
+
 // CSV with a header line naming the fields (RFC 4180, LF or CRLF, quoted fields, empty = missing), fed
 // in arbitrary chunks. Numeric features must parse as numbers; categorical fields are text. Error paths:
 // "line 17, column person_age".

@@ -409,7 +409,7 @@ int run_bench(const flags& f) {
     const std::string csv = io::synthetic_portfolio(*model, n, io::text_format::csv);
 
     std::string out = std::string(version_text) + ", " + std::to_string(n) + " loans, kernel chosen at run time: " +
-                      core::best_kernel() + "\n\n";
+                      core::best_kernel() + ", CSV numbers: " + std::string(io::csv_number_parser()) + "\n\n";
     out += "stage                          loans/s     ns/loan      MB/s\n";
     auto row = [&](const std::string& stage, double seconds, double bytes) {
         double rate = static_cast<double>(n) / seconds;
@@ -527,7 +527,9 @@ double seconds_flag(const flags& f, const std::string& name, double fallback) {
 int run_serve(const flags& f) {
     if (f.has("help")) return print(serve_help), 0;
     if (f.has("version"))
-        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + "\n"), 0;
+        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + "\ncsv numbers: " +
+                     std::string(io::csv_number_parser()) + "\n"),
+               0;
     server::server_options o;
     o.model_path = f.get("model", o.model_path);
     o.host = f.get("host", o.host);
@@ -579,7 +581,9 @@ int main(int argc, char** argv) {
         // The instruction set is chosen at run time; say which, and what else this CPU could run.
         std::string kernels;
         for (const auto& k : core::available_kernels()) kernels += " " + k;
-        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + " (available:" + kernels + ")\n"), 0;
+        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + " (available:" + kernels +
+                     ")\ncsv numbers: " + std::string(io::csv_number_parser()) + "\n"),
+               0;
     }
     try {
         if (command == "train")

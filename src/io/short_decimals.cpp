@@ -6,6 +6,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "loanrisk/dataset.hpp"
+#include "loanrisk/decode.hpp"
 
 namespace loanrisk::io::detail {
 
@@ -35,3 +36,11 @@ short_decimals_fn short_decimals_for_this_cpu() {
 }
 
 }  // namespace loanrisk::io::detail
+
+namespace loanrisk::io {
+
+std::string_view csv_number_parser() {
+    return detail::short_decimals_for_this_cpu() == &detail::short_decimals_avx512 ? "avx512" : "scalar";
+}
+
+}  // namespace loanrisk::io

@@ -9,6 +9,9 @@ for cmd in serve score train evaluate bench; do
 done
 "$bin" --help | grep -q "commands:" || fail "--help"
 "$bin" --version | grep -q "^loanrisk " || fail "--version"
+# The run-time choices: the kernel's instruction set and the CSV number parser's.
+"$bin" --version | grep -Eq "^kernel: (avx512|avx2|sse4_2|sse2) " || fail "--version names the kernel"
+"$bin" serve --version | grep -Eq "^csv numbers: (avx512|scalar)$" || fail "serve --version names the CSV number parser"
 
 expect() {  # expected-exit expected-stderr args...
     local code=$1 text=$2; shift 2
