@@ -54,11 +54,14 @@ inline int decimal_digits(std::uint64_t v) {
 }
 
 // v < 10^16 as `width` (1 to 16) digits with leading zeros (v < 10^width) at `p`, which has room for 16 bytes
-// (all are written); returns p + width. Inline: a response writes two numbers per result with it.
+// (up to 16 are written); returns p + width. Inline: a response writes two numbers per result with it.
 inline char* write_padded_digits(char* p, std::uint64_t v, int width) {
+    if constexpr (std::endian::native != std::endian::little) {  // eight_digits' words are little-endian
+        for (int k = width - 1; k >= 0; --k, v /= 10) p[k] = static_cast<char>('0' + v % 10);
+        return p + width;
+    }
     // The last `width` of its 16 digits: the words shifted past the leading ones (the first digit in the
     // lowest byte), each stored whole.
-    static_assert(std::endian::native == std::endian::little, "eight_digits builds little-endian words");
     const std::uint64_t low = detail::eight_digits(v % 100000000);
     if (width <= 8) {
         const std::uint64_t word = low >> (8 * (8 - width));

@@ -48,7 +48,7 @@ std::size_t first_record_end(std::string_view s, bool& quoted, bool after_cr) {
 // `quote_free`: whether s holds no quote (with `quoted` false on entry), which its decoding may rely on.
 std::size_t last_record_end(std::string_view s, bool& quoted, bool& quote_free) {
     quote_free = !quoted && s.find('"') == std::string_view::npos;
-    if (quote_free) {  // most bodies: the last LF, or a lone CR after it, and only the tail after it is read
+    if (quote_free) {  // most bodies: the last LF, or a lone CR after it (only the tail is searched for one)
         const std::size_t lf = s.rfind('\n');
         std::size_t last = lf == std::string_view::npos ? 0 : lf + 1;
         for (std::size_t cr = s.find('\r', last); cr != std::string_view::npos && cr + 1 < s.size(); cr = s.find('\r', cr + 1))
@@ -219,8 +219,8 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
 
 // Records of a large text, decoded on every core: the text is cut at line feeds outside quotes (the quote
 // state at a cut is the parity of the quotes since the previous one, unless the text is quote_free) into parts, each decoded by a copy of
-// this decoder into its own batch (the first straight into `out`), with room reserved for the loans the
-// line feeds of the text's start suggest (a batch that grows copies its columns); the batches are joined in
+// this decoder into its own batch (the first straight into `out`), the others with room reserved for the
+// loans the line feeds of the text's start suggest (a new batch that grows copies its columns); the batches are joined in
 // order. The parts after the first count their lines from 0, and the line numbers are settled after: a
 // part that failed is decoded again, serially, from its true first line, so that its error names the line
 // the serial decoder names, with the parts before it and its loans before the error kept, as serially. A
@@ -246,10 +246,12 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
     const std::string_view sample = text.substr(0, std::size_t{64} << 10);
     const double loans_per_byte = static_cast<double>(std::count(sample.begin(), sample.end(), '\n') + 1) /
                                   static_cast<double>(sample.size());
-    auto room = [&](std::size_t from, std::size_t to) {
-        return static_cast<std::size_t>(static_cast<double>(cut[to] - cut[from]) * loans_per_byte * 1.05) + 64;
+    // Room for part t's loans, at most what max_items allows and 2^20 (past that, growing is cheap next to
+    // decoding): a text of blank lines after a sample of records reserves no more.
+    auto room = [&](std::size_t t) {
+        const auto estimate = static_cast<std::size_t>(static_cast<double>(cut[t + 1] - cut[t]) * loans_per_byte * 1.05);
+        return std::min({estimate + 64, limits_.max_items - std::min(items_, limits_.max_items) + 1, std::size_t{1} << 20});
     };
-    out.reserve(before + room(0, count));
     std::vector<csv_decoder> decoders(count, *this);
     for (std::size_t t = 1; t < count; ++t) decoders[t].line_ = 0;
     std::vector<core::loan_batch> batches(count - 1);
@@ -257,7 +259,7 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
     core::run_parts(count, [&](std::size_t t) {
         if (t) {
             batches[t - 1].reset(model_, out.keep_raw);
-            batches[t - 1].reserve(room(t, t + 1));
+            batches[t - 1].reserve(room(t));
         }
         results[t] = decoders[t].decode_plain(text.substr(cut[t], cut[t + 1] - cut[t]), base + cut[t],
                                               t ? batches[t - 1] : out);
@@ -368,9 +370,10 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
         b.begin[column * b.rows_max + r] = static_cast<std::uint32_t>(from - b.origin);
         b.end[column * b.rows_max + r] = static_cast<std::uint32_t>(to - b.origin);
     };
-    // The common record (unquoted fields up to a LF, no quote or CR in it, the header's field count) taken
-    // whole from the window masks: its field ends are its delimiters' bits, then its LF's. Returns its LF, or
-    // `none` when the record is not of that kind (row r's fields then go to the loop below).
+    // The common record (unquoted fields up to a LF or CRLF, no other quote or CR in it, the header's field
+    // count) taken whole from the window masks: its field ends are its delimiters' bits, then its line end's.
+    // Returns where its line end starts, or `none` when the record is not of that kind (row r's fields then go
+    // to the loop below).
     auto common_record = [&](std::size_t start, std::size_t r) {
         std::size_t column = 0, from = start;
         for (std::size_t base = start & ~std::size_t{63}; base < n; base += 64) {
@@ -385,13 +388,14 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
                 from = at + 1;
             }
             if (first_stop == 0) continue;
-            if ((m.others & first_stop) != 0) return none;  // a quote or CR first
-            const std::size_t lf = base + static_cast<std::size_t>(std::countr_zero(first_stop));
-            if (column + 1 != width || lf - start > limits_.max_line_bytes || lf - b.origin > span_limit) return none;
-            field(column, r, from, lf);
-            return lf;
+            const std::size_t stop = base + static_cast<std::size_t>(std::countr_zero(first_stop));
+            if ((m.others & first_stop) != 0 && (d[stop] != '\r' || stop + 1 == n || d[stop + 1] != '\n'))
+                return none;  // a quote, or a CR not before a LF
+            if (column + 1 != width || stop - start > limits_.max_line_bytes || stop - b.origin > span_limit) return none;
+            field(column, r, from, stop);
+            return stop;
         }
-        return none;  // no LF before the text's end: the loop below takes it
+        return none;  // no line end before the text's end: the loop below takes it
     };
     while (p < n) {
         if (d[p] == '\n') {  // an empty line: not a record
@@ -401,12 +405,12 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
         }
         if (b.rows == want || items_ + b.rows >= limits_.max_items || d[p] == '\r' || p - b.origin > span_limit) break;
         const std::size_t r = b.rows, start = p;
-        if (const std::size_t lf = common_record(start, r); lf != none) {
+        if (const std::size_t stop = common_record(start, r); stop != none) {
+            p = stop + (d[stop] == '\n' ? 1 : 2);  // past the LF or CRLF
             b.start[r] = start;
-            b.next[r] = lf + 1;
+            b.next[r] = p;
             b.lines[r] = lines++;
             ++b.rows;
-            p = lf + 1;
             continue;
         }
         std::size_t column = 0, end = p;

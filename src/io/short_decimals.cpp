@@ -1,6 +1,7 @@
 // short_decimals field by field, and the run-time choice of the AVX-512 version where the CPU has it.
 #include "short_decimals.hpp"
 
+#include <bit>
 #include <limits>
 
 #include <xsimd/xsimd.hpp>
@@ -19,7 +20,7 @@ void short_decimals_scalar(const char* origin, std::size_t readable, const std::
         bool ok = n == 0;
         if (ok) {
             values[r] = std::numeric_limits<double>::quiet_NaN();
-        } else if (n <= 8 && readable - begin[r] >= 8) {
+        } else if (std::endian::native == std::endian::little && n <= 8 && readable - begin[r] >= 8) {  // as parse_number_within
             ok = train::detail::parse_short_decimal(origin + begin[r], n, values[r]) && values[r] >= min &&
                  values[r] <= max;
         }

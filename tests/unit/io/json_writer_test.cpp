@@ -85,10 +85,10 @@ TEST(json_writer, rounding_to_digits_matches_the_exact_conversions) {
         for (int digits = 1; digits <= 17; ++digits) ASSERT_EQ(num(x, digits), reference(x, digits)) << x << " to " << digits;
 }
 
-// write_float finds the digits of floats in [2^-20, 1) (every PD a response writes) itself, and must write
-// exactly what std::to_chars writes. Checked here: every 61st float of that range, every float within 4,096
-// of each power of two (where the neighbour below is nearer) and of each power of ten (where the digit
-// count and the notation change), and values outside it. (All 180 million floats of the range were
+// write_float finds the digits of floats in [2^-20, 1) (nearly every PD a response writes) itself, and must
+// write exactly what std::to_chars writes. Checked here: every 61st float of [2^-21, 1.5), every float within
+// 4,096 of each power of two (where the neighbour below is nearer) and of each power of ten (where the digit
+// count and the notation change), and values outside it. (All 180 million floats of [2^-21, 1.5) were
 // compared once when it was written, with no difference.)
 TEST(json_writer, floats_are_written_exactly_as_to_chars_writes_them) {
     auto check = [](float x) {

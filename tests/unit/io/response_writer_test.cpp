@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <utility>
 #include <vector>
@@ -180,6 +181,15 @@ TEST(response_writer, csv_results_fit_their_room_and_match_piece_by_piece_append
         }
         io::append_results_csv(got, b, s, begin, end);
         ASSERT_EQ(got, expected) << begin << ".." << end;
+    }
+    // Each result written alone into exactly its documented room (a heap block of that size, so that the
+    // sanitizers see a write past it; a string's spare capacity would hide one), the JSON form too.
+    for (std::size_t i = 0; i < b.size; ++i) {
+        const std::size_t id_bytes = b.id(i).size();
+        const auto csv_room = io::max_csv_result_chars + 2 * id_bytes, json_room = io::max_json_result_chars + 6 * id_bytes;
+        const auto csv = std::make_unique<char[]>(csv_room), json = std::make_unique<char[]>(json_room);
+        ASSERT_LE(static_cast<std::size_t>(io::write_csv_result(csv.get(), b, s, i) - csv.get()), csv_room);
+        ASSERT_LE(static_cast<std::size_t>(io::write_json_result(json.get(), b, s, i) - json.get()), json_room);
     }
 }
 
