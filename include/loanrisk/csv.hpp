@@ -95,79 +95,20 @@ inline std::size_t find_field_end(std::string_view s, std::size_t i, char delimi
     return n;
 }
 
-namespace detail {
-
-// Bit k set when p[k] (k < n <= 64) is the delimiter, LF, CR or a quote: the bytes find_field_end stops at.
-inline std::uint64_t special_bytes_scalar(const char* p, std::size_t n, char delimiter) {
-    std::uint64_t m = 0;
-    for (std::size_t k = 0; k < n; ++k)
-        if (special_byte(p[k], delimiter)) m |= std::uint64_t{1} << k;
-    return m;
-}
-
-// The same for 64 readable bytes: with SSE2 (every x86-64) 16 bytes per compare, else the byte loop.
-inline std::uint64_t special_bytes_64(const char* p, char delimiter) {
-#if defined(__SSE2__)
-    const __m128i d = _mm_set1_epi8(delimiter), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
-                  q = _mm_set1_epi8('"');
-    std::uint64_t m = 0;
-    for (int k = 0; k < 4; ++k) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, lf)),
-                                         _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, q)));
-        m |= std::uint64_t{static_cast<std::uint16_t>(_mm_movemask_epi8(hit))} << (16 * k);
-    }
-    return m;
-#else
-    return special_bytes_scalar(p, 64, delimiter);
-#endif
-}
-
-}  // namespace detail
-
-// find_field_end for a reader that walks a text from field to field: the text is classified 64 bytes
-// at a time into a bit mask, once, and each field end is then a bit count away (find_field_end loads
-// and tests a word from every field's start, which costs more than the field's few bytes).
-class special_scan {
-public:
-    special_scan(std::string_view s, char delimiter) : d_(s.data()), n_(s.size()), delimiter_(delimiter) {}
-
-    // Index of the first delimiter, LF, CR or quote at or after `i`, or the text's size.
-    std::size_t next(std::size_t i) {
-        for (;;) {
-            if (i >= n_) return n_;
-            if (i < base_ || i - base_ >= 64) load(i);
-            const std::uint64_t m = mask_ >> (i - base_);
-            if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m));
-            i = base_ + 64;
-        }
-    }
-
-private:
-    void load(std::size_t i) {
-        base_ = i;
-        mask_ = n_ - i >= 64 ? detail::special_bytes_64(d_ + i, delimiter_)
-                             : detail::special_bytes_scalar(d_ + i, n_ - i, delimiter_);
-    }
-
-    const char* d_;
-    std::size_t n_;
-    char delimiter_;
-    std::size_t base_ = static_cast<std::size_t>(-1);  // none loaded yet
-    std::uint64_t mask_ = 0;  // the specials of d_[base_, base_ + 64)
-};
-
-// The text's bytes classified 64 at a time for a reader that takes a common record whole: masks of the
-// delimiters, of the line feeds and of the other bytes that end or open a field (quotes, CRs), bit k for
-// byte base + k, of the window of 64 bytes from `base` (a multiple of 64 from the text's start); bits past
-// the text's end are clear.
+// The text's bytes classified 64 at a time: masks of the delimiters, of the line feeds and of the other bytes
+// that end or open a field (quotes, CRs), bit k for byte base + k, of the window of 64 bytes from `base` (a
+// multiple of 64 from the text's start); bits past the text's end are clear. A reader that takes a common
+// record whole reads them apart; special_scan reads them together.
 class window_masks {
 public:
     struct masks {
         std::uint64_t delimiters = 0, line_feeds = 0, others = 0;
+        std::uint64_t specials() const { return delimiters | line_feeds | others; }
     };
 
     window_masks(std::string_view s, char delimiter) : d_(s.data()), n_(s.size()), delimiter_(delimiter) {}
+
+    std::size_t size() const { return n_; }
 
     const masks& window(std::size_t base) {
         if (base != base_) load(base);
@@ -175,6 +116,7 @@ public:
     }
 
 private:
+    // With SSE2 (every x86-64) 16 bytes per compare, else (and for the text's last bytes) a byte loop.
     void load(std::size_t base) {
         base_ = base;
         m_ = {};
@@ -208,6 +150,30 @@ private:
     char delimiter_;
     std::size_t base_ = static_cast<std::size_t>(-1);  // none loaded yet
     masks m_;
+};
+
+// find_field_end for a reader that walks a text from field to field: the text is classified 64 bytes
+// at a time into bit masks, once, and each field end is then a bit count away (find_field_end loads
+// and tests a word from every field's start, which costs more than the field's few bytes).
+class special_scan {
+public:
+    special_scan(std::string_view s, char delimiter) : windows_(s, delimiter) {}
+
+    // Index of the first delimiter, LF, CR or quote at or after `i`, or the text's size.
+    std::size_t next(std::size_t i) {
+        const std::size_t n = windows_.size();
+        for (std::size_t base = i & ~std::size_t{63}; base < n; base += 64) {
+            const std::uint64_t m = windows_.window(base).specials() & (~std::uint64_t{0} << (base < i ? i - base : 0));
+            if (m != 0) return base + static_cast<std::size_t>(std::countr_zero(m));
+        }
+        return n;
+    }
+
+    // The masks themselves, of the window from `base` (a multiple of 64).
+    const window_masks::masks& window(std::size_t base) { return windows_.window(base); }
+
+private:
+    window_masks windows_;
 };
 
 // Whether `v` must be quoted as a CSV field: it holds a comma, quote or line break.

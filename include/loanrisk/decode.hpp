@@ -18,7 +18,6 @@
 namespace loanrisk::io {
 
 class special_scan;  // csv.hpp
-class window_masks;  // csv.hpp
 
 // The API contract's id fallback list, in priority order.
 inline constexpr std::string_view id_fields[] = {"application_id", "ID",          "id",          "loan_id",
@@ -117,8 +116,7 @@ private:
     status decode_in_parts(std::string_view text, std::size_t base, core::loan_batch& out, bool quote_free);
     status decode_plain(std::string_view text, std::size_t base, core::loan_batch& out);
     status decode_general(std::string_view text, std::size_t base, core::loan_batch& out);
-    std::size_t cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan,
-                          window_masks& windows);
+    std::size_t cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan);
     std::size_t fill_plain(const char* origin, const char* limit, std::size_t loan, core::loan_batch& out) const;
     status header(const std::vector<std::string_view>& names, std::size_t line);
     status record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,

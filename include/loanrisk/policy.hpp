@@ -23,7 +23,7 @@ inline decision decide(const policy& p, double pd) {
     return pd < p.approve_max ? decision::approve : pd < p.reject_min ? decision::manual_review : decision::reject;
 }
 
-inline std::string_view decision_name(decision d) {
+constexpr std::string_view decision_name(decision d) {
     switch (d) {
     case decision::approve: return "APPROVE";
     case decision::manual_review: return "MANUAL_REVIEW";

@@ -316,10 +316,9 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
         b.lines.assign(b.rows_max + 1, 0);
     }
     special_scan scan(text, ',');
-    window_masks windows(text, ',');
     std::size_t p = 0, want = b.rows_max;
     while (p < n) {
-        const std::size_t stop = cut_plain(text, p, want, scan, windows);
+        const std::size_t stop = cut_plain(text, p, want, scan);
         const std::size_t loan = out.size;
         std::size_t done = 0;
         if (b.rows > 0) {
@@ -356,8 +355,7 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
 // Cuts up to `want` plain records from text[p...] into block_ (no more than max_items allows) and returns
 // where it stopped: the end of the text, the record after the last one cut, or the start of a record
 // that is not plain. Empty lines are skipped and counted.
-std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan,
-                                   window_masks& windows) {
+std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::size_t want, special_scan& scan) {
     plain_block& b = block_;
     const char* const d = text.data();
     const std::size_t n = text.size(), width = columns_.size();
@@ -371,13 +369,13 @@ std::size_t csv_decoder::cut_plain(std::string_view text, std::size_t p, std::si
         b.end[column * b.rows_max + r] = static_cast<std::uint32_t>(to - b.origin);
     };
     // The common record (unquoted fields up to a LF or CRLF, no other quote or CR in it, the header's field
-    // count) taken whole from the window masks: its field ends are its delimiters' bits, then its line end's.
+    // count) taken whole from the scan's window masks: its field ends are its delimiters' bits, then its line end's.
     // Returns where its line end starts, or `none` when the record is not of that kind (row r's fields then go
     // to the loop below).
     auto common_record = [&](std::size_t start, std::size_t r) {
         std::size_t column = 0, from = start;
         for (std::size_t base = start & ~std::size_t{63}; base < n; base += 64) {
-            const window_masks::masks& m = windows.window(base);
+            const window_masks::masks& m = scan.window(base);
             const std::uint64_t after = base < start ? ~std::uint64_t{0} << (start - base) : ~std::uint64_t{0};
             const std::uint64_t stops = (m.line_feeds | m.others) & after;
             const std::uint64_t first_stop = stops & (~stops + 1);  // its lowest bit (0 when none)

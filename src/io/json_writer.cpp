@@ -59,32 +59,27 @@ bool round_to_digits(double value, int digits, std::uint64_t& r, int& k) {
     return true;
 }
 
-// The decimal (-)r * 10^-k (r >= 1, at most 15 digits) as to_chars writes the double nearest it, when that
-// is fixed notation with no zeros before the point's digits end; nullptr otherwise. The nearest double's
-// shortest form is the decimal's own digits (no other decimal of 15 digits or fewer lies within its
-// rounding interval), and to_chars takes fixed notation when it is no longer than scientific.
+// The decimal (-)r * 10^-k (r >= 1, at most 15 digits) as to_chars writes the double nearest it (or the
+// float, given its shortest digits: write_float), when that is fixed notation with no zeros before the
+// point's digits end; nullptr otherwise. The nearest double's shortest form is the decimal's own digits (no
+// other decimal of 15 digits or fewer lies within its rounding interval), and to_chars takes fixed notation
+// when it is no longer than scientific. `p` has room for max_number_chars.
 char* write_decimal(char* p, bool negative, std::uint64_t r, int k) {
     for (; r % 10 == 0; r /= 10) --k;
-    char digits[20];
-    const int d = static_cast<int>(std::to_chars(digits, digits + sizeof digits, r).ptr - digits);
+    const int d = decimal_digits(r);
     const int whole = d - k;  // digits before the point
     // Fixed "0.000ddd" is 2 - whole + d characters, scientific "d.ddde-0X" d + (d > 1) + 4.
     if (whole > d || (whole <= 0 && -whole > (d > 1 ? 3 : 2))) return nullptr;
     if (negative) *p++ = '-';
-    if (whole <= 0) {
-        std::memcpy(p, "0.000", static_cast<std::size_t>(2 - whole));
-        p += 2 - whole;
-        std::memcpy(p, digits, static_cast<std::size_t>(d));
-        return p + d;
+    if (whole <= 0) {  // "0.", up to three zeros, the digits
+        std::memcpy(p, "0.000", 5);
+        return write_padded_digits(p + 2 - whole, r, d);
     }
-    std::memcpy(p, digits, static_cast<std::size_t>(whole));
-    p += whole;
-    if (whole == d) return p;
+    if (whole == d) return write_padded_digits(p, r, d);
+    p = write_padded_digits(p, r / detail::powers_of_ten[k], whole);
     *p++ = '.';
-    std::memcpy(p, digits + whole, static_cast<std::size_t>(d - whole));
-    return p + (d - whole);
+    return write_padded_digits(p, r % detail::powers_of_ten[k], k);
 }
-
 
 // The shortest decimal q * 10^-k that reads back to `value`, a float in [2^-20, 1), and of those the nearest
 // to it (ties to even q), as std::to_chars chooses it: the rounding interval of value = m * 2^e (between
@@ -136,16 +131,6 @@ bool shortest_fraction(float value, std::uint64_t& q, int& k) {
     return true;
 }
 
-// q * 10^-k (q < 10^k, no trailing zero: shortest_fraction's) in fixed notation, when to_chars would
-// choose it (no longer than the scientific form); nullptr otherwise. The fixed form is "0." and q with
-// leading zeros to k digits.
-char* write_fraction(char* p, std::uint64_t q, int k) {
-    const int digits = decimal_digits(q), zeros = k - digits;
-    // Fixed "0.00ddd" is 2 + zeros + digits characters, scientific "d.ddde-0X" digits + (digits > 1) + 4.
-    if (zeros > (digits > 1 ? 3 : 2)) return nullptr;
-    std::memcpy(p, "0.", 2);
-    return write_padded_digits(p + 2, q, k);
-}
 
 }  // namespace
 
@@ -153,7 +138,7 @@ char* write_float(char* p, float value) {
     std::uint64_t q = 0;
     int k = 0;
     if (shortest_fraction(value, q, k))
-        if (char* end = write_fraction(p, q, k)) return end;
+        if (char* end = write_decimal(p, false, q, k)) return end;
     if (!std::isfinite(value)) {
         std::memcpy(p, "null", 4);
         return p + 4;

@@ -3,6 +3,7 @@
 #include "loanrisk/response_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -48,9 +49,15 @@ namespace {
 // The decision's name at `p`, whose room covers 16 bytes (all are written: one fixed-size copy, not a call
 // to memcpy for a few bytes); returns the end.
 char* write_decision(char* p, core::decision d) {
-    static constexpr char names[3][16] = {"APPROVE", "MANUAL_REVIEW", "REJECT"};
-    const auto k = std::min<std::size_t>(static_cast<std::size_t>(d), 2);
-    std::memcpy(p, names[k], 16);
+    static constexpr auto padded = [] {  // decision_name's texts, each in 16 bytes
+        std::array<std::array<char, 16>, 3> names{};
+        for (std::size_t k = 0; k < names.size(); ++k) {
+            const std::string_view name = core::decision_name(static_cast<core::decision>(k));
+            std::copy(name.begin(), name.end(), names[k].begin());
+        }
+        return names;
+    }();
+    std::memcpy(p, padded[std::min<std::size_t>(static_cast<std::size_t>(d), 2)].data(), 16);
     return p + core::decision_name(d).size();
 }
 

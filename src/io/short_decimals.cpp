@@ -1,13 +1,13 @@
-// short_decimals field by field, and the run-time choice of the AVX-512 version where the CPU has it.
+// short_decimals field by field, and the run-time choice of the AVX-512 version where the CPU has it (the
+// kernel's choice).
 #include "short_decimals.hpp"
 
 #include <bit>
 #include <limits>
 
-#include <xsimd/xsimd.hpp>
-
 #include "loanrisk/dataset.hpp"
 #include "loanrisk/decode.hpp"
+#include "loanrisk/kernel.hpp"
 
 namespace loanrisk::io::detail {
 
@@ -29,10 +29,9 @@ void short_decimals_scalar(const char* origin, std::size_t readable, const std::
 }
 
 short_decimals_fn short_decimals_for_this_cpu() {
-    // xsimd counts avx512bw only with F, CD and DQ beside it: every extension the parser uses.
-    static const short_decimals_fn chosen = xsimd::avx512bw::version() <= xsimd::available_architectures().best
-                                                ? &short_decimals_avx512
-                                                : &short_decimals_scalar;
+    // The kernel's run-time choice: its avx512 needs F, CD, DQ and BW, every extension the parser uses.
+    static const short_decimals_fn chosen =
+        core::best_kernel() == "avx512" ? &short_decimals_avx512 : &short_decimals_scalar;
     return chosen;
 }
 

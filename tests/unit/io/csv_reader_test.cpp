@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -269,17 +270,27 @@ TEST(special_scan, finds_what_find_field_end_finds_from_every_position) {
 }
 
 // The 64-byte classifier (SSE2 on x86-64) and the byte loop the tail of a text takes agree on every byte
-// value in every position.
+// value in every position: a whole window of 64 bytes against the same bytes as a 63-byte text's tail, without
+// its last byte and without its first.
 TEST(special_scan, the_vector_and_byte_classifiers_agree_on_every_byte) {
+    using loanrisk::io::window_masks;
+    auto masks = [](std::string_view text, char delimiter, int shift) {
+        const window_masks::masks m = window_masks(text, delimiter).window(0);
+        auto cut = [&](std::uint64_t x) { return (shift >= 0 ? x >> shift : x) & ((std::uint64_t{1} << 63) - 1); };
+        return std::array<std::uint64_t, 3>{cut(m.delimiters), cut(m.line_feeds), cut(m.others)};
+    };
     for (int value = 0; value < 256; ++value) {
         for (std::size_t at = 0; at < 64; at += 7) {
             std::string block(64, 'x');
             block[at] = static_cast<char>(value);
             block[63 - at] = static_cast<char>(255 - value);
-            for (char delimiter : {',', ';', '\t'})
-                ASSERT_EQ(loanrisk::io::detail::special_bytes_64(block.data(), delimiter),
-                          loanrisk::io::detail::special_bytes_scalar(block.data(), 64, delimiter))
+            const std::string_view whole = block;
+            for (char delimiter : {',', ';', '\t'}) {
+                ASSERT_EQ(masks(whole, delimiter, -1), masks(whole.substr(0, 63), delimiter, -1))
                     << "byte " << value << " at " << at;
+                ASSERT_EQ(masks(whole, delimiter, 1), masks(whole.substr(1), delimiter, -1))
+                    << "byte " << value << " at " << at;
+            }
         }
     }
 }
