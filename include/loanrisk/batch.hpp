@@ -69,12 +69,15 @@ struct dense_term {
     float weight;
 };
 
-// The vector kernels' view of the lookup terms (avx512's when a table is too large for its registers: see
-// kernel_args::tables_in_registers). Terms whose codes all come from a few small inputs are
-// summed ahead of time into one joint table: every category and every cross of categories as one group,
-// binned numerics in pairs. A loan then costs one table load per group instead of one per term (a code
-// load and a table load per term was what bounded the kernel). A loan's joint index is the sum of
-// code * stride over the group's columns.
+// The vector kernels' view of the lookup terms. Terms whose codes all come from a few small inputs are
+// summed ahead of time into one joint table. A loan then costs one table load per group instead of one per
+// term (a code load and a table load per term was what bounded the kernel). A loan's joint index is the sum
+// of code * stride over the group's columns. Two plans (compiled_model):
+// - groups, for the kernels that load weights from memory: every category and every cross of categories as
+//   one group, binned numerics in pairs;
+// - register_groups, for avx512 holding each table in registers (kernel_args::tables_in_registers): at most
+//   max_register_table entries per table, so each cross over its two inputs with their single terms folded
+//   in, the other terms alone.
 struct lookup_group {
     std::vector<std::uint32_t> columns;  // loan_batch::codes columns read
     std::vector<std::uint16_t> strides;  // parallel to columns; the last is 1
@@ -86,6 +89,8 @@ struct lookup_group {
 // stay in L1 together with the block being scored.
 inline constexpr std::size_t max_categorical_group_entries = 4096;
 inline constexpr std::size_t max_pair_group_entries = 1024;
+// The largest table the avx512 kernel holds in registers: eight 16-float registers.
+inline constexpr std::size_t max_register_table = 128;
 
 // The model reduced to what decoders and the kernel need. Built once per model load.
 struct compiled_model {
@@ -94,6 +99,9 @@ struct compiled_model {
     std::vector<dense_term> dense;
     std::vector<lookup_term> lookups;
     std::vector<lookup_group> groups;  // every lookup term, grouped for the vector kernels (see lookup_group)
+    // Every lookup term grouped for avx512's registers, each table padded with zeros to a multiple of 16
+    // entries; empty when one would pass max_register_table entries.
+    std::vector<lookup_group> register_groups;
     float intercept = 0;
     std::string exposure_field;
     int exposure_input = -1;  // index into inputs, or -1 when the exposure is not a feature

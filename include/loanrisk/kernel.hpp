@@ -13,29 +13,27 @@
 
 namespace loanrisk::core {
 
-// The largest table the avx512 kernel holds in registers: eight 16-float registers.
-inline constexpr std::size_t max_register_table = 128;
-
 // Everything the kernel reads, as plain pointers: the per-architecture translation units must not
 // instantiate library templates (std::vector & co.) that other code could end up linking against.
 struct kernel_args {
     const float* const* dense = nullptr;  // [term] -> column
     const float* dense_weight = nullptr;
     std::size_t dense_terms = 0;
-    // Per lookup term (the scalar kernel, which follows the model term by term, and avx512 when it holds
-    // the tables in registers):
+    // Per lookup term (the scalar kernel, which follows the model term by term):
     const std::uint16_t* const* codes = nullptr;  // [term] -> column
     const float* const* tables = nullptr;         // [term] -> weight table (padded to 16 entries)
     std::size_t lookup_terms = 0;
-    // avx512 looks each term up from its table held in registers when every table has at most
-    // max_register_table entries: each table's entries (a multiple of 16), and for a cross, its code made
-    // from its inputs' columns as first * stride + second instead of read from its own (null first: not a
-    // cross), so that it reads the same columns as the groups.
+    // Per register group (compiled_model::register_groups), which avx512 looks up from tables held in
+    // registers when the model has them: group r's code is its first column's code, times its stride plus
+    // its second column's code when it has two (so a cross is made from its inputs' columns, which are the
+    // same columns the lookup groups read).
     bool tables_in_registers = false;
-    const std::uint32_t* table_entries = nullptr;
-    const std::uint16_t* const* cross_first = nullptr;
-    const std::uint16_t* const* cross_second = nullptr;
-    const std::uint16_t* cross_stride = nullptr;
+    const std::uint16_t* const* register_first = nullptr;   // [group] -> column
+    const std::uint16_t* const* register_second = nullptr;  // [group] -> column, or null for one column
+    const std::uint16_t* register_stride = nullptr;         // [group]
+    const float* const* register_tables = nullptr;          // [group] -> table (a multiple of 16 entries)
+    const std::uint32_t* register_entries = nullptr;        // [group] -> its table's entries
+    std::size_t register_groups = 0;
     // Per lookup group (the other vector kernels, and avx512 otherwise; compiled_model::groups): group g's
     // joint index is the sum of code * stride over the column slots [group_begin[g], group_begin[g + 1]).
     const std::uint16_t* const* group_codes = nullptr;  // [slot] -> column
@@ -94,10 +92,10 @@ public:
     const kernel_args& args() const { return args_; }
 
 private:
-    std::vector<const float*> dense_, tables_, group_tables_;
-    std::vector<std::uint32_t> table_entries_;
-    std::vector<const std::uint16_t*> cross_first_, cross_second_;
-    std::vector<std::uint16_t> cross_stride_;
+    std::vector<const float*> dense_, tables_, group_tables_, register_tables_;
+    std::vector<std::uint32_t> register_entries_;
+    std::vector<const std::uint16_t*> register_first_, register_second_;
+    std::vector<std::uint16_t> register_stride_;
     std::vector<float> weights_;
     std::vector<const std::uint16_t*> codes_, group_codes_;
     std::vector<std::uint16_t> group_strides_;

@@ -117,10 +117,8 @@ lookup_group joint_group(const compiled_model& c, const std::vector<std::vector<
 // Groups every lookup term for the vector kernels (see lookup_group): all categorical inputs with every
 // term over them (categories and crosses) when their joint code space is small enough, then the other
 // terms in pairs, the fewest codes with the most while the product stays small, the rest alone.
-std::vector<lookup_group> plan_lookup_groups(const compiled_model& c, const std::vector<std::vector<double>>& exact) {
-    std::vector<int> input_of_term(c.lookups.size(), -1);
-    for (std::size_t i = 0; i < c.inputs.size(); ++i)
-        if (!c.inputs[i].standardized) input_of_term[c.inputs[i].column] = static_cast<int>(i);
+std::vector<lookup_group> plan_lookup_groups(const compiled_model& c, const std::vector<std::vector<double>>& exact,
+                                             const std::vector<int>& input_of_term) {
     std::vector<lookup_group> groups;
     std::vector<bool> grouped(c.lookups.size(), false);
 
@@ -167,6 +165,35 @@ std::vector<lookup_group> plan_lookup_groups(const compiled_model& c, const std:
         } else {
             groups.push_back(joint_group(c, exact, input_of_term, {input(most)}, {most}));
         }
+    }
+    return groups;
+}
+
+// Groups every lookup term for avx512's tables in registers (see lookup_group): each cross over its two
+// inputs, the single terms of those inputs folded into the first cross over them, the other terms alone
+// (the shipped model's 14 terms make 11 groups). Empty when a table would not fit in registers.
+std::vector<lookup_group> plan_register_groups(const compiled_model& c, const std::vector<std::vector<double>>& exact,
+                                               const std::vector<int>& input_of_term) {
+    std::vector<lookup_group> groups;
+    std::vector<bool> grouped(c.lookups.size(), false);
+    for (std::size_t t = 0; t < c.lookups.size(); ++t) {
+        const lookup_term& cross = c.lookups[t];
+        if (!cross.cross) continue;
+        std::vector<std::uint32_t> terms{static_cast<std::uint32_t>(t)};
+        for (std::uint32_t input : {cross.first_input, cross.second_input}) {
+            const std::uint32_t single = c.inputs[input].column;  // the input's own term
+            if (!grouped[single]) terms.push_back(single);
+            grouped[single] = true;
+        }
+        groups.push_back(joint_group(c, exact, input_of_term, {cross.first_input, cross.second_input}, std::move(terms)));
+    }
+    for (std::size_t t = 0; t < c.lookups.size(); ++t)
+        if (!grouped[t] && !c.lookups[t].cross)
+            groups.push_back(joint_group(c, exact, input_of_term, {static_cast<std::uint32_t>(input_of_term[t])},
+                                         {static_cast<std::uint32_t>(t)}));
+    for (lookup_group& g : groups) {
+        if (g.table.size() > max_register_table) return {};
+        g.table.resize((g.table.size() + 15) / 16 * 16, 0.0f);
     }
     return groups;
 }
@@ -252,7 +279,11 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
         c.age_field = age_field;
         c.age_input = age;
     }
-    c.groups = plan_lookup_groups(c, exact);
+    std::vector<int> input_of_term(c.lookups.size(), -1);  // the input of each single (not cross) term
+    for (std::size_t i = 0; i < c.inputs.size(); ++i)
+        if (!c.inputs[i].standardized) input_of_term[c.inputs[i].column] = static_cast<int>(i);
+    c.groups = plan_lookup_groups(c, exact, input_of_term);
+    c.register_groups = plan_register_groups(c, exact, input_of_term);
     return c;
 }
 

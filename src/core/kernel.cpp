@@ -2,7 +2,6 @@
 // scalar kernels, and the named access tests and benchmarks use to run every available path.
 #include "loanrisk/kernel.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -72,10 +71,11 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b, bool reg
     weights_.clear();
     codes_.clear();
     tables_.clear();
-    table_entries_.clear();
-    cross_first_.clear();
-    cross_second_.clear();
-    cross_stride_.clear();
+    register_first_.clear();
+    register_second_.clear();
+    register_stride_.clear();
+    register_tables_.clear();
+    register_entries_.clear();
     group_codes_.clear();
     group_strides_.clear();
     group_begin_.clear();
@@ -85,13 +85,16 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b, bool reg
         weights_.push_back(m.dense[t].weight);
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
-        const lookup_term& term = m.lookups[t];
         codes_.push_back(b.codes[t].data());
-        tables_.push_back(term.table.data());
-        table_entries_.push_back(static_cast<std::uint32_t>(term.table.size()));
-        cross_first_.push_back(term.cross ? b.codes[m.inputs[term.first_input].column].data() : nullptr);
-        cross_second_.push_back(term.cross ? b.codes[m.inputs[term.second_input].column].data() : nullptr);
-        cross_stride_.push_back(static_cast<std::uint16_t>(term.cross ? term.stride : 0));
+        tables_.push_back(m.lookups[t].table.data());
+    }
+    for (const lookup_group& g : m.register_groups) {
+        const bool two = g.columns.size() == 2;
+        register_first_.push_back(b.codes[g.columns[0]].data());
+        register_second_.push_back(two ? b.codes[g.columns[1]].data() : nullptr);
+        register_stride_.push_back(g.strides[0]);
+        register_tables_.push_back(g.table.data());
+        register_entries_.push_back(static_cast<std::uint32_t>(g.table.size()));
     }
     for (const lookup_group& g : m.groups) {
         group_begin_.push_back(group_codes_.size());
@@ -100,19 +103,19 @@ void kernel_binding::bind(const compiled_model& m, const loan_batch& b, bool reg
         group_tables_.push_back(g.table.data());
     }
     group_begin_.push_back(group_codes_.size());
-    const bool fit = std::all_of(table_entries_.begin(), table_entries_.end(),
-                                 [](std::uint32_t n) { return n <= max_register_table; });
     args_ = {.dense = dense_.data(),
              .dense_weight = weights_.data(),
              .dense_terms = dense_.size(),
              .codes = codes_.data(),
              .tables = tables_.data(),
              .lookup_terms = codes_.size(),
-             .tables_in_registers = registers && fit,
-             .table_entries = table_entries_.data(),
-             .cross_first = cross_first_.data(),
-             .cross_second = cross_second_.data(),
-             .cross_stride = cross_stride_.data(),
+             .tables_in_registers = registers && !m.register_groups.empty(),
+             .register_first = register_first_.data(),
+             .register_second = register_second_.data(),
+             .register_stride = register_stride_.data(),
+             .register_tables = register_tables_.data(),
+             .register_entries = register_entries_.data(),
+             .register_groups = m.register_groups.size(),
              .group_codes = group_codes_.data(),
              .group_strides = group_strides_.data(),
              .group_begin = group_begin_.data(),

@@ -230,9 +230,9 @@ void sigmoid_block(const float* logit, std::size_t n, float* out) {
     }
 }
 
-// AVX-512 looks each term up on its own when every table fits in eight registers (kernel_args::
-// tables_in_registers): 16 loans per permute, no joint index, and a cross's code made in registers from its
-// inputs' columns (so the same columns are read as by the groups).
+// AVX-512 looks each register group up on its own when every group's table fits in eight registers
+// (kernel_args::tables_in_registers): 16 loans per permute, and a two-column group's code made in registers
+// from its columns.
 
 #define LOANRISK_AVX512 __attribute__((target("avx512f,avx512bw")))
 
@@ -261,10 +261,10 @@ LOANRISK_AVX512 inline __m512 weights_from_registers(const __m512* r, __m512i id
     }
 }
 
-// Adds one term's weights to n logits (the intercept instead of the logits when First): 16 at a time with
-// the table in R registers, the rest (all of a one-loan /predict) one by one from the table in memory,
-// which adds the same float to the same float: a loan's PD does not depend on which way it went. Its codes
-// are `codes`, or, for a cross, codes * stride + second, as finish_loans makes them.
+// Adds one register group's weights to n logits (the intercept instead of the logits when First): 16 at a
+// time with the table in R registers, the rest (all of a one-loan /predict) one by one from the table in
+// memory, which adds the same float to the same float: a loan's PD does not depend on which way it went.
+// Its codes are `codes`, or, for two columns (Cross), codes * stride + second.
 template <unsigned R, bool First, bool Cross>
 LOANRISK_AVX512 inline void add_term_from_registers(const float* table, unsigned regs, const std::uint16_t* codes,
                                                     const std::uint16_t* second, std::uint16_t stride,
@@ -290,20 +290,21 @@ LOANRISK_AVX512 inline void add_term_from_registers(const float* table, unsigned
     }
 }
 
-// Every lookup term of loans [start, start + n) into the block's logits, one term at a time.
+// Every register group of loans [start, start + n) into the block's logits, one group at a time.
 LOANRISK_AVX512 inline void add_terms_from_registers(const kernel_args& a, std::size_t start, std::size_t n,
                                                      bool first, float* logit) {
-    for (std::size_t t = 0; t < a.lookup_terms; ++t) {
-        const bool cross = a.cross_first[t] != nullptr;
-        const std::uint16_t* codes = (cross ? a.cross_first[t] : a.codes[t]) + start;
-        const std::uint16_t* second = cross ? a.cross_second[t] + start : nullptr;
-        const std::uint16_t stride = cross ? a.cross_stride[t] : 0;
+    for (std::size_t t = 0; t < a.register_groups; ++t) {
+        const bool cross = a.register_second[t] != nullptr;
+        const std::uint16_t* codes = a.register_first[t] + start;
+        const std::uint16_t* second = cross ? a.register_second[t] + start : nullptr;
+        const std::uint16_t stride = a.register_stride[t];
+        const float* table = a.register_tables[t];
         // Tables of 3, or 5 to 7, registers take the 4- or 8-register permutes: exact ones (vpermps for the odd
         // register) measured 5-8% slower on Zen 4.
-        const unsigned regs = a.table_entries[t] / 16;
+        const unsigned regs = a.register_entries[t] / 16;
         auto run = [&]<unsigned R, bool First>() {
-            if (cross) add_term_from_registers<R, First, true>(a.tables[t], regs, codes, second, stride, n, a.intercept, logit);
-            else add_term_from_registers<R, First, false>(a.tables[t], regs, codes, second, stride, n, a.intercept, logit);
+            if (cross) add_term_from_registers<R, First, true>(table, regs, codes, second, stride, n, a.intercept, logit);
+            else add_term_from_registers<R, First, false>(table, regs, codes, second, stride, n, a.intercept, logit);
         };
         auto sized = [&]<bool First>() {
             switch (regs) {

@@ -62,10 +62,13 @@ inline core::loan_fields row_fields(const train::dataset& d, std::size_t r) {
     return f;
 }
 
-// Every lookup term of `m` in exactly one group; each group's strides row-major over its columns' code
-// counts and its table exactly as large as their product; each table entry the sum of its terms' weights
-// (the float per-term tables, in double) at the codes that entry stands for.
-inline void expect_groups_sum_their_terms(const core::compiled_model& m) {
+// Every lookup term of `m` in exactly one group, in both plans (compiled_model::groups and, when the
+// model has them, register_groups); each group's strides row-major over its columns' code counts and its
+// table exactly as large as their product (register groups: padded with zeros to a multiple of 16, at
+// most max_register_table entries, one or two columns); each table entry the sum of its terms' weights (the
+// float per-term tables, in double) at the codes that entry stands for.
+inline void expect_groups_sum_their_terms(const core::compiled_model& m, const std::vector<core::lookup_group>& groups,
+                                          bool registers) {
     std::vector<int> seen(m.lookups.size(), 0);
     std::vector<std::size_t> codes_of_column(m.lookups.size(), 0);  // every code a decoder can write
     for (const auto& in : m.inputs)
@@ -73,15 +76,23 @@ inline void expect_groups_sum_their_terms(const core::compiled_model& m) {
     for (std::size_t t = 0; t < m.lookups.size(); ++t)
         if (m.lookups[t].cross)
             codes_of_column[t] = codes_of_column[m.inputs[m.lookups[t].first_input].column] * m.lookups[t].stride;
-    for (const auto& g : m.groups) {
+    for (const auto& g : groups) {
         ASSERT_FALSE(g.columns.empty());
         ASSERT_EQ(g.columns.size(), g.strides.size());
         EXPECT_EQ(g.strides.back(), 1u);
         for (std::size_t k = 0; k + 1 < g.columns.size(); ++k)
             EXPECT_EQ(g.strides[k], g.strides[k + 1] * codes_of_column[g.columns[k + 1]]);
-        ASSERT_EQ(g.table.size(), g.strides[0] * codes_of_column[g.columns[0]]);
+        const std::size_t entries = g.strides[0] * codes_of_column[g.columns[0]];
+        if (registers) {
+            EXPECT_LE(g.columns.size(), 2u);
+            ASSERT_EQ(g.table.size(), (entries + 15) / 16 * 16);
+            EXPECT_LE(g.table.size(), core::max_register_table);
+            for (std::size_t j = entries; j < g.table.size(); ++j) EXPECT_EQ(g.table[j], 0.0f) << "padding " << j;
+        } else {
+            ASSERT_EQ(g.table.size(), entries);
+        }
         for (auto t : g.terms) ++seen[t];
-        for (std::size_t j = 0; j < g.table.size(); ++j) {
+        for (std::size_t j = 0; j < entries; ++j) {
             std::vector<std::size_t> code_of_column(m.lookups.size(), 0);
             for (std::size_t k = 0, rest = j; k < g.columns.size(); ++k) {
                 code_of_column[g.columns[k]] = rest / g.strides[k];
@@ -101,6 +112,11 @@ inline void expect_groups_sum_their_terms(const core::compiled_model& m) {
         }
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t) EXPECT_EQ(seen[t], 1) << m.lookups[t].name;
+}
+
+inline void expect_groups_sum_their_terms(const core::compiled_model& m) {
+    expect_groups_sum_their_terms(m, m.groups, false);
+    if (!m.register_groups.empty()) expect_groups_sum_their_terms(m, m.register_groups, true);
 }
 
 }  // namespace loanrisk::testing

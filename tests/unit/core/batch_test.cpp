@@ -129,6 +129,26 @@ TEST(batch, lookup_groups_join_the_categories_and_crosses_and_pair_the_bins) {
     }
 }
 
+// Register groups of the shipped model (avx512's tables in registers): each of the three crosses over its
+// two inputs, the first cross over home, intent or grade taking that input's own term; the seven binned
+// numerics and the default flag alone. Fourteen lookups per loan become eleven.
+TEST(batch, register_groups_fold_each_category_into_a_cross_over_it) {
+    const compiled_model m = testing::compiled(testing::load_shipped_model());
+    testing::expect_groups_sum_their_terms(m);
+    ASSERT_EQ(m.lookups.size(), 14u);
+    ASSERT_EQ(m.register_groups.size(), 11u);
+    std::vector<std::string> names;
+    for (const lookup_group& g : m.register_groups) {
+        std::string joined;
+        for (auto t : g.terms) joined += (joined.empty() ? "" : " + ") + m.lookups[t].name;
+        names.push_back(joined);
+    }
+    EXPECT_EQ(names[0], "loan_intent x loan_grade + loan_intent + loan_grade");
+    EXPECT_EQ(names[1], "person_home_ownership x loan_grade + person_home_ownership");
+    EXPECT_EQ(names[2], "person_home_ownership x loan_intent");
+    EXPECT_EQ(names.back(), "cb_person_default_on_file");
+}
+
 // category_key reads words where it can; the key must be the one its definition gives: the length in the
 // top byte, the first 7 bytes below it (byte i at bits 8i), for every length and any bytes.
 TEST(batch, category_key_is_the_length_and_the_first_seven_bytes) {

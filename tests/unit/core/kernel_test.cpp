@@ -19,7 +19,6 @@ namespace {
 
 const std::string real_data = LOANRISK_DATA_DIR "/credit_risk_dataset.csv";
 
-// Max |PD - reference PD| over the batch, for one kernel.
 // The largest |PD - reference| of `kernel` over the batch (NaN if any PD is NaN); `groups`: avx512 on the
 // lookup groups, not its tables in registers.
 double max_error(const std::string& kernel, const core::compiled_model& m, const core::loan_batch& b,
@@ -183,7 +182,7 @@ TEST(kernel, a_loans_pd_does_not_depend_on_where_the_range_starts) {
             core::compute_pd_with(k, m, l.batch, begin, l.batch.size, part.data());
             for (std::size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[begin + i]) << k << " begin " << begin;
         }
-        // one loan alone, as /predict scores it (avx512: every lookup one by one, not from registers)
+        // one loan alone, as /predict scores it (avx512: each register group's table read from memory)
         for (std::size_t i : {0u, 15u, 16u, 700u, 1099u}) {
             float one = -1;
             core::compute_pd_with(k, m, l.batch, i, i + 1, &one);
@@ -292,11 +291,12 @@ TEST(kernel, every_shape_of_lookup_groups_matches_the_reference) {
         }
 }
 
-// The avx512 kernel looks each term up from its table held in one to eight registers (up to 128 entries),
-// with crosses made in registers from their inputs' codes; a model with one larger table goes through the
-// lookup groups instead. Tables of 1 to 8 registers, crosses of 2 and 7, codes up to each table's last
-// (missing) entry, then the same with a 144-entry table: every kernel matches the reference. Skipped (after
-// the other kernels ran) where the CPU has no AVX-512: the register path then did not run.
+// The avx512 kernel looks each register group up from its table held in one to eight registers (up to 128
+// entries), with crosses made in registers from their inputs' codes and their inputs' own terms folded in;
+// a model with one larger table goes through the lookup groups instead. Tables of 1 to 8 registers, crosses
+// of 2 and 7, codes up to each table's last (missing) entry, then the same with a 144-entry table: every
+// kernel matches the reference. Skipped (after the other kernels ran) where the CPU has no AVX-512: the
+// register path then did not run.
 TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
     for (bool wider_than_registers : {false, true}) {
         std::string features;
@@ -342,14 +342,15 @@ TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
         auto model = core::parse_model(scorecard("registers", "-0.4", features));
         ASSERT_TRUE(model) << model.err().message();
         auto m = loanrisk::testing::compiled(*model, "");
+        loanrisk::testing::expect_groups_sum_their_terms(m);
         std::set<std::size_t> registers;
-        std::size_t widest = 0;
-        for (const auto& t : m.lookups) {
-            registers.insert(t.table.size() / 16);
-            widest = std::max(widest, t.table.size());
+        for (const auto& g : m.register_groups) registers.insert(g.table.size() / 16);
+        if (wider_than_registers) {
+            EXPECT_TRUE(m.register_groups.empty());  // n7's 144 entries would not fit
+        } else {
+            EXPECT_EQ(registers, (std::set<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+            EXPECT_EQ(m.register_groups.size(), 9u);  // 7 binned, 2 crosses each with its two inputs' terms
         }
-        EXPECT_EQ(registers, (std::set<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8, wider_than_registers ? 9u : 8u}));
-        EXPECT_EQ(widest > 128, wider_than_registers);
         std::vector<core::loan_fields> all;
         for (int i = 0; i < 1001; ++i) {  // not a multiple of 16 or of the kernel's block
             core::loan_fields f;
