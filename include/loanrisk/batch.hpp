@@ -100,7 +100,7 @@ struct compiled_model {
     std::vector<lookup_term> lookups;
     std::vector<lookup_group> groups;  // every lookup term, grouped for the vector kernels (see lookup_group)
     // Every lookup term grouped for avx512's registers, each table padded with zeros to a multiple of 16
-    // entries; empty when one would pass max_register_table entries.
+    // entries; empty when one would pass max_register_table entries, or when there are no lookup terms.
     std::vector<lookup_group> register_groups;
     float intercept = 0;
     std::string exposure_field;

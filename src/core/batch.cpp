@@ -21,8 +21,11 @@ int compiled_model::find_input(std::string_view name) const {
 
 namespace {
 
+// Tables are padded with zeros to whole 16-float vectors.
+std::size_t padded_size(std::size_t entries) { return (entries + 15) / 16 * 16; }
+
 std::vector<float> padded(const std::vector<double>& exact) {
-    std::vector<float> table((exact.size() + 15) / 16 * 16, 0.0f);
+    std::vector<float> table(padded_size(exact.size()), 0.0f);
     std::transform(exact.begin(), exact.end(), table.begin(), [](double w) { return static_cast<float>(w); });
     return table;
 }
@@ -171,9 +174,12 @@ std::vector<lookup_group> plan_lookup_groups(const compiled_model& c, const std:
 
 // Groups every lookup term for avx512's tables in registers (see lookup_group): each cross over its two
 // inputs, the single terms of those inputs folded into the first cross over them, the other terms alone
-// (the shipped model's 14 terms make 11 groups). Empty when a table would not fit in registers.
+// (the shipped model's 14 terms make 11 groups). A group's table has as many entries as its cross's or its
+// term's own. Empty when one would not fit in registers (or the model has no lookup terms).
 std::vector<lookup_group> plan_register_groups(const compiled_model& c, const std::vector<std::vector<double>>& exact,
                                                const std::vector<int>& input_of_term) {
+    for (const lookup_term& t : c.lookups)
+        if (t.table.size() > max_register_table) return {};
     std::vector<lookup_group> groups;
     std::vector<bool> grouped(c.lookups.size(), false);
     for (std::size_t t = 0; t < c.lookups.size(); ++t) {
@@ -181,7 +187,8 @@ std::vector<lookup_group> plan_register_groups(const compiled_model& c, const st
         if (!cross.cross) continue;
         std::vector<std::uint32_t> terms{static_cast<std::uint32_t>(t)};
         for (std::uint32_t input : {cross.first_input, cross.second_input}) {
-            const std::uint32_t single = c.inputs[input].column;  // the input's own term
+            // The input's own term (a cross is over two categorical inputs: the loader refuses others).
+            const std::uint32_t single = c.inputs[input].column;
             if (!grouped[single]) terms.push_back(single);
             grouped[single] = true;
         }
@@ -191,10 +198,7 @@ std::vector<lookup_group> plan_register_groups(const compiled_model& c, const st
         if (!grouped[t] && !c.lookups[t].cross)
             groups.push_back(joint_group(c, exact, input_of_term, {static_cast<std::uint32_t>(input_of_term[t])},
                                          {static_cast<std::uint32_t>(t)}));
-    for (lookup_group& g : groups) {
-        if (g.table.size() > max_register_table) return {};
-        g.table.resize((g.table.size() + 15) / 16 * 16, 0.0f);
-    }
+    for (lookup_group& g : groups) g.table.resize(padded_size(g.table.size()), 0.0f);
     return groups;
 }
 

@@ -341,8 +341,8 @@ void add_lookups(const kernel_args& a, std::size_t start, std::size_t n, bool lo
     }
 }
 
-// Term-major over blocks of loans: for each dense term, and for each sweep of lookup groups (or each term,
-// from registers), one tight loop adds to a block of logits held in L1. Independent iterations let the
+// Term-major over blocks of loans: for each dense term, and for each sweep of lookup groups (or each
+// register group, from registers), one tight loop adds to a block of logits held in L1. Independent iterations let the
 // lookups of many loans overlap, instead of each loan waiting on a chain of dependent adds; the block then
 // goes through the sigmoid. Blocks of 256 measured faster over 1M loans than 512 or 1024 (and, from
 // registers on Zen 4, than 128 or 2048).

@@ -91,7 +91,15 @@ inline void expect_groups_sum_their_terms(const core::compiled_model& m, const s
         } else {
             ASSERT_EQ(g.table.size(), entries);
         }
-        for (auto t : g.terms) ++seen[t];
+        auto reads = [&](std::size_t column) { return std::find(g.columns.begin(), g.columns.end(), column) != g.columns.end(); };
+        for (auto t : g.terms) {
+            ++seen[t];
+            const auto& term = m.lookups[t];
+            if (term.cross && !reads(t))
+                EXPECT_TRUE(reads(m.inputs[term.first_input].column) && reads(m.inputs[term.second_input].column)) << term.name;
+            else
+                EXPECT_TRUE(reads(t)) << term.name;
+        }
         for (std::size_t j = 0; j < entries; ++j) {
             std::vector<std::size_t> code_of_column(m.lookups.size(), 0);
             for (std::size_t k = 0, rest = j; k < g.columns.size(); ++k) {
@@ -101,8 +109,7 @@ inline void expect_groups_sum_their_terms(const core::compiled_model& m, const s
             double sum = 0;
             for (auto t : g.terms) {
                 const auto& term = m.lookups[t];
-                const bool own_column = std::find(g.columns.begin(), g.columns.end(), t) != g.columns.end();
-                const std::size_t code = term.cross && !own_column
+                const std::size_t code = term.cross && !reads(t)
                                              ? code_of_column[m.inputs[term.first_input].column] * term.stride +
                                                    code_of_column[m.inputs[term.second_input].column]
                                              : code_of_column[t];

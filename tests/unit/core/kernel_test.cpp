@@ -294,7 +294,7 @@ TEST(kernel, every_shape_of_lookup_groups_matches_the_reference) {
 // The avx512 kernel looks each register group up from its table held in one to eight registers (up to 128
 // entries), with crosses made in registers from their inputs' codes and their inputs' own terms folded in;
 // a model with one larger table goes through the lookup groups instead. Tables of 1 to 8 registers, crosses
-// of 2 and 7, codes up to each table's last (missing) entry, then the same with a 144-entry table: every
+// of 2, 4 and 7 (the third over inputs whose own terms went into the other two), codes up to each table's last (missing) entry, then the same with a 144-entry table: every
 // kernel matches the reference. Skipped (after the other kernels ran) where the CPU has no AVX-512: the
 // register path then did not run.
 TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
@@ -322,11 +322,12 @@ TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
             features += R"({"name": ")" + name + R"(", "type": "categorical", "categories": [)" + list +
                         R"(], "weights": [)" + weights + R"(], "missing_weight": -0.4},)";
         };
-        auto cross = [&](const std::string& a, const std::string& b, const std::vector<std::string>& cats) {
+        auto cross = [&](const std::string& a, const std::string& b, const std::vector<std::string>& cats,
+                         const std::vector<std::string>& second_cats) {
             std::string pairs, weights;
             for (std::size_t i = 0; i < cats.size(); ++i)
-                for (std::size_t j = 0; j < cats.size(); j += 2) {
-                    pairs += std::string(pairs.empty() ? "" : ", ") + "[\"" + cats[i] + "\", \"" + cats[j] + "\"]";
+                for (std::size_t j = 0; j < second_cats.size(); j += 2) {
+                    pairs += std::string(pairs.empty() ? "" : ", ") + "[\"" + cats[i] + "\", \"" + second_cats[j] + "\"]";
                     weights += (weights.empty() ? "" : ", ") + std::to_string(static_cast<double>((i * 3 + j) % 7) / 10.0 - 0.3);
                 }
             features += R"({"name": ")" + a + " x " + b + R"(", "type": "cross", "of": [")" + a + R"(", ")" + b +
@@ -336,8 +337,9 @@ TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
         categorical("s1", small);
         categorical("l0", large);
         categorical("l1", large);
-        cross("s0", "s1", small);
-        cross("l0", "l1", large);
+        cross("s0", "s1", small, small);
+        cross("l0", "l1", large, large);
+        cross("s0", "l0", small, large);  // both inputs' own terms already folded into the crosses above
         features.pop_back();
         auto model = core::parse_model(scorecard("registers", "-0.4", features));
         ASSERT_TRUE(model) << model.err().message();
@@ -346,10 +348,10 @@ TEST(kernel, tables_of_every_register_count_and_past_them_match_the_reference) {
         std::set<std::size_t> registers;
         for (const auto& g : m.register_groups) registers.insert(g.table.size() / 16);
         if (wider_than_registers) {
-            EXPECT_TRUE(m.register_groups.empty());  // n7's 144 entries would not fit
+            EXPECT_TRUE(m.register_groups.empty());  // n7's 142 codes would not fit
         } else {
             EXPECT_EQ(registers, (std::set<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8}));
-            EXPECT_EQ(m.register_groups.size(), 9u);  // 7 binned, 2 crosses each with its two inputs' terms
+            EXPECT_EQ(m.register_groups.size(), 10u);  // 7 binned, 3 crosses (the first two with their inputs' terms)
         }
         std::vector<core::loan_fields> all;
         for (int i = 0; i < 1001; ++i) {  // not a multiple of 16 or of the kernel's block
