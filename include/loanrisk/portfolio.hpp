@@ -27,6 +27,10 @@ struct summary_options {
     std::vector<std::string> group_by = {"loan_grade", "loan_intent"};  // categorical inputs; others ignored
 };
 
+// A requested group_by list (?group_by=, --group-by), checked against the model: names trimmed of spaces,
+// empty ones and repeats dropped; an error names the first that is not a categorical input.
+result<std::vector<std::string>> checked_group_by(const compiled_model& m, const std::vector<std::string>& names);
+
 struct group_totals {
     std::size_t count = 0;
     double exposure = 0;

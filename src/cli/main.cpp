@@ -101,6 +101,14 @@ std::string fixed(double x, int digits = 4) {
     return s;
 }
 
+// A whole-number flag within [min, max] (a fraction such as --threads 2.7 is refused, not truncated).
+std::size_t count_flag(const flags& f, const std::string& name, double fallback, double min, double max) {
+    double v = number_flag(f, name, fallback);
+    if (!(v >= min && v <= max) || v != std::floor(v))
+        throw usage_error{"--" + name + " must be a whole number between " + fixed(min, 12) + " and " + fixed(max, 12)};
+    return static_cast<std::size_t>(v);
+}
+
 std::string pad(std::string s, std::size_t width) {
     if (s.size() < width) s.insert(0, width - s.size(), ' ');
     return s;
@@ -143,9 +151,7 @@ int run_train(const flags& f) {
     o.target = f.get("target", o.target);
     o.exposure = f.get("exposure", o.exposure);
     o.kind = f.get("kind", o.kind);
-    const double bins = number_flag(f, "bins", 0);  // checked before the cast: out-of-range casts are UB
-    if (f.has("bins") && !(bins >= 2 && bins <= 1000)) throw usage_error{"--bins must be between 2 and 1000"};
-    o.bins = static_cast<int>(bins);
+    if (f.has("bins")) o.bins = static_cast<int>(count_flag(f, "bins", 0, 2, 1000));
     o.l2 = number_flag(f, "l2", 0);
     if (f.has("l2") && !(o.l2 > 0)) throw usage_error{"--l2 must be > 0"};
     o.exclude = f.all("exclude");
@@ -171,6 +177,8 @@ int run_train(const flags& f) {
     columns.categorical = f.all("categorical");
     auto data = train::load_dataset(f.get("data"), columns);
     if (!data) throw std::runtime_error(data.err().message());
+    for (const auto& name : columns.categorical)
+        if (!data->find(name)) throw std::runtime_error("--categorical: no column '" + name + "' in the data");
     auto report = train::train_model(*data, o);
     if (!report) throw std::runtime_error(report.err().message());
 
@@ -329,10 +337,12 @@ int run_score(const flags& f) {
     cli::score_job job;
     job.model_path = f.get("model", job.model_path);
     job.rules = policy_flags(f);
-    if (f.has("group-by")) job.group_by = split_list(f.get("group-by"));
+    job.policy_given = f.has("approve-max") || f.has("reject-min") || f.has("lgd");
+    if (f.has("group-by")) job.group_by = split_list(f.get("group-by")), job.group_by_given = true;
+    job.summary_path = f.get("summary");
     if (f.has("merge-summaries")) {
         if (f.all("input").empty()) throw usage_error{"--merge-summaries needs the partial summaries as --input FILE"};
-        return cli::merge_summaries(job.model_path, f.all("input"), f.get("summary"), job.rules, job.group_by);
+        return cli::merge_summaries(job, f.all("input"));
     }
     job.input = f.get("input", "-");
     job.output = f.get("output", "-");
@@ -346,18 +356,13 @@ int run_score(const flags& f) {
     else if (mode == "skip") job.errors = cli::on_error::skip;
     else if (mode == "report") job.errors = cli::on_error::report;
     else throw usage_error{"--on-error must be fail, skip or report"};
-    job.summary_path = f.get("summary");
     if ((job.summary_path == "-" || job.summary_path == "/dev/stdout") && job.output != "-")
         throw usage_error{"--summary - writes the summary after the scored rows on stdout: use it without --output"};
     std::string summary_format = f.get("summary-format", "full");
     if (summary_format != "full" && summary_format != "partial") throw usage_error{"--summary-format must be full or partial"};
     job.partial_summary = summary_format == "partial";
-    double threads = number_flag(f, "threads", 0);
-    if (threads < 0 || threads > 1024) throw usage_error{"--threads must be between 0 and 1024"};
-    job.threads = static_cast<unsigned>(threads);
-    double block = number_flag(f, "block-bytes", static_cast<double>(job.block_bytes));
-    if (block < 1024 || block > 1e9) throw usage_error{"--block-bytes must be between 1024 and 1e9"};
-    job.block_bytes = static_cast<std::size_t>(block);
+    job.threads = static_cast<unsigned>(count_flag(f, "threads", 0, 0, 1024));
+    job.block_bytes = count_flag(f, "block-bytes", static_cast<double>(job.block_bytes), 1024, 1e9);
     job.progress = !f.has("quiet");
     return cli::run_score_job(job);
 }
@@ -391,12 +396,8 @@ double best_time(int runs, F&& f) {
 
 int run_bench(const flags& f) {
     if (f.has("help")) return print(bench_help), 0;
-    double loans_flag = number_flag(f, "loans", 1e6);
-    if (!(loans_flag >= 1 && loans_flag <= 1e9)) throw usage_error{"--loans must be between 1 and 1e9"};
-    const auto n = static_cast<std::size_t>(loans_flag);
-    const double threads_flag = number_flag(f, "threads", std::max(1u, std::thread::hardware_concurrency()));
-    if (!(threads_flag >= 1 && threads_flag <= 1024)) throw usage_error{"--threads must be between 1 and 1024"};
-    const auto threads = static_cast<unsigned>(threads_flag);
+    const std::size_t n = count_flag(f, "loans", 1e6, 1, 1e9);
+    const auto threads = static_cast<unsigned>(count_flag(f, "threads", std::max(1u, std::thread::hardware_concurrency()), 1, 1024));
     auto loaded = core::load_model(f.get("model", "models/credit_risk_pd.json"));
     if (!loaded) throw std::runtime_error(loaded.err().message());
     auto model = std::make_shared<const core::model>(std::move(*loaded));
@@ -509,13 +510,6 @@ double env_or_flag(const flags& f, const std::string& name, const char* env, dou
         return d;
     }
     return fallback;
-}
-
-std::size_t count_flag(const flags& f, const std::string& name, double fallback, double min, double max) {
-    double v = number_flag(f, name, fallback);
-    if (!(v >= min && v <= max) || v != std::floor(v))
-        throw usage_error{"--" + name + " must be a whole number between " + fixed(min, 12) + " and " + fixed(max, 12)};
-    return static_cast<std::size_t>(v);
 }
 
 double seconds_flag(const flags& f, const std::string& name, double fallback) {

@@ -469,18 +469,49 @@ void write_summary_file(const score_job& job, const core::compiled_model& m, con
     }
     out += "}\n";
     std::FILE* f = to ? to : path.empty() ? stderr : std::fopen(path.c_str(), "wb");
-    if (!f) throw std::runtime_error("cannot write " + path);
-    std::fwrite(out.data(), 1, out.size(), f);
-    if (f != stderr && f != to) std::fclose(f);
+    const std::string name = path.empty() ? "to stderr" : path;
+    if (!f) throw std::runtime_error("cannot write the summary " + name + ": " + std::strerror(errno));
+    const bool written = std::fwrite(out.data(), 1, out.size(), f) == out.size() && std::fflush(f) == 0;
+    const bool closed = f == stderr || f == to || std::fclose(f) == 0;
+    if (!written || !closed) throw std::runtime_error("cannot write the summary " + name + ": " + std::strerror(errno));
 }
 
-// Appends up to `bytes` of `in` to `pending`, read in place; true at the end of the input.
-bool read_more(std::string& pending, std::size_t bytes, std::FILE* in) {
+// Appends up to `bytes` of `in` to `pending`, read in place; true at the end of the input. A read error
+// (the input is a directory, an I/O error) throws: it must not pass for the end of the input.
+bool read_more(std::string& pending, std::size_t bytes, std::FILE* in, const std::string& name) {
     const std::size_t had = pending.size();
     pending.resize(had + bytes);
     const std::size_t got = std::fread(pending.data() + had, 1, bytes, in);
     pending.resize(had + got);
+    if (got < bytes && std::ferror(in))
+        throw std::runtime_error("cannot read " + (name == "-" ? std::string("stdin") : name) + ": " + std::strerror(errno));
     return got < bytes;
+}
+
+// The identity of a regular file (an open one, or by path), to tell when two names are one file.
+std::optional<std::pair<dev_t, ino_t>> regular_file(const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) return std::nullopt;
+    return std::pair{st.st_dev, st.st_ino};
+}
+
+std::optional<std::pair<dev_t, ino_t>> regular_file(const std::string& path) {
+    struct stat st {};
+    if (path.empty() || path == "-" || ::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return regular_file(st);
+}
+
+// An output or summary file that is the input would be truncated before the input is read, and a summary
+// file that is the output would mix into the rows: refused before the file is opened for writing (the
+// output, then the summary once the output exists).
+void refuse_shared_file(const std::string& flag, const std::string& path, const struct stat& input,
+                        std::FILE* output = nullptr) {
+    const auto file = regular_file(path);
+    if (!file) return;
+    struct stat out {};
+    if (file == regular_file(input) || (output && fstat(fileno(output), &out) == 0 && file == regular_file(out)))
+        throw std::runtime_error(flag + " " + path + " is the " + (file == regular_file(input) ? "input" : "output") +
+                                 " file: writing it would destroy " +
+                                 (file == regular_file(input) ? "the input" : "the scored rows"));
 }
 
 core::compiled_model load_compiled(const std::string& path) {
@@ -497,21 +528,50 @@ std::string seconds_text(double s) {
     return out + "s";
 }
 
+// The job with its --group-by list checked against the model (see score_job::group_by).
+score_job with_checked_group_by(const score_job& job, const core::compiled_model& m) {
+    score_job checked = job;
+    if (!job.group_by_given) return checked;
+    auto names = core::checked_group_by(m, job.group_by);
+    if (!names) throw std::runtime_error("--group-by: " + names.err().what);
+    checked.group_by = std::move(*names);
+    return checked;
+}
+
+// A policy as the summaries' "assumptions" show it.
+std::string policy_text(const core::policy& p) {
+    std::string s;
+    io::append_assumptions(s, p);
+    return s;
+}
+
 }  // namespace
 
-int run_score_job(const score_job& job) {
-    const core::compiled_model m = load_compiled(job.model_path);
+int run_score_job(const score_job& requested) {
+    const core::compiled_model m = load_compiled(requested.model_path);
+    const score_job job = with_checked_group_by(requested, m);
     std::FILE* in = job.input == "-" ? stdin : std::fopen(job.input.c_str(), "rb");
     if (!in) throw std::runtime_error("cannot open " + job.input);
     std::size_t total_bytes = 0;
     struct stat st {};
-    if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode)) total_bytes = static_cast<std::size_t>(st.st_size);
+    if (fstat(fileno(in), &st) != 0) throw std::runtime_error("cannot read " + job.input + ": " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw std::runtime_error("cannot read " + job.input + ": it is a directory");
+    if (S_ISREG(st.st_mode)) total_bytes = static_cast<std::size_t>(st.st_size);
+    if (job.output != "-") refuse_shared_file("--output", job.output, st);
     std::FILE* out = job.output == "-" ? stdout : std::fopen(job.output.c_str(), "wb");
-    if (!out) throw std::runtime_error("cannot write " + job.output);
+    if (!out) throw std::runtime_error("cannot write " + job.output + ": " + std::strerror(errno));
+    // The summary file is opened before any scoring, so that a path it cannot be written to fails first.
+    const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
+    std::FILE* summary = nullptr;
+    if (!job.summary_path.empty() && !summary_on_stdout) {
+        refuse_shared_file("--summary", job.summary_path, st, out);
+        summary = std::fopen(job.summary_path.c_str(), "wb");
+        if (!summary) throw std::runtime_error("cannot write the summary " + job.summary_path + ": " + std::strerror(errno));
+    }
 
     // First read: settles the format and, for CSV, the header.
     std::string pending;
-    bool eof = read_more(pending, job.block_bytes, in);
+    bool eof = read_more(pending, job.block_bytes, in, job.input);
     std::size_t consumed = 0;  // input bytes before pending[0]
     if (pending.starts_with("\xEF\xBB\xBF")) pending.erase(0, 3), consumed = 3;
     bool csv = job.input_format == stream_format::csv;
@@ -525,6 +585,9 @@ int run_score_job(const score_job& job) {
         }
     }
     const bool csv_out = job.output_format == stream_format::automatic ? csv : job.output_format == stream_format::csv;
+    if (job.keep_columns && csv != csv_out)
+        throw std::runtime_error(std::string("--keep-columns passes each input record through: it needs the output in the "
+                                             "input's format (") + (csv ? "csv" : "ndjson") + ")");
     std::string header;
     std::size_t header_lines = 0;
     if (csv) {
@@ -554,7 +617,7 @@ int run_score_job(const score_job& job) {
             if (pending.size() > max_header_bytes)
                 throw std::runtime_error("line 1: no line end in the first " + std::to_string(max_header_bytes) +
                                          " bytes: is this a CSV file?");
-            eof = read_more(pending, job.block_bytes, in);
+            eof = read_more(pending, job.block_bytes, in, job.input);
         }
         end = std::min(end + 1, pending.size());
         header = pending.substr(0, end);
@@ -562,6 +625,12 @@ int run_score_job(const score_job& job) {
         header_lines = count_lines(pending.substr(0, end));
         pending.erase(0, end);
         consumed += end;
+        // A header the decoder refuses (a column twice, no model field) would fail every row: it is an error
+        // of the whole input in every --on-error mode, reported once.
+        io::csv_decoder check(m, {});
+        core::loan_batch none;
+        none.reset(m);
+        if (auto s = check.feed(header, none); !s) throw std::runtime_error(s.err().message());
     }
 
     pipeline work(job, m, csv, csv_out, header);
@@ -596,9 +665,10 @@ int run_score_job(const score_job& job) {
             }
         });
 
+    std::optional<std::string> read_failure;  // set by the reader before it ends the input
     std::thread reader([&] {
         std::size_t lines = header_lines, rows = 0;
-        for (;;) {
+        for (;;) try {
             const bool last = eof;
             std::size_t block_rows = 0;
             const std::size_t cut = split_records(pending, csv, last, nullptr, &block_rows);
@@ -624,7 +694,16 @@ int run_score_job(const score_job& job) {
                 cv.notify_all();
             }
             if (last) break;
-            eof = read_more(pending, job.block_bytes, in);
+            // No record ends in what is pending: one longer than any decoder takes (or a quote never
+            // closed) must not grow the buffer without bound.
+            if (cut == 0 && pending.size() > io::decode_limits{}.max_line_bytes)
+                throw std::runtime_error("line " + std::to_string(lines + 1) + ": a record runs past " +
+                                         std::to_string(io::decode_limits{}.max_line_bytes) +
+                                         " bytes without ending (a line end missing, or a quote never closed)");
+            eof = read_more(pending, job.block_bytes, in, job.input);
+        } catch (const std::exception& e) {
+            read_failure = e.what();
+            break;
         }
         std::lock_guard lock(mu);
         reading_done = true;
@@ -707,19 +786,22 @@ int run_score_job(const score_job& job) {
     for (auto& w : workers) w.join();
     if (progress) std::fputs("\n", stderr);
     if (in != stdin) std::fclose(in);
-    const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
-    write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary, summary_on_stdout ? out : nullptr);
+    if (read_failure) throw std::runtime_error(*read_failure);
+    write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary, summary_on_stdout ? out : summary);
+    if (summary && std::fclose(summary) != 0)
+        throw std::runtime_error("cannot write the summary " + job.summary_path + ": " + std::strerror(errno));
     if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0))
         throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
     return 0;
 }
 
-int merge_summaries(const std::string& model_path, const std::vector<std::string>& files, const std::string& out_path,
-                    const core::policy& rules, const std::vector<std::string>& group_by) {
-    const core::compiled_model m = load_compiled(model_path);
+int merge_summaries(const score_job& requested, const std::vector<std::string>& files) {
+    const core::compiled_model m = load_compiled(requested.model_path);
+    score_job job = with_checked_group_by(requested, m);
     core::portfolio_accumulator total;
-    total.reset(m, {group_by});
+    total.reset(m, {job.group_by});
     run_totals totals;
+    std::optional<core::policy> policy;  // the first partial's
     simdjson::dom::parser parser;
     for (const auto& path : files) {
         simdjson::dom::element doc;
@@ -729,6 +811,16 @@ int merge_summaries(const std::string& model_path, const std::vector<std::string
             throw std::runtime_error(path + ": written by another model than " + m.source->model_version);
         simdjson::dom::element partial;
         if (doc["partial"].get(partial)) throw std::runtime_error(path + ": not a partial summary (--summary-format partial)");
+        // Counts by decision and Expected Losses depend on the policy: partials of two policies do not add up.
+        core::policy used;
+        if (doc["assumptions"]["APPROVE_MAX"].get_double().get(used.approve_max) ||
+            doc["assumptions"]["REJECT_MIN"].get_double().get(used.reject_min) ||
+            doc["assumptions"]["LGD"].get_double().get(used.lgd))
+            throw std::runtime_error(path + ": no assumptions (APPROVE_MAX, REJECT_MIN, LGD): not a partial summary");
+        if (!policy) policy = used;
+        else if (policy_text(used) != policy_text(*policy))
+            throw std::runtime_error(path + ": scored with the policy " + policy_text(used) + ", " + files.front() +
+                                     " with " + policy_text(*policy) + ": partials of different policies do not merge");
         core::portfolio_accumulator part = total.empty_copy();
         if (auto s = read_accumulator(partial, part); !s) throw std::runtime_error(path + ": " + s.err().message());
         total.merge(part);
@@ -737,10 +829,11 @@ int merge_summaries(const std::string& model_path, const std::vector<std::string
         if (!doc["rows_scored"].get_uint64().get(n)) totals.scored += n;
         if (!doc["rows_skipped"].get_uint64().get(n)) totals.error_count += n;
     }
-    score_job job;
-    job.rules = rules;
-    job.group_by = group_by;
-    write_summary_file(job, m, total, totals, out_path, false);
+    if (job.policy_given && policy_text(job.rules) != policy_text(*policy))
+        throw std::runtime_error("the partials were scored with the policy " + policy_text(*policy) + ", not " +
+                                 policy_text(job.rules) + " as --approve-max, --reject-min or --lgd say");
+    job.rules = *policy;
+    write_summary_file(job, m, total, totals, job.summary_path, false);
     return 0;
 }
 

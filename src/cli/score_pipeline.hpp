@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,12 @@ struct score_job {
     on_error errors = on_error::fail;
     std::string summary_path;  // "" = stderr
     bool partial_summary = false;  // a mergeable accumulator instead of the final summary
+    // --group-by as given, checked against the model (an error names a field that is not one of its
+    // categorical inputs); else these defaults, which a model without such inputs ignores.
     std::vector<std::string> group_by = {"loan_grade", "loan_intent"};
+    bool group_by_given = false;
     core::policy rules;
+    bool policy_given = false;  // --approve-max, --reject-min or --lgd given
     unsigned threads = 0;                // 0: one per core
     std::size_t block_bytes = 1 << 20;  // input bytes per block
     bool progress = false;               // a progress line on stderr
@@ -38,8 +43,9 @@ struct score_job {
 int run_score_job(const score_job& job);
 
 // `loanrisk score --merge-summaries FILE...`: merges partial summaries written with
-// --summary-format partial into the final summary, exactly as one run over all the data would.
-int merge_summaries(const std::string& model_path, const std::vector<std::string>& files, const std::string& out_path,
-                    const core::policy& rules, const std::vector<std::string>& group_by);
+// --summary-format partial into the final summary (to job.summary_path), exactly as one run over all the
+// data would. The partials must have been scored with one policy, which the merged summary carries; the
+// job's policy, when given, must be that one.
+int merge_summaries(const score_job& job, const std::vector<std::string>& files);
 
 }  // namespace loanrisk::cli

@@ -29,6 +29,20 @@ portfolio_accumulator portfolio_accumulator::empty_copy() const {
     return z;
 }
 
+result<std::vector<std::string>> checked_group_by(const compiled_model& m, const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (std::string name : names) {
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        if (name.empty()) continue;
+        const int input = m.find_input(name);
+        if (input < 0 || m.inputs[static_cast<std::size_t>(input)].numeric)
+            return error{"'" + name + "' is not a categorical input of the model", ""};
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+    return out;
+}
+
 namespace {
 
 // Not inlined on purpose: GCC 12 at -O3 vectorises two adjacent double -> float -> double round trips into

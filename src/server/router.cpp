@@ -299,22 +299,15 @@ std::optional<error> parse_batch_options(const request& req, const core::compile
     if (auto e = parse_bool(q, "explain", o.explain)) return e;
     std::string groups;
     if (query_param(q, "group_by", groups)) {
-        o.summary.group_by.clear();
-        std::string_view rest = groups;
-        while (!rest.empty()) {
-            auto comma = rest.find(',');
-            std::string name(rest.substr(0, comma));
+        std::vector<std::string> names;
+        for (std::string_view rest = groups; !rest.empty();) {
+            const auto comma = rest.find(',');
+            names.emplace_back(rest.substr(0, comma));
             rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-            name.erase(0, name.find_first_not_of(' '));
-            name.erase(name.find_last_not_of(' ') + 1);
-            if (name.empty()) continue;
-            int input = m.find_input(name);
-            if (input < 0 || m.inputs[static_cast<std::size_t>(input)].numeric)
-                return error{"'" + name + "' is not a categorical input of the model", "query.group_by", 0,
-                             "invalid_request"};
-            if (std::find(o.summary.group_by.begin(), o.summary.group_by.end(), name) == o.summary.group_by.end())
-                o.summary.group_by.push_back(name);
         }
+        auto checked = core::checked_group_by(m, names);
+        if (!checked) return error{checked.err().what, "query.group_by", 0, "invalid_request"};
+        o.summary.group_by = std::move(*checked);
     }
     o.out = result_format(req.accept);
     return std::nullopt;

@@ -371,7 +371,8 @@ core::pd_distribution pd_deciles(std::vector<double> pds) {
 
 result<std::vector<std::uint8_t>> labels(const dataset& data, const std::string& target) {
     const column* c = data.find(target);
-    if (!c) return error{"no target column '" + target + "' (pass --target)", "header"};
+    if (!c) return error{"no target column '" + target + "' in the data", "header"};
+    if (data.rows() == 0) return error{"no data rows after the header", ""};
     if (!c->numeric) return error{"target column '" + target + "' must hold 0 or 1", "column " + target};
     std::vector<std::uint8_t> y(data.rows());
     for (std::size_t r = 0; r < data.rows(); ++r) {
@@ -420,11 +421,28 @@ result<std::vector<double>> score_rows(const core::model& m, const dataset& data
 result<train_report> train_model(const dataset& data, const train_options& options) {
     if (options.kind != "scorecard" && options.kind != "plain")
         return error{"unknown kind '" + options.kind + "' (expected scorecard or plain)", "--kind"};
+    if (!data.find(options.target)) return error{"no target column '" + options.target + "' (pass --target)", "header"};
     auto y = labels(data, options.target);
     if (!y) return y.err();
     context ctx{data, options, std::move(*y), {}, {}, {}, {}, {}, {}, {}};
     for (std::uint32_t r = 0; r < data.rows(); ++r) (is_holdout(r) ? ctx.holdout_rows : ctx.train_rows).push_back(r);
     if (ctx.train_rows.empty()) return error{"no training rows", ""};
+    std::size_t defaults = 0;
+    for (auto r : ctx.train_rows) defaults += ctx.y[r];
+    if (defaults == 0 || defaults == ctx.train_rows.size())
+        return error{"the training rows hold one class only (" + std::to_string(defaults) + " of " +
+                         std::to_string(ctx.train_rows.size()) + " are 1): a model needs both",
+                     "column " + options.target};
+    // An option naming a column the data lacks is a typo that would change the model silently (an --exclude
+    // that excludes nothing keeps a leaky column in).
+    for (const auto& name : options.exclude)
+        if (!data.find(name)) return error{"no column '" + name + "' in the data", "--exclude"};
+    for (const auto& [name, r] : options.domains) {
+        if (!data.find(name)) return error{"no column '" + name + "' in the data", "--domain"};
+        if (r.min > r.max) return error{"the minimum of " + name + " is above its maximum", "--domain"};
+    }
+    for (const auto& [a, b] : options.crosses)
+        if (a == b) return error{"a cross needs two different columns, got " + a + ":" + b, "--cross"};
 
     const column* exposure = data.find(options.exposure);
     if (!exposure) return error{"no exposure column '" + options.exposure + "' (pass --exposure)", "header"};

@@ -51,6 +51,38 @@ head -5 "$work/with_summary.csv" | cut -d, -f2 | paste -sd' ' | grep -q "^$pd_cs
 if score --input "$work/p.csv" --output /dev/full --summary /dev/null 2> "$work/err"; then fail "writing to /dev/full succeeded"; fi
 grep -q "cannot write the output" "$work/err" || fail "write error message: $(cat "$work/err")"
 
+# Files that would destroy data are refused before anything is written: the output or the summary being
+# the input, the summary being the output. A directory is not an empty input; a summary that cannot be
+# written is an error, found before any scoring when the path cannot be opened.
+expect_refused() {  # stderr-text args...
+    local text=$1; shift
+    if score "$@" 2> "$work/err"; then fail "accepted: $*"; fi
+    grep -qF -- "$text" "$work/err" || fail "'$*' said '$(cat "$work/err")', expected '$text'"
+}
+cp "$work/p.csv" "$work/in.csv"
+expect_refused "--output $work/in.csv is the input file" --input "$work/in.csv" --output "$work/in.csv"
+expect_refused "--summary $work/in.csv is the input file" --input "$work/in.csv" --output /dev/null --summary "$work/in.csv"
+cmp "$work/p.csv" "$work/in.csv" || fail "a refused run changed its input"
+rm -f "$work/same_out.csv"
+expect_refused "--summary $work/same_out.csv is the output file" --input "$work/p.csv" --output "$work/same_out.csv" --summary "$work/same_out.csv"
+expect_refused "cannot read $work: it is a directory" --input "$work" --output /dev/null --summary /dev/null
+expect_refused "cannot write the summary /dev/full: No space left on device" --input "$work/p.csv" --output /dev/null --summary /dev/full
+expect_refused "cannot write the summary $work/nodir/s.json" --input "$work/p.csv" --output /dev/null --summary "$work/nodir/s.json"
+# A header the decoder refuses fails the run in every --on-error mode, once, not as an error per row.
+sed '1s/person_income/person_age/' "$work/p.csv" > "$work/dup.csv"
+for mode in fail skip report; do
+    expect_refused "line 1: column person_age appears twice in the header" --input "$work/dup.csv" --on-error $mode --output /dev/null --summary /dev/null
+done
+# --group-by names categorical inputs (trimmed, repeats dropped); anything else is refused.
+expect_refused "--group-by: 'person_age' is not a categorical input of the model" --input "$work/p.csv" --output /dev/null --summary /dev/null --group-by person_age
+score --input "$work/p.csv" --output /dev/null --summary "$work/g.json" --group-by "loan_grade, loan_grade,person_home_ownership"
+grep -q '"expected_loss_by":{"loan_grade":{[^}]*}[^}]*}[^}]*}[^}]*},"person_home_ownership":' "$work/g.json" || fail "group_by: $(cat "$work/g.json")"
+# --keep-columns passes records through: the output must be in the input's format.
+expect_refused "--keep-columns passes each input record through" --input "$work/p.csv" --output-format ndjson --keep-columns --output /dev/null --summary /dev/null
+# A record that never ends (no line end, or a quote never closed) fails at the record limit, in bounded memory.
+{ head -1 "$work/p.csv"; printf '"A-9,'; head -c 3000000 /dev/zero | tr '\0' x; } > "$work/long.csv"
+expect_refused "line 2: a record runs past 1048576 bytes without ending" --input "$work/long.csv" --output /dev/null --summary /dev/null --threads 1
+
 # Explanations: score points and reason codes, in both output formats.
 score --input "$work/p.ndjson" --explain --output "$work/x.ndjson" --summary /dev/null
 grep -q '"score":[0-9]*,"reason_codes":\[{"feature":"' "$work/x.ndjson" || fail "--explain NDJSON: $(head -1 "$work/x.ndjson")"
@@ -132,6 +164,17 @@ if [[ -f $data ]]; then
         --input "$work/part.aa.json" --input "$work/part.ab.json" --input "$work/part.ac.json" --summary "$work/merged.json"
     a=$(sed 's/.*"summary"://' "$work/one.json"); b=$(sed 's/.*"summary"://' "$work/merged.json")
     [[ $a == "$b" ]] || fail "merged partial summaries differ from the single run"
+    # Partials carry their policy: the merge keeps it, and refuses partials of two policies or other flags.
+    cat "$work/h" "$work/part.aa" | score --output /dev/null --summary "$work/strict.json" --summary-format partial \
+        --approve-max 0.2 --reject-min 0.5 --lgd 0.4
+    "$bin" score --model "$src/models/credit_risk_pd.json" --merge-summaries --input "$work/strict.json" --summary "$work/sm.json"
+    grep -q '"assumptions":{"LGD":0.4,"APPROVE_MAX":0.2,"REJECT_MIN":0.5}' "$work/sm.json" || fail "merge lost the policy: $(cat "$work/sm.json")"
+    if "$bin" score --model "$src/models/credit_risk_pd.json" --merge-summaries --input "$work/strict.json" \
+        --input "$work/part.ab.json" --summary /dev/null 2> "$work/err"; then fail "partials of two policies merged"; fi
+    grep -q "partials of different policies do not merge" "$work/err" || fail "merge message: $(cat "$work/err")"
+    if "$bin" score --model "$src/models/credit_risk_pd.json" --merge-summaries --input "$work/strict.json" --lgd 0.6 \
+        --summary /dev/null 2> "$work/err"; then fail "a merge under another --lgd succeeded"; fi
+    grep -q "the partials were scored with the policy" "$work/err" || fail "merge flag message: $(cat "$work/err")"
 elif [[ -n ${LOANRISK_REQUIRE_DATA:-} ]]; then
     fail "$data is required"
 fi

@@ -32,6 +32,24 @@ check ece '<=' 0.02
 "$bin" evaluate --model "$src/models/credit_risk_pd.json" --data "$data" > "$work/eval.txt"
 grep -q '^    0.95 ' "$work/eval.txt" || { echo "FAIL: threshold table lacks the 0.95 cut-off"; cat "$work/eval.txt"; exit 1; }
 
+# Training refuses what would make a wrong or unloadable model: one class, a header alone, options naming
+# columns the data lacks, an empty domain, a column crossed with itself.
+head -201 "$data" > "$work/t200.csv"
+awk -F, 'NR == 1 {print; next} {$9 = 0; print}' OFS=, "$work/t200.csv" > "$work/oneclass.csv"
+refused() {  # stderr-text data args...
+    local text=$1 file=$2; shift 2
+    if "$bin" train --data "$file" --out "$work/x.json" --quiet "$@" 2> "$work/err"; then echo "FAIL: train $* on $file succeeded"; exit 1; fi
+    grep -qF -- "$text" "$work/err" || { echo "FAIL: train $* said '$(cat "$work/err")', expected '$text'"; exit 1; }
+}
+refused "the training rows hold one class only (0 of 160 are 1)" "$work/oneclass.csv"
+head -1 "$data" > "$work/header.csv"
+refused "no data rows after the header" "$work/header.csv"
+refused "--exclude: no column 'loan_statsu' in the data" "$work/t200.csv" --exclude loan_statsu
+refused "--categorical: no column 'grade' in the data" "$work/t200.csv" --categorical grade
+refused "--domain: no column 'age' in the data" "$work/t200.csv" --domain age=0:100
+refused "--domain: the minimum of person_age is above its maximum" "$work/t200.csv" --domain person_age=50:10
+refused "--cross: a cross needs two different columns" "$work/t200.csv" --cross loan_grade:loan_grade
+
 # Absent data is said clearly.
 if "$bin" train --data "$work/nope.csv" --out "$work/x.json" 2> "$work/err"; then echo "FAIL: train on a missing file succeeded"; exit 1; fi
 grep -q "nope.csv: cannot open the data file (does it exist?)" "$work/err" || { echo "FAIL: unclear message:"; cat "$work/err"; exit 1; }

@@ -25,7 +25,11 @@ expect 2 "loanrisk train: unknown option --bogus (see loanrisk train --help)" tr
 expect 2 "loanrisk train: --data is required" train
 expect 2 "loanrisk train: --bins expects a number, got 'many'" train --data x.csv --bins many
 expect 2 "loanrisk evaluate: --model and --data are required" evaluate --model m.json
-expect 2 "loanrisk train: --bins must be between 2 and 1000" train --data x.csv --bins 1e30
-expect 2 "loanrisk bench: --threads must be between 1 and 1024" bench --threads -1
+expect 2 "loanrisk train: --bins must be a whole number between 2 and 1000" train --data x.csv --bins 1e30
+expect 2 "loanrisk train: --bins must be a whole number between 2 and 1000" train --data x.csv --bins 2.5
+expect 2 "loanrisk bench: --threads must be a whole number between 1 and 1024" bench --threads -1
+expect 2 "loanrisk score: --threads must be a whole number between 0 and 1024" score --threads 2.7
+expect 2 "loanrisk score: --block-bytes must be a whole number between 1024 and 1e+09" score --block-bytes 1500.5
+expect 2 "loanrisk bench: --loans must be a whole number between 1 and 1e+09" bench --loans 1.5
 expect 1 "loanrisk evaluate: /nonexistent.json: cannot open model file" evaluate --model /nonexistent.json --data x.csv
 echo PASS
