@@ -78,7 +78,11 @@ void append_number(std::string& out, double value);
 // Appends `value` with at most `digits` significant digits (shortest form within that), non-finite -> null.
 void append_number(std::string& out, double value, int digits);
 void append_integer(std::string& out, std::int64_t value);
-// Appends a quoted, escaped JSON string.
+// The length (1 to 4) of the valid UTF-8 sequence that starts s[at], or 0 when the bytes there are not one
+// (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, or cut short).
+std::size_t utf8_sequence(std::string_view s, std::size_t at);
+// Appends a quoted, escaped JSON string. Bytes that are not valid UTF-8 (text from a CSV file in another
+// encoding) are written as U+FFFD, one per byte, so the output is always valid JSON.
 void append_string(std::string& out, std::string_view value);
 // The same at `p`, which has room for max_string_chars(value.size()); returns the end.
 inline constexpr std::size_t max_string_chars(std::size_t bytes) { return 2 + 6 * bytes; }  // all "\u00XX"

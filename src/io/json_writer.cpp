@@ -176,16 +176,40 @@ void append_integer(std::string& out, std::int64_t value) {
     out.append(buf, write_integer(buf, value));
 }
 
+std::size_t utf8_sequence(std::string_view s, std::size_t at) {
+    auto byte = [&](std::size_t k) { return at + k < s.size() ? static_cast<unsigned char>(s[at + k]) : 0u; };
+    auto in = [](unsigned b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
+    const unsigned c = byte(0);
+    if (at >= s.size()) return 0;
+    if (c < 0x80) return 1;
+    if (in(c, 0xc2, 0xdf)) return in(byte(1), 0x80, 0xbf) ? 2 : 0;
+    if (in(c, 0xe0, 0xef)) {
+        // E0 needs A0-BF after it (no overlong form), ED 80-9F (no surrogate)
+        const unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xbf) ? 3 : 0;
+    }
+    if (in(c, 0xf0, 0xf4)) {
+        // F0 needs 90-BF after it (no overlong form), F4 80-8F (nothing past U+10FFFF)
+        const unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xbf) && in(byte(3), 0x80, 0xbf) ? 4 : 0;
+    }
+    return 0;
+}
+
 char* write_string(char* p, std::string_view value) {
     static constexpr char hex[] = "0123456789abcdef";
     *p++ = '"';
-    // Runs of characters that need no escape (nearly all of any id or name) are copied whole.
-    auto plain = [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; };
-    // Whether any of 8 bytes is a quote, a backslash or a control character (below 0x20: its top three
-    // bits clear); UTF-8 bytes are plain.
+    // Runs of ASCII characters that need no escape (nearly all of any id or name) are copied whole.
+    auto plain = [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+    };
+    // Whether any of 8 bytes is a quote, a backslash, a control character (below 0x20: its top three bits
+    // clear) or not ASCII (its top bit set).
     auto special = [](std::uint64_t w) {
         using detail::broadcast, detail::zero_bytes;
-        return zero_bytes(w & broadcast('\xe0')) | zero_bytes(w ^ broadcast('"')) | zero_bytes(w ^ broadcast('\\'));
+        return zero_bytes(w & broadcast('\xe0')) | zero_bytes(w ^ broadcast('"')) | zero_bytes(w ^ broadcast('\\')) |
+               (w & broadcast('\x80'));
     };
     for (std::size_t i = 0; i < value.size();) {
         std::size_t run = i;
@@ -197,6 +221,20 @@ char* write_string(char* p, std::string_view value) {
         std::memcpy(p, value.data() + i, run - i);
         p += run - i;
         if (run == value.size()) break;
+        if (static_cast<unsigned char>(value[run]) >= 0x80) {
+            // A valid UTF-8 sequence as it is (no longer than the room of its bytes), else U+FFFD for the
+            // byte (six characters: the room of one byte).
+            if (const std::size_t n = utf8_sequence(value, run)) {
+                std::memcpy(p, value.data() + run, n);
+                p += n;
+                i = run + n;
+            } else {
+                std::memcpy(p, "\\ufffd", 6);
+                p += 6;
+                i = run + 1;
+            }
+            continue;
+        }
         i = run + 1;
         const char c = value[run];
         *p++ = '\\';

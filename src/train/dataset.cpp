@@ -6,11 +6,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
 #include "loanrisk/csv.hpp"
+#include "loanrisk/json_writer.hpp"
 #include "loanrisk/sha256.hpp"
 
 namespace loanrisk::train {
@@ -77,6 +79,24 @@ status settle_type(column& c, const std::vector<std::size_t>& lines, const datas
 result<dataset> parse_dataset(std::string_view csv, const dataset_options& options) {
     dataset ds;
     ds.sha256 = io::sha256_hex(csv);
+    // Category names go into the model artifact, which is JSON: text in another encoding is refused here,
+    // where its line can be named, not written as an artifact no one could load.
+    for (std::size_t at = 0; at < csv.size();) {
+        if (static_cast<unsigned char>(csv[at]) < 0x80) {
+            ++at;
+            continue;
+        }
+        const std::size_t n = io::utf8_sequence(csv, at);
+        if (n == 0) {
+            const auto line = 1 + std::count(csv.begin(), csv.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(csv[at]));
+            return error{std::string("not valid UTF-8 (byte ") + hex + "): convert the file to UTF-8 first, e.g. "
+                                                                        "iconv -f latin1 -t utf-8",
+                         "line " + std::to_string(line), at};
+        }
+        at += n;
+    }
     io::csv_reader reader(csv);
     std::vector<std::string_view> fields;
     auto header = reader.next(fields);

@@ -83,6 +83,13 @@ expect_refused "--keep-columns passes each input record through" --input "$work/
 { head -1 "$work/p.csv"; printf '"A-9,'; head -c 3000000 /dev/zero | tr '\0' x; } > "$work/long.csv"
 expect_refused "line 2: a record runs past 1048576 bytes without ending" --input "$work/long.csv" --output /dev/null --summary /dev/null --threads 1
 
+# An id in another encoding (Latin-1) still makes valid JSON lines: U+FFFD for the byte that is not UTF-8.
+sed '2s/^A-1,/M\xfcller,/' "$work/p.csv" > "$work/latin1.csv"
+score --input "$work/latin1.csv" --output-format ndjson --output "$work/latin1.ndjson" --summary /dev/null
+python3 -c 'import json, sys; [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]' "$work/latin1.ndjson" ||
+    fail "a Latin-1 id made invalid JSON: $(head -1 "$work/latin1.ndjson")"
+grep -q '"application_id":"M\\ufffdller"' "$work/latin1.ndjson" || fail "Latin-1 id: $(head -1 "$work/latin1.ndjson")"
+
 # Explanations: score points and reason codes, in both output formats.
 score --input "$work/p.ndjson" --explain --output "$work/x.ndjson" --summary /dev/null
 grep -q '"score":[0-9]*,"reason_codes":\[{"feature":"' "$work/x.ndjson" || fail "--explain NDJSON: $(head -1 "$work/x.ndjson")"

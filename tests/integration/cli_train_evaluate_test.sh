@@ -49,6 +49,8 @@ refused "--categorical: no column 'grade' in the data" "$work/t200.csv" --catego
 refused "--domain: no column 'age' in the data" "$work/t200.csv" --domain age=0:100
 refused "--domain: the minimum of person_age is above its maximum" "$work/t200.csv" --domain person_age=50:10
 refused "--cross: a cross needs two different columns" "$work/t200.csv" --cross loan_grade:loan_grade
+sed '5s/RENT/R\xc9NT/' "$work/t200.csv" > "$work/latin1.csv"
+refused "line 5: not valid UTF-8 (byte 0xc9)" "$work/latin1.csv"
 
 # Absent data is said clearly.
 if "$bin" train --data "$work/nope.csv" --out "$work/x.json" 2> "$work/err"; then echo "FAIL: train on a missing file succeeded"; exit 1; fi

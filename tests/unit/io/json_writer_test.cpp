@@ -149,7 +149,8 @@ TEST(json_writer, plain_runs_between_escapes_are_kept_whole) {
 }
 
 // Plain runs are scanned 8 bytes at a time: a character to escape at any position of a word, in any
-// string length, is still found (against a byte-at-a-time escaper), and bytes 0x7f-0xff are plain.
+// string length, is still found (against a byte-at-a-time escaper); 0x7f is plain, and 0x80 or 0xff
+// repeated is not UTF-8: U+FFFD for each byte.
 TEST(json_writer, escapes_are_found_at_every_position_of_a_word) {
     auto naive = [](std::string_view v) {
         std::string out = "\"";
@@ -165,7 +166,8 @@ TEST(json_writer, escapes_are_found_at_every_position_of_a_word) {
                 char buf[8];
                 std::snprintf(buf, sizeof buf, "\\u%04x", c);
                 out += buf;
-            } else out += c;
+            } else if (static_cast<unsigned char>(c) >= 0x80) out += "\\ufffd";
+            else out += c;
         }
         return out + "\"";
     };
@@ -181,6 +183,41 @@ TEST(json_writer, escapes_are_found_at_every_position_of_a_word) {
                     append_string(s, v);
                     ASSERT_EQ(s, naive(v)) << "length " << n << " at " << at;
                 }
+}
+
+// Text in another encoding (a CSV id in Latin-1) must not make the output invalid JSON: valid UTF-8 of
+// every length passes through, and each byte that does not begin a valid sequence becomes U+FFFD.
+TEST(json_writer, bytes_that_are_not_utf8_become_replacement_characters) {
+    auto quoted = [](std::string_view v) {
+        std::string s;
+        append_string(s, v);
+        return s;
+    };
+    EXPECT_EQ(quoted("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"),
+              "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF\"");
+    EXPECT_EQ(quoted("M\xFCller"), "\"M\\ufffdller\"");                    // Latin-1
+    EXPECT_EQ(quoted("\xC0\xAF"), "\"\\ufffd\\ufffd\"");                     // overlong '/'
+    EXPECT_EQ(quoted("\xE0\x80\xAF"), "\"\\ufffd\\ufffd\\ufffd\"");          // overlong, three bytes
+    EXPECT_EQ(quoted("\xED\xA0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");          // a surrogate
+    EXPECT_EQ(quoted("\xF4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // past U+10FFFF
+    EXPECT_EQ(quoted("ab\xE2\x82"), "\"ab\\ufffd\\ufffd\"");                // cut short at the end
+    EXPECT_EQ(quoted("\xE2\x82x"), "\"\\ufffd\\ufffdx\"");                  // cut short by ASCII
+    EXPECT_EQ(utf8_sequence("\xF0\x9F\x98\x80", 0), 4u);
+    EXPECT_EQ(utf8_sequence("\xF0\x9F\x98\x80", 1), 0u);  // a continuation byte alone
+    // Every string of up to two arbitrary bytes: the output fits the room and holds only valid UTF-8.
+    for (unsigned a = 0; a < 256; ++a)
+        for (unsigned b = 0; b < 256; ++b) {
+            const char v[2] = {static_cast<char>(a), static_cast<char>(b)};
+            std::vector<char> room(max_string_chars(2));
+            const char* end = write_string(room.data(), std::string_view(v, 2));
+            ASSERT_LE(static_cast<std::size_t>(end - room.data()), room.size());
+            const std::string_view out(room.data(), static_cast<std::size_t>(end - room.data()));
+            for (std::size_t at = 0; at < out.size();) {
+                const std::size_t n = utf8_sequence(out, at);
+                ASSERT_GT(n, 0u) << a << " " << b;
+                at += n;
+            }
+        }
 }
 
 TEST(json_writer, compact_layout) {

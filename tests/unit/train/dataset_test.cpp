@@ -67,6 +67,13 @@ TEST(dataset, malformed_csv_is_reported_with_its_line) {
     EXPECT_EQ(d.err().where, "line 2");
 }
 
+// Categories go into the model artifact (JSON): a file in another encoding is refused with its line.
+TEST(dataset, text_that_is_not_utf8_is_refused_with_its_line) {
+    EXPECT_EQ(parse_dataset("name,y\ncaf\xC3\xA9,1\nM\xFCller,0\n").err().message(),
+              "line 3: not valid UTF-8 (byte 0xfc): convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8");
+    EXPECT_TRUE(parse_dataset("name,y\ncaf\xC3\xA9,1\n"));
+}
+
 TEST(dataset, rejects_empty_input_and_duplicate_columns) {
     EXPECT_EQ(parse_dataset("").err().message(), "line 1: the CSV is empty (no header line)");
     EXPECT_EQ(parse_dataset("a,a\n1,2\n").err().message(), "line 1: duplicate column 'a'");
