@@ -77,6 +77,8 @@ struct model {
 
 // Parses and validates an artifact. Errors name the JSON path: "features[3].edges: must be increasing".
 result<model> parse_model(std::string_view json);
+// The artifact in a file (what serve, score, evaluate and bench load): also refused when its model_version
+// is not the hash of its content (content_version), i.e. the file was changed after it was written.
 result<model> load_model(const std::string& path);
 
 // Serializes deterministically (same model -> same bytes). model_version is written as given.

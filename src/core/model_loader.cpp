@@ -300,6 +300,14 @@ result<model> load_model(const std::string& path) {
     bytes << in.rdbuf();
     auto m = parse_model(bytes.str());
     if (!m) return error{m.err().what, path + (m.err().where.empty() ? "" : ": " + m.err().where)};
+    // model_version is the content hash (docs/model-format.md): a file changed after it was written would
+    // otherwise serve, and sign every decision, under the version of another model.
+    const std::string content = content_version(*m);
+    if (m->model_version != content)
+        return error{"'" + m->model_version + "' is not the hash of the model's content (" + content +
+                         "): the file was changed after it was written; re-train it, or review the change and set "
+                         "model_version to " + content,
+                     path + ": model_version"};
     return m;
 }
 

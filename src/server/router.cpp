@@ -547,7 +547,8 @@ response admin_reload(const request& req, app_state& app) {
     auto before = app.current();
     if (auto st = app.reload(path); !st) {
         error e = st.err();
-        e.what = path + ": " + e.message();
+        // Loading errors name the file already; compiling ones name only the place in it.
+        e.what = e.message().starts_with(path) ? e.message() : path + ": " + e.message();
         e.where.clear();
         e.code = "invalid_model";
         return error_with(422, e, route_id::admin_reload);

@@ -426,9 +426,18 @@ def bad_model_on_reload_is_422_and_the_old_model_keeps_serving(s):
     m["features"][0]["transform"]["edges"] = [5, 3, 1]  # not increasing
     with open(bad, "w") as f:
         json.dump(m, f)
-    for body in ({"model": bad}, {"model": "/nonexistent/model.json"}):
+    # A valid model changed after it was written: its model_version is no longer its content hash.
+    edited = os.path.join(TMP, "edited.json")
+    with open(MODEL) as f:
+        m = json.load(f)
+    m["intercept"] += 0.5
+    with open(edited, "w") as f:
+        json.dump(m, f)
+    for body in ({"model": bad}, {"model": "/nonexistent/model.json"}, {"model": edited}):
         st, b, _ = s.json("POST", "/admin/reload", body, auth)
         expect_error(st, b, 422, "invalid_model")
+    st, b, _ = s.json("POST", "/admin/reload", {"model": edited}, auth)
+    expect("is not the hash of the model's content" in b["detail"], b)
     st, b, _ = s.json("POST", "/admin/reload", {"model": 42}, auth)
     expect_error(st, b, 422, "invalid_field", "model")
     _, after, _ = s.json("GET", "/health")
@@ -440,13 +449,7 @@ def bad_model_on_reload_is_422_and_the_old_model_keeps_serving(s):
 @test
 def reload_swaps_the_model_and_requests_under_load_never_fail(s):
     auth = {"Authorization": "Bearer " + TOKEN}
-    other = os.path.join(TMP, "other.json")
-    with open(MODEL) as f:
-        m = json.load(f)
-    m["intercept"] += 0.5
-    m["model_version"] = "0123456789abcdef"
-    with open(other, "w") as f:
-        json.dump(m, f)
+    other = other_model()
     failures, done, stop = [], [0], threading.Event()
 
     def hammer():
@@ -481,14 +484,32 @@ def reload_swaps_the_model_and_requests_under_load_never_fail(s):
         t.join()
     expect(not failures, failures[:3])
     expect(done[0] > 50, "only %d requests" % done[0])
-    expect(versions == {"0123456789abcdef", before_version(s)}, versions)
+    expect(versions == {before_version(other), before_version(s)} and len(versions) == 2, versions)
     st, b, _ = s.json("POST", "/admin/reload", None, auth)  # empty body: the start-up file
     expect(st == 200 and b["path"] == MODEL, b)
 
 
 def before_version(s):
-    with open(MODEL) as f:
+    """The model_version of a model file (the start-up one for a server)."""
+    with open(s if isinstance(s, str) else MODEL) as f:
         return json.load(f)["model_version"]
+
+
+def other_model():
+    """Another model with the same inputs, made as users make one (`loanrisk train`, which writes its content
+    hash as model_version), from the test's rows with a label of their own."""
+    path = os.path.join(TMP, "other.json")
+    if not os.path.exists(path):
+        data = os.path.join(TMP, "other.csv")
+        with open(data, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["application_id"] + FEATURES + ["loan_status"], lineterminator="\n")
+            w.writeheader()
+            for i, r in enumerate(ROWS):
+                label = int((r.get("loan_grade") in ("D", "E", "F", "G")) != (i % 7 == 0))
+                w.writerow({**{k: r.get(k, "") for k in ["application_id"] + FEATURES}, "loan_status": label})
+        subprocess.run([BIN, "train", "--data", data, "--out", path, "--quiet", "--no-crosses", "--bins", "5"],
+                       check=True, capture_output=True)
+    return path
 
 
 @test

@@ -26,10 +26,22 @@ std::string write_temp(const std::string& name, const std::string& text) {
     return path;
 }
 
+// A model artifact file as `loanrisk train` writes one: model_version the hash of its content.
+std::string write_model_file(const std::string& name, const std::string& model_text) {
+    auto m = loanrisk::core::parse_model(model_text);
+    if (!m) throw std::runtime_error(m.err().message());
+    m->model_version = loanrisk::core::content_version(*m);
+    return write_temp(name, loanrisk::core::write_model(*m));
+}
+
+std::string version_of(const std::string& model_text) {
+    return loanrisk::core::content_version(*loanrisk::core::parse_model(model_text));
+}
+
 struct router_test : ::testing::Test {
     server_options options_for() {
         server_options o;
-        o.model_path = write_temp("router_test_model.json", loanrisk::testing::small_model);
+        o.model_path = write_model_file("router_test_model.json", loanrisk::testing::small_model);
         o.admin_token = "token";
         return o;
     }
@@ -55,7 +67,7 @@ struct router_test : ::testing::Test {
 TEST_F(router_test, health_reports_the_model_version) {
     auto r = call("GET", "/health");
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.body, R"({"status":"ok","api_version":"1.0.0","model_version":"test"})");
+    EXPECT_EQ(r.body, R"({"status":"ok","api_version":"1.0.0","model_version":")" + version_of(loanrisk::testing::small_model) + "\"}");
 }
 
 TEST_F(router_test, ready_turns_503_while_draining) {
@@ -128,9 +140,27 @@ TEST_F(router_test, admin_reload_needs_the_token_and_a_valid_model) {
     auto r = call("POST", "/admin/reload", R"({"model":")" + bad + R"("})", "application/json", "Bearer token");
     EXPECT_EQ(r.status, 422);
     EXPECT_NE(r.body.find("invalid_model"), std::string::npos);
-    EXPECT_EQ(app.current()->model->model_version, "test");
+    EXPECT_EQ(app.current()->model->model_version, version_of(loanrisk::testing::small_model));
     EXPECT_EQ(call("POST", "/admin/reload", "", "", "Bearer token").status, 200);
     std::remove(bad.c_str());
+}
+
+// model_version is the content hash: a model file changed after it was written (here: another intercept
+// under the fixture's version "test") is refused, naming the hash its content has, and the old one serves.
+TEST_F(router_test, admin_reload_refuses_a_model_whose_version_is_not_its_content_hash) {
+    const std::string edited = loanrisk::testing::small_model_with("\"intercept\": -1", "\"intercept\": 0.75");
+    const std::string path = write_temp("router_test_edited.json", edited);
+    auto r = call("POST", "/admin/reload", R"({"model":")" + path + R"("})", "application/json", "Bearer token");
+    std::remove(path.c_str());
+    EXPECT_EQ(r.status, 422);
+    const std::string expected = "\"detail\":\"" + path + ": model_version: 'test' is not the hash of the model's content (" +
+                                 version_of(edited) + "): the file was changed after it was written;";
+    EXPECT_NE(r.body.find(expected), std::string::npos) << r.body;
+    EXPECT_EQ(app.current()->model->model_version, version_of(loanrisk::testing::small_model));
+    const std::string stamped = write_model_file("router_test_stamped.json", edited);
+    EXPECT_EQ(call("POST", "/admin/reload", R"({"model":")" + stamped + R"("})", "application/json", "Bearer token").status, 200);
+    std::remove(stamped.c_str());
+    EXPECT_EQ(app.current()->model->model_version, version_of(edited));
 }
 
 TEST_F(router_test, streamed_csv_in_odd_chunks_matches_the_whole_body) {
@@ -164,7 +194,7 @@ namespace {
 // /predict on a fresh app_state with `model_text`, on the calling thread: the response body.
 std::string predict_on_new_app(const std::string& model_text, const std::string& body) {
     server_options o;
-    o.model_path = write_temp("router_test_generation_model.json", model_text);
+    o.model_path = write_model_file("router_test_generation_model.json", model_text);
     app_state app{o, 1};
     auto s = app.load(o.model_path);
     std::remove(o.model_path.c_str());
@@ -197,7 +227,7 @@ TEST(router_scratch, a_later_app_state_on_the_same_thread_scores_with_its_own_mo
 // serving(): a thread's cached reference to the model, renewed when an install has swapped it since.
 TEST(app_state_serving, follows_installs_on_every_thread_and_never_gives_another_app_states_model) {
     auto load = [](app_state& app, const std::string& text) {
-        const std::string path = write_temp("router_test_serving_model.json", text);
+        const std::string path = write_model_file("router_test_serving_model.json", text);
         auto s = app.load(path);
         std::remove(path.c_str());
         if (!s) throw std::runtime_error(s.err().message());
