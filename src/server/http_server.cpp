@@ -173,6 +173,9 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         http::request_parser<http::empty_body> head_parser;
         wire::apply_limits(head_parser, o);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, head_parser, use_tuple);
+        // Beast applies the header limit to each parse of what has arrived, so a head that came in parts
+        // could pass it nearly twice over: the whole head is held to it here.
+        if (!ec && n > o.max_header_bytes) ec = http::error::header_limit;
         slot.busy = true;
         request_meta meta{clock_type::now(), {}, {}, remote};
         if (ec) {
