@@ -272,7 +272,8 @@ inline void store_numbers(const input_field& in, std::size_t input, loan_batch& 
 // decoder adds `where` (the item's path) and `code`.
 status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int input, double value);
 status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, int input, std::string_view value);
-// The exposure field when it is not a model feature: a non-number or missing value just leaves EL null.
+// The exposure field when it is not a model feature: a non-number, a negative amount (no loan has one: it
+// would make a negative Expected Loss) or a missing value just leaves EL null.
 void set_exposure(loan_batch& b, std::size_t loan, double value);
 void set_id(loan_batch& b, std::size_t loan, std::string_view id);
 // After all of a loan's fields are set: derives the cross codes from their inputs' codes.

@@ -431,7 +431,7 @@ status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, in
 }
 
 void set_exposure(loan_batch& b, std::size_t loan, double value) {
-    b.exposure[loan] = std::isfinite(value) ? value : std::numeric_limits<double>::quiet_NaN();
+    b.exposure[loan] = std::isfinite(value) && value >= 0 ? value : std::numeric_limits<double>::quiet_NaN();
 }
 
 void set_id(loan_batch& b, std::size_t loan, std::string_view id) {

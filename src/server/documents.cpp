@@ -117,7 +117,7 @@ constexpr const char* openapi_template = R"json({
 "/":{"get":{"summary":"Portfolio monitoring dashboard","responses":{"200":{"description":"web page","content":{"text/html":{"schema":{"type":"string"}}}}}}},
 "/admin/reload":{"post":{"summary":"Load a model file, validate it fully, swap atomically (in-flight requests finish on the old one)","security":[{"bearer":[]}],
  "requestBody":{"required":false,"content":{"application/json":{"schema":{"type":"object","properties":{"model":{"type":"string","description":"model artifact path on the server; absent or empty body: the start-up file"}}}}}},
- "responses":{"200":{"description":"reloaded","content":{"application/json":{"schema":{"type":"object","properties":{"status":{"type":"string"},"model_version":{"type":"string"},"previous_model_version":{"type":"string","nullable":true},"path":{"type":"string"}}}}}},"401":{"$ref":"#/components/responses/Error"},"403":{"$ref":"#/components/responses/Error"},"422":{"$ref":"#/components/responses/Error"}}}}
+ "responses":{"200":{"description":"reloaded","content":{"application/json":{"schema":{"type":"object","properties":{"status":{"type":"string"},"model_version":{"type":"string"},"previous_model_version":{"type":"string","nullable":true},"path":{"type":"string"}}}}}},"401":{"$ref":"#/components/responses/Error"},"422":{"$ref":"#/components/responses/Error"}}}}
 },
 "components":{
 "securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"LOANRISK_ADMIN_TOKEN"}},

@@ -510,9 +510,12 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 response admin_reload(const request& req, app_state& app) {
     const std::string& token = app.options().admin_token;
-    if (token.empty())
-        return error_response(403, "admin_disabled", "set LOANRISK_ADMIN_TOKEN to enable /admin/reload",
-                              route_id::admin_reload);
+    if (token.empty()) {  // no token is the right one: 401 as SPEC section 4 has it, with the reason
+        response res = error_response(401, "admin_disabled", "set LOANRISK_ADMIN_TOKEN to enable /admin/reload",
+                                      route_id::admin_reload);
+        res.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return res;
+    }
     std::string_view auth = req.authorization;
     constexpr std::string_view bearer = "Bearer ";
     bool authorized = auth.size() > bearer.size() && lower(auth.substr(0, bearer.size())) == "bearer " &&

@@ -16,7 +16,7 @@ connection; afterwards the server must still answer GET /health 200 quickly and 
      the request hidden in the body never executed (checked on the wire and in /metrics)
   6. deep JSON nesting and 10 MB strings on /predict and /batch_predict: no crash, quick, 4xx where invalid
   7. path traversal on the static files: 404 (never a file's contents)
-  8. /admin/reload tokens: 401 for every wrong one, 200 for the right one, 403 when admin is disabled
+  8. /admin/reload tokens: 401 for every wrong one, 200 for the right one, 401 admin_disabled when admin is disabled
   9. garbage: random bytes, a TLS ClientHello, the HTTP/2 preface, ...: 400 or a close
 One line per case with its measured figures. Python 3 stdlib only; exits 1 on any failure.
 """
@@ -938,9 +938,9 @@ def case_admin(s, disabled):
     out.append("right token 200 (body {model}, empty body, lower-case scheme), bad model paths 422 without contents")
     for auth_h in (None, "Bearer " + TOKEN, "Bearer anything"):
         r = reload(auth_h, server=disabled)
-        code = check_error_response(r, "reload on a server without LOANRISK_ADMIN_TOKEN", {403})
+        code = check_error_response(r, "reload on a server without LOANRISK_ADMIN_TOKEN", {401})
         expect(code == "admin_disabled", r)
-    out.append("LOANRISK_ADMIN_TOKEN unset: 403 admin_disabled x3")
+    out.append("LOANRISK_ADMIN_TOKEN unset: 401 admin_disabled x3")
     ms = alive(s, "admin")
     alive(disabled, "admin disabled")
     return "; ".join(out) + "; health after %.1f ms" % ms

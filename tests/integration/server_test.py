@@ -643,7 +643,7 @@ def test_admin_disabled_connection_cap_and_policy_flags():
     s = Server("--max-connections", "2", "--approve-max", "0.2", "--threads", "1", env={"LOANRISK_LGD": "0.5"})
     try:
         st, b, _ = s.json("POST", "/admin/reload", {}, {"Authorization": "Bearer anything"})
-        expect_error(st, b, 403, "admin_disabled")
+        expect_error(st, b, 401, "admin_disabled")
         st, b, _ = s.json("POST", "/predict", LOAN)
         expect(b["assumptions"] == {"LGD": 0.5, "APPROVE_MAX": 0.2, "REJECT_MIN": 0.6}, b["assumptions"])
         held = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(2)]

@@ -125,11 +125,12 @@ TEST(csv_decoder, id_comes_from_the_first_non_empty_id_column) {
               "id=null codes=0,3,3,15 dense=-0.5 exposure=1 age=1\n");
 }
 
-TEST(csv_decoder, exposure_outside_the_model_is_read_when_a_number) {
+TEST(csv_decoder, exposure_outside_the_model_is_read_when_a_number_of_zero_or_more) {
     const auto m = loanrisk::testing::compiled(loanrisk::testing::small_model, "principal");
-    EXPECT_EQ(decode_chunks({"principal,amount\n1000,300\nx,\n"}, {}, m),
+    EXPECT_EQ(decode_chunks({"principal,amount\n1000,300\nx,\n-5,\n"}, {}, m),
               "id=null codes=1,3,3,15 dense=-0.5 exposure=1000 age=300\n"
-              "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n");
+              "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n"
+              "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n");  // a negative amount is none
 }
 
 TEST(csv_decoder, wrong_field_count_names_the_line) {

@@ -170,7 +170,7 @@ TEST(json_decoder, data_that_is_not_an_object_is_an_unknown_field) {
               "id=null codes=3,0,3,3 dense=-0.5 exposure=null age=null\n");
 }
 
-TEST(json_decoder, exposure_outside_the_model_is_read_when_a_number) {
+TEST(json_decoder, exposure_outside_the_model_is_read_when_a_number_of_zero_or_more) {
     const auto m = loanrisk::testing::compiled(loanrisk::testing::small_model, "principal");
     ASSERT_EQ(m.exposure_input, -1);
     loan_batch b = empty_batch(m);
@@ -182,7 +182,7 @@ TEST(json_decoder, exposure_outside_the_model_is_read_when_a_number) {
               "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n"
               "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n"
               "id=null codes=3,3,3,15 dense=-0.5 exposure=5 age=null\n"
-              "id=null codes=3,3,3,15 dense=-0.5 exposure=-3 age=null\n");
+              "id=null codes=3,3,3,15 dense=-0.5 exposure=null age=null\n");  // a negative amount is none
 }
 
 TEST(json_decoder, single_predict_takes_a_flat_or_a_data_object) {
