@@ -81,6 +81,8 @@ void append_integer(std::string& out, std::int64_t value);
 // The length (1 to 4) of the valid UTF-8 sequence that starts s[at], or 0 when the bytes there are not one
 // (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, or cut short).
 std::size_t utf8_sequence(std::string_view s, std::size_t at);
+// The offset of the first byte of `s` that is not part of valid UTF-8, or s.size().
+std::size_t first_invalid_utf8(std::string_view s);
 // Appends a quoted, escaped JSON string. Bytes that are not valid UTF-8 (text from a CSV file in another
 // encoding) are written as U+FFFD, one per byte, so the output is always valid JSON.
 void append_string(std::string& out, std::string_view value);

@@ -16,6 +16,7 @@
 #include "json_item.hpp"
 #include "loanrisk/csv.hpp"
 #include "loanrisk/decode.hpp"
+#include "loanrisk/json_writer.hpp"
 
 namespace loanrisk::io {
 namespace detail {
@@ -47,32 +48,37 @@ bool is_json_number(std::string_view s) {
     return i == n;
 }
 
-// Offset of the first byte that breaks UTF-8 (overlongs, surrogates and values past U+10FFFF included).
-std::size_t first_invalid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    const std::size_t n = s.size();
-    while (i < n) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            ++i;
+// Where the brackets of a text stop making one document, and why; none when they do (only on the error
+// path: simdjson does not say where for these).
+struct structure_fault {
+    std::size_t offset = 0;
+    const char* what = nullptr;  // null: the brackets make one document
+};
+
+structure_fault find_structure_fault(std::string_view s) {
+    std::vector<char> open;  // the closers expected, innermost last
+    bool in_string = false, rooted = false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
             continue;
         }
-        std::size_t len = 0;
-        std::uint32_t cp = 0, min = 0;
-        if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1Fu, min = 0x80;
-        else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0Fu, min = 0x800;
-        else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07u, min = 0x10000;
-        else return i;
-        if (i + len > n) return i;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto d = static_cast<unsigned char>(s[i + k]);
-            if ((d & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (d & 0x3Fu);
+        if (json_space(c)) continue;
+        if (rooted && open.empty()) return {i, "unexpected content after the JSON value"};
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            open.push_back(c == '{' ? '}' : ']');
+            rooted = true;
+        } else if (c == '}' || c == ']') {
+            if (open.empty() || open.back() != c) return {i, "a closing brace or bracket that closes nothing open here"};
+            open.pop_back();
         }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-        i += len;
     }
-    return n;
+    if (!open.empty()) return {s.size(), "the document ends before its objects and arrays are closed"};
+    return {};
 }
 
 // simdjson's first stage reports these for the whole text, without a position; one scalar pass finds
@@ -243,6 +249,9 @@ std::size_t json_source::here() const {
 }
 
 error malformed_json(simdjson::error_code e, const json_source& src, std::string where) {
+    if (e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT || e == simdjson::TAPE_ERROR)
+        if (const structure_fault f = find_structure_fault({src.begin, src.size}); f.what)
+            return invalid(f.what, std::move(where), src.base + f.offset, "malformed_json");
     if (src.doc == nullptr)
         return invalid(reason(e), std::move(where), src.base + stage1_error_offset(e, {src.begin, src.size}),
                        "malformed_json");

@@ -196,6 +196,19 @@ std::size_t utf8_sequence(std::string_view s, std::size_t at) {
     return 0;
 }
 
+std::size_t first_invalid_utf8(std::string_view s) {
+    for (std::size_t at = 0; at < s.size();) {
+        if (static_cast<unsigned char>(s[at]) < 0x80) {
+            ++at;
+        } else {
+            const std::size_t n = utf8_sequence(s, at);
+            if (n == 0) return at;
+            at += n;
+        }
+    }
+    return s.size();
+}
+
 char* write_string(char* p, std::string_view value) {
     static constexpr char hex[] = "0123456789abcdef";
     *p++ = '"';

@@ -81,21 +81,13 @@ result<dataset> parse_dataset(std::string_view csv, const dataset_options& optio
     ds.sha256 = io::sha256_hex(csv);
     // Category names go into the model artifact, which is JSON: text in another encoding is refused here,
     // where its line can be named, not written as an artifact no one could load.
-    for (std::size_t at = 0; at < csv.size();) {
-        if (static_cast<unsigned char>(csv[at]) < 0x80) {
-            ++at;
-            continue;
-        }
-        const std::size_t n = io::utf8_sequence(csv, at);
-        if (n == 0) {
-            const auto line = 1 + std::count(csv.begin(), csv.begin() + static_cast<std::ptrdiff_t>(at), '\n');
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(csv[at]));
-            return error{std::string("not valid UTF-8 (byte ") + hex + "): convert the file to UTF-8 first, e.g. "
-                                                                        "iconv -f latin1 -t utf-8",
-                         "line " + std::to_string(line), at};
-        }
-        at += n;
+    if (const std::size_t at = io::first_invalid_utf8(csv); at < csv.size()) {
+        const auto line = 1 + std::count(csv.begin(), csv.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(csv[at]));
+        return error{std::string("not valid UTF-8 (byte ") + hex + "): convert the file to UTF-8 first, e.g. iconv -f "
+                                                                    "latin1 -t utf-8",
+                     "line " + std::to_string(line), at};
     }
     io::csv_reader reader(csv);
     std::vector<std::string_view> fields;

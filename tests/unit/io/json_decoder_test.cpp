@@ -202,6 +202,24 @@ TEST(json_decoder, single_predict_errors_name_the_field) {
     EXPECT_EQ(single(""), "malformed_json empty body: no JSON value found @0");
 }
 
+// Brackets that do not make one document are reported where they stop making one (found by an audit:
+// these said offset 0): the end of a text that ends inside, the first byte after the root value, a closer
+// of the wrong kind or with nothing open.
+TEST(json_decoder, unbalanced_brackets_are_reported_where_they_go_wrong) {
+    const std::string ends = "malformed_json the document ends before its objects and arrays are closed @";
+    const std::string after = "malformed_json unexpected content after the JSON value @";
+    const std::string closer = "malformed_json a closing brace or bracket that closes nothing open here @";
+    EXPECT_EQ(single(R"({"amount": 22,)"), ends + "14");
+    EXPECT_EQ(single(R"({"amount": 1} trailing)"), after + "14");
+    EXPECT_EQ(single(R"({"amount": 1}})"), after + "13");
+    EXPECT_EQ(single(R"(  {"a": [1, 2})"), closer + "13");
+    EXPECT_EQ(batch(R"({"items": [{"amount": 1}, {"amount": 2}])"), ends + "40");
+    EXPECT_EQ(batch(R"([{"amount": 1}] x)"), after + "16");
+    EXPECT_EQ(batch(R"([{"amount": 1}]])"), after + "15");
+    // A bracket inside a string is text, escaped quotes included.
+    EXPECT_EQ(batch(R"([{"grade": "]\"}"}]])"), after + "19");
+}
+
 TEST(json_decoder, wrong_types_name_the_path) {
     EXPECT_EQ(batch(R"({"items": [{}, {"data": {"amount": "300"}}]})"),
               "invalid_field items[1].data.amount: expected a number @35");
@@ -260,9 +278,7 @@ TEST(json_decoder, malformed_json_reports_an_offset) {
     EXPECT_EQ(batch("{\"items\": [{\"grade\": \"\xff\"}]}"), "malformed_json the text is not valid UTF-8 @22");
     EXPECT_EQ(batch(R"({"items": [{"amount": 1})"),
               "malformed_json items[1]: the document ends before its objects and arrays are closed @24");
-    EXPECT_EQ(batch(R"({"items": [{"amount": 1}]} x)"),
-              "malformed_json unbalanced braces or brackets: the document ends inside an object or array, or has "
-              "content after it @0");
+    EXPECT_EQ(batch(R"({"items": [{"amount": 1}]} x)"), "malformed_json unexpected content after the JSON value @27");
     EXPECT_EQ(batch(R"({"items": []} {"items": []})"), "malformed_json unexpected content after the JSON value @14");
     EXPECT_EQ(batch(""), "malformed_json empty body: no JSON value found @0");
 }
