@@ -115,6 +115,7 @@ constexpr const char* openapi_template = R"json({
 "/openapi.json":{"get":{"summary":"This document","responses":{"200":{"description":"OpenAPI 3.0","content":{"application/json":{"schema":{"type":"object"}}}}}}},
 "/stats":{"get":{"summary":"Live traffic since start: loans scored, decision mix, PD histogram, PSI, Expected Loss by category","responses":{"200":{"description":"snapshot","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Stats"}}}}}}},
 "/":{"get":{"summary":"Portfolio monitoring dashboard","responses":{"200":{"description":"web page","content":{"text/html":{"schema":{"type":"string"}}}}}}},
+"/docs":{"get":{"summary":"This API reference as a web page (also at /redoc), with a form to try each route","responses":{"200":{"description":"web page","content":{"text/html":{"schema":{"type":"string"}}}}}}},
 "/admin/reload":{"post":{"summary":"Load a model file, validate it fully, swap atomically (in-flight requests finish on the old one)","security":[{"bearer":[]}],
  "requestBody":{"required":false,"content":{"application/json":{"schema":{"type":"object","properties":{"model":{"type":"string","description":"model artifact path on the server; absent or empty body: the start-up file"}}}}}},
  "responses":{"200":{"description":"reloaded","content":{"application/json":{"schema":{"type":"object","properties":{"status":{"type":"string"},"model_version":{"type":"string"},"previous_model_version":{"type":"string","nullable":true},"path":{"type":"string"}}}}}},"401":{"$ref":"#/components/responses/Error"},"422":{"$ref":"#/components/responses/Error"}}}}
@@ -160,6 +161,10 @@ std::string openapi_json(const model_state& s, const core::policy&) {
             range += "..";
             io::append_number(range, f.training_range.max);
             w.key("description").value(range);
+            // A typical value: the middle quantile bin edge (about the training median), or the mean.
+            const bool binned = f.transform == core::numeric_transform::bins && !f.edges.empty();
+            const double typical = binned ? f.edges[f.edges.size() / 2] : f.mean;
+            if (std::isfinite(typical)) w.key("example").value(typical);
         } else {
             w.key("type").value("string").key("description").value("unknown categories contribute 0");
             w.key("example").value(f.categories.empty() ? std::string() : f.categories.front());

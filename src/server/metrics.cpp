@@ -76,6 +76,7 @@ std::string_view route_name(route_id r) {
     case route_id::openapi: return "/openapi.json";
     case route_id::stats: return "/stats";
     case route_id::dashboard: return "/";
+    case route_id::docs: return "/docs";
     case route_id::admin_reload: return "/admin/reload";
     default: return "unmatched";
     }

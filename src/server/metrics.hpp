@@ -21,7 +21,7 @@ namespace loanrisk::server {
 struct model_state;
 
 enum class route_id : std::uint8_t {
-    health, ready, predict, batch_predict, model, metrics, openapi, stats, dashboard, admin_reload, not_found, count
+    health, ready, predict, batch_predict, model, metrics, openapi, stats, dashboard, docs, admin_reload, not_found, count
 };
 std::string_view route_name(route_id r);  // "/predict", ..., "unmatched" for not_found
 

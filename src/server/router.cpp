@@ -88,6 +88,8 @@ constexpr route_entry routes[] = {
     {"/model", route_id::model, "GET"},            {"/metrics", route_id::metrics, "GET"},
     {"/openapi.json", route_id::openapi, "GET"},   {"/stats", route_id::stats, "GET"},
     {"/", route_id::dashboard, "GET"},             {"/admin/reload", route_id::admin_reload, "POST"},
+    // The API reference, under both names the reference FastAPI service gives its documentation pages.
+    {"/docs", route_id::docs, "GET"},              {"/redoc", route_id::docs, "GET"},
 };
 
 const route_entry* find_route(std::string_view path) {
@@ -606,7 +608,7 @@ bool accepts_gzip(std::string_view header) {
 
 // An embedded file by name from a fixed table (a path never reaches the file system), revalidated by its
 // content-hash ETag (304), gzipped where the client accepts it.
-response static_file(const request& req, std::string_view name) {
+response static_file(const request& req, std::string_view name, route_id route = route_id::dashboard) {
     const static_asset* a = find_asset(name);
     if (!a) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
     if (req.method != "GET") {
@@ -616,7 +618,7 @@ response static_file(const request& req, std::string_view name) {
         return res;
     }
     response res;
-    res.route = route_id::dashboard;
+    res.route = route;
     res.content_type = std::string(a->content_type);
     res.headers.emplace_back("ETag", std::string(a->etag));
     res.headers.emplace_back("Cache-Control", "no-cache");  // revalidate each time: a new binary, a new page
@@ -679,6 +681,7 @@ response handle_request(const request& req, app_state& app) {
     case route_id::batch_predict: return batch_predict(req, app);
     case route_id::admin_reload: return admin_reload(req, app);
     case route_id::dashboard: return static_file(req, "index.html");  // needs no model: the page says so
+    case route_id::docs: return static_file(req, "docs.html", route_id::docs);  // says so too
     default: break;
     }
     auto s = app.current();

@@ -335,6 +335,50 @@ test('phone_viewport_fits_without_horizontal_scrolling', async () => {
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+// The reference FastAPI service documents itself at /docs and /redoc: here both are a page drawn from
+// /openapi.json, one section per route, and the page's own form scores a loan.
+test('api_reference_at_docs_lists_every_route_and_tries_predict', async () => {
+  const spec = await api('/openapi.json');
+  for (const p of ['/docs', '/redoc']) {
+    await page.goto(base + p);
+    await page.waitForSelector('body[data-docs="ready"]');
+    assert.match(await page.locator('h1').textContent(), /loanrisk/);
+    for (const [route, item] of Object.entries(spec.paths)) {
+      for (const method of Object.keys(item)) {
+        const id = `op-${method}-${route.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'root'}`;
+        assert.equal(await page.locator(`#${id} h2 code`).textContent(), route, `${p}: ${method} ${route}`);
+      }
+    }
+  }
+  // Sections open from their heading, or from a link to them.
+  assert.ok(await page.locator('#op-post-predict-body').isHidden(), 'sections start closed');
+  await page.locator('#toc a[href="#op-post-predict"]').click();
+  assert.ok(await page.locator('#op-post-predict-body').isVisible(), 'the link opened its section');
+  await page.locator('#op-post-batch-predict > summary').click();
+  // The /predict form comes filled with an example built from the model's own features; sending it scores.
+  const body = JSON.parse(await page.locator('#op-post-predict-body').inputValue());
+  for (const f of card.features.filter((x) => x.type !== 'cross')) assert.ok(f.name in body.data, `example has ${f.name}`);
+  await page.locator('#op-post-predict button[type=submit]').click();
+  await page.waitForFunction(() => document.getElementById('op-post-predict-status').dataset.status === '200');
+  const shown = JSON.parse(await page.locator('#op-post-predict-response').textContent());
+  const direct = await api('/predict', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(shown.pd_default, direct.pd_default);
+  assert.match(shown.decision, /^(APPROVE|MANUAL_REVIEW|REJECT)$/);
+  // A bad body shows the API's error, status included.
+  await page.locator('#op-post-predict-body').fill('{"data": {"person_age": "old"}}');
+  await page.locator('#op-post-predict button[type=submit]').click();
+  await page.waitForFunction(() => document.getElementById('op-post-predict-status').dataset.status === '422');
+  assert.match(await page.locator('#op-post-predict-response').textContent(), /"path": "data.person_age"/);
+  // Query parameters go into the request: /batch_predict with results=false answers with the summary alone.
+  await page.locator('#op-post-batch-predict-results').fill('false');
+  await page.locator('#op-post-batch-predict button[type=submit]').click();
+  await page.waitForFunction(() => document.getElementById('op-post-batch-predict-status').dataset.status === '200');
+  const batch = JSON.parse(await page.locator('#op-post-batch-predict-response').textContent());
+  assert.equal(batch.count, 1);
+  assert.ok(!('results' in batch) && batch.summary, 'results=false');
+  await shot('docs');
+});
+
 // ---- run ------------------------------------------------------------------------------------------------
 let failed = 0;
 try {

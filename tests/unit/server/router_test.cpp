@@ -133,6 +133,20 @@ TEST_F(router_test, head_is_a_get_without_its_body) {
     EXPECT_EQ(r.headers[0].second, "GET, HEAD");
 }
 
+// The reference service's documentation pages: /docs and /redoc are the API reference page, GET only.
+TEST_F(router_test, docs_and_redoc_serve_the_api_reference_page) {
+    for (const char* path : {"/docs", "/redoc", "/docs/"}) {
+        auto r = call("GET", path);
+        EXPECT_EQ(r.status, 200) << path;
+        EXPECT_EQ(r.content_type, "text/html; charset=utf-8") << path;
+        EXPECT_NE(r.body.find("/static/docs.js"), std::string::npos) << path;
+        EXPECT_EQ(r.route, route_id::docs) << path;
+    }
+    EXPECT_EQ(call("POST", "/docs").status, 405);
+    EXPECT_EQ(call("GET", "/static/docs.js").status, 200);
+    EXPECT_NE(call("GET", "/openapi.json").body.find("\"/docs\":{\"get\""), std::string::npos);
+}
+
 TEST_F(router_test, admin_reload_needs_the_token_and_a_valid_model) {
     EXPECT_EQ(call("POST", "/admin/reload", "", "", "Bearer wrong").status, 401);
     EXPECT_EQ(call("POST", "/admin/reload", "", "", "").status, 401);
