@@ -337,7 +337,7 @@ int run_score(const flags& f) {
     cli::score_job job;
     job.model_path = f.get("model", job.model_path);
     job.rules = policy_flags(f);
-    job.policy_given = f.has("approve-max") || f.has("reject-min") || f.has("lgd");
+    job.policy_given = {f.has("approve-max"), f.has("reject-min"), f.has("lgd")};
     if (f.has("group-by")) job.group_by = split_list(f.get("group-by")), job.group_by_given = true;
     job.summary_path = f.get("summary");
     if (f.has("merge-summaries")) {

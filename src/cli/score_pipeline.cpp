@@ -3,23 +3,27 @@
 #include "score_pipeline.hpp"
 
 #include <simdjson.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "loanrisk/batch.hpp"
 #include "loanrisk/csv.hpp"
@@ -63,8 +67,42 @@ bool blank_line(std::string_view s, bool csv) {
     return csv ? s.empty() || s == "\r" : s.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
+// Where CSV records end, read as the decoder reads RFC 4180: a quote opens a quoted field only at the start
+// of a field, and a doubled quote inside one is a quote. Anywhere else a quote is data, which the decoder
+// refuses for that record alone: counting every quote instead let one stray quote (O"NEIL) join the rest of
+// the input into one record, lost with it.
+struct csv_quotes {
+    bool quoted = false;         // inside a quoted field
+    bool quote_pending = false;  // a quote inside one: its end, or the first of a doubled quote
+    bool field_start = true;
+
+    bool inside() const { return quoted || quote_pending; }
+    // Steps over one byte; true for a line feed that ends the record.
+    bool step(char c) {
+        if (quote_pending) {
+            quote_pending = false;
+            if (c == '"') return false;  // a doubled quote: still inside
+            quoted = false;              // that quote closed the field; c comes after it
+        } else if (quoted) {
+            quote_pending = c == '"';
+            return false;
+        }
+        if (c == '"' && field_start) {
+            quoted = true;
+            field_start = false;
+            return false;
+        }
+        field_start = c == ',' || c == '\n';
+        return c == '\n';
+    }
+};
+
+// The most a record may hold while the reader waits for its end under --on-error skip or report.
+constexpr std::size_t max_pending_record_bytes = std::size_t{64} << 20;
+
 // Whole records of `text`: for each non-blank record its text (line end excluded) and 1-based line within
-// the text. CSV records may span lines inside quotes. Also returns where the last complete record ends.
+// the text. CSV records may span lines inside quoted fields. Also returns where the last complete record
+// ends.
 struct record_view {
     std::string_view text;
     std::size_t line;
@@ -73,8 +111,8 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
                           std::size_t* rows) {
     const char* const data = text.data();
     const std::size_t n = text.size();
-    // Line ends are found with memchr; quotes are counted between them only when the text has any (the
-    // quote state flips with each one: a doubled quote inside a quoted field flips it twice).
+    // Line ends are found with memchr; a line is read byte by byte (csv_quotes) only when the text has
+    // quotes and the line has one or starts inside a quoted field.
     const bool has_quotes = csv && std::memchr(data, '"', n) != nullptr;
     if (csv && !has_quotes && !out) {
         // Only the count and the cut (the reader, for every block): whole-text passes the compiler
@@ -110,7 +148,7 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
         return end;
     }
     std::size_t start = 0, line = 1, start_line = 1, last_end = 0, count = 0;
-    bool quoted = false;
+    csv_quotes quotes;
     auto take = [&](std::string_view rec) {
         if (blank_line(rec, csv)) return;
         if (out) out->push_back({rec.substr(0, rec.size() - (rec.ends_with('\r') ? 1 : 0)), start_line});
@@ -120,10 +158,14 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
         const auto* hit = static_cast<const char*>(std::memchr(data + from, '\n', n - from));
         if (hit == nullptr) break;
         const auto i = static_cast<std::size_t>(hit - data);
-        if (has_quotes && std::count(data + from, hit, '"') % 2 == 1) quoted = !quoted;
+        bool ends = true;  // a line with no quote, outside a quoted field, ends its record
+        if (has_quotes && (quotes.inside() || std::memchr(data + from, '"', i - from) != nullptr)) {
+            for (std::size_t k = from; k < i; ++k) quotes.step(data[k]);
+            ends = quotes.step('\n');
+        }
         from = i + 1;
         ++line;
-        if (quoted) continue;
+        if (!ends) continue;
         take(text.substr(start, i - start));
         start = last_end = i + 1;
         start_line = line;
@@ -312,6 +354,8 @@ private:
                 out += '\n';
             } else {
                 std::string_view rec = job_.keep_columns ? records[k].text : std::string_view();
+                while (!csv_in_ && !rec.empty() && (rec.back() == ' ' || rec.back() == '\t' || rec.back() == '\r'))
+                    rec.remove_suffix(1);  // JSON allows space after the object
                 if (job_.keep_columns && !csv_in_ && rec.ends_with('}')) {
                     // Scores join the item's own fields: the object is reopened before its closing brace.
                     rec.remove_suffix(1);
@@ -437,8 +481,9 @@ struct run_totals {
     std::size_t error_count = 0;
 };
 
-// `to` (when not null) is the scored output itself: "--summary -" or /dev/stdout appends the summary as its
-// last line instead of reopening (and truncating) whatever stdout points at.
+// `to` (when not null) is where to write: the scored output itself ("--summary -" or /dev/stdout appends the
+// summary as its last line instead of reopening, and truncating, whatever stdout points at) or the summary
+// file opened at the start of the run; else `path` is opened here ("" = stderr).
 void write_summary_file(const score_job& job, const core::compiled_model& m, const core::portfolio_accumulator& acc,
                         const run_totals& t, const std::string& path, bool partial, std::FILE* to = nullptr) {
     std::string out = "{\"model_version\":";
@@ -476,16 +521,35 @@ void write_summary_file(const score_job& job, const core::compiled_model& m, con
     if (!written || !closed) throw std::runtime_error("cannot write the summary " + name + ": " + std::strerror(errno));
 }
 
-// Appends up to `bytes` of `in` to `pending`, read in place; true at the end of the input. A read error
-// (the input is a directory, an I/O error) throws: it must not pass for the end of the input.
-bool read_more(std::string& pending, std::size_t bytes, std::FILE* in, const std::string& name) {
+// Appends up to `bytes` of the input to `pending`, read in place; true at the end of the input. It waits for
+// the first bytes, then takes what is there without waiting for more: the records a slow producer has
+// written (a pipe stage) are scored and written out without waiting for a whole block. A read error (the
+// input is a directory, an I/O error) throws: it must not pass for the end of the input.
+bool read_more(std::string& pending, std::size_t bytes, int in, const std::string& name) {
     const std::size_t had = pending.size();
     pending.resize(had + bytes);
-    const std::size_t got = std::fread(pending.data() + had, 1, bytes, in);
+    std::size_t got = 0;
+    bool end = false;
+    while (got < bytes) {
+        if (got > 0) {  // more only if it is there already
+            pollfd p{in, POLLIN, 0};
+            if (::poll(&p, 1, 0) <= 0) break;
+        }
+        const ssize_t n = ::read(in, pending.data() + had + got, bytes - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            pending.resize(had + got);
+            throw std::runtime_error("cannot read " + (name == "-" ? std::string("stdin") : name) + ": " +
+                                     std::strerror(errno));
+        }
+        if (n == 0) {
+            end = true;
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
     pending.resize(had + got);
-    if (got < bytes && std::ferror(in))
-        throw std::runtime_error("cannot read " + (name == "-" ? std::string("stdin") : name) + ": " + std::strerror(errno));
-    return got < bytes;
+    return end;
 }
 
 // The identity of a regular file (an open one, or by path), to tell when two names are one file.
@@ -500,19 +564,90 @@ std::optional<std::pair<dev_t, ino_t>> regular_file(const std::string& path) {
     return regular_file(st);
 }
 
-// An output or summary file that is the input would be truncated before the input is read, and a summary
-// file that is the output would mix into the rows: refused before the file is opened for writing (the
-// output, then the summary once the output exists).
-void refuse_shared_file(const std::string& flag, const std::string& path, const struct stat& input,
-                        std::FILE* output = nullptr) {
-    const auto file = regular_file(path);
-    if (!file) return;
-    struct stat out {};
-    if (file == regular_file(input) || (output && fstat(fileno(output), &out) == 0 && file == regular_file(out)))
-        throw std::runtime_error(flag + " " + path + " is the " + (file == regular_file(input) ? "input" : "output") +
-                                 " file: writing it would destroy " +
-                                 (file == regular_file(input) ? "the input" : "the scored rows"));
+// Whether two paths name one regular file: the same inode, or (a file not created yet) the same canonical
+// path. Devices (/dev/null twice) are not.
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {}, sb {};
+    const bool a_exists = ::stat(a.c_str(), &sa) == 0, b_exists = ::stat(b.c_str(), &sb) == 0;
+    if (a_exists || b_exists) return a_exists && b_exists && regular_file(sa) && regular_file(sa) == regular_file(sb);
+    std::error_code ea, eb;
+    const auto ca = std::filesystem::weakly_canonical(a, ea), cb = std::filesystem::weakly_canonical(b, eb);
+    return !ea && !eb && ca == cb;
 }
+
+// An output or summary file that is the input would be truncated before the input is read, and a summary
+// file that is the output would mix into the rows: refused before anything is opened for writing.
+void refuse_shared_files(const score_job& job, const struct stat& input, bool summary_on_stdout) {
+    const auto in = regular_file(input);
+    auto refuse = [](const std::string& flag, const std::string& path, const char* other, const char* lost) {
+        throw std::runtime_error(flag + " " + path + " is the " + other + " file: writing it would destroy " + lost);
+    };
+    const bool to_file = job.output != "-", summary_to_file = !job.summary_path.empty() && !summary_on_stdout;
+    if (to_file && in && regular_file(job.output) == in) refuse("--output", job.output, "input", "the input");
+    if (!summary_to_file) return;
+    if (in && regular_file(job.summary_path) == in) refuse("--summary", job.summary_path, "input", "the input");
+    struct stat out {};
+    const bool summary_is_output =
+        to_file ? same_file(job.summary_path, job.output)
+                : fstat(STDOUT_FILENO, &out) == 0 && regular_file(out) && regular_file(out) == regular_file(job.summary_path);
+    if (summary_is_output) refuse("--summary", job.summary_path, "output", "the scored rows");
+}
+
+// The temporary summary file of the run in progress, for the signal handler (see summary_file).
+char interrupted_summary[4096];
+
+// SIGINT / SIGTERM during a run: the partial summary is removed and the interruption said, then the
+// conventional 128 + signal exit (only async-signal-safe calls).
+extern "C" void on_interrupt(int sig) {
+    if (interrupted_summary[0]) ::unlink(interrupted_summary);
+    static const char text[] = "\nloanrisk score: interrupted; the scored output is incomplete\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, text, sizeof text - 1);
+    ::_exit(128 + sig);
+}
+
+// The --summary file. A regular file (or one not there yet) is written under a temporary name beside it
+// and renamed over it once the run has succeeded, so a failed or interrupted run leaves the summary that
+// was there, or none, never an empty or partial one. A device or a pipe (/dev/null, /dev/stderr) is
+// written as it is. Opened before any scoring, so a path that cannot be written fails first.
+class summary_file {
+public:
+    explicit summary_file(const std::string& path) : path_(path) {
+        struct stat st {};
+        const bool special = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+        if (!special) temp_ = path + ".partial-" + std::to_string(::getpid());
+        f_ = std::fopen((special ? path : temp_).c_str(), "wb");
+        if (!f_) throw std::runtime_error("cannot write the summary " + path + ": " + std::strerror(errno));
+        if (!special && temp_.size() < sizeof interrupted_summary)
+            std::memcpy(interrupted_summary, temp_.c_str(), temp_.size() + 1);
+    }
+    summary_file(const summary_file&) = delete;
+    summary_file& operator=(const summary_file&) = delete;
+    ~summary_file() { discard(); }
+
+    std::FILE* stream() const { return f_; }
+    // Closes the file and puts it in place.
+    void commit() {
+        const bool closed = std::fclose(std::exchange(f_, nullptr)) == 0;
+        if (!closed || (!temp_.empty() && std::rename(temp_.c_str(), path_.c_str()) != 0)) {
+            const int e = errno;
+            discard();
+            throw std::runtime_error("cannot write the summary " + path_ + ": " + std::strerror(e));
+        }
+        temp_.clear();
+        interrupted_summary[0] = 0;
+    }
+    // Drops what was written (a failed run).
+    void discard() {
+        if (f_) std::fclose(std::exchange(f_, nullptr));
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        temp_.clear();
+        interrupted_summary[0] = 0;
+    }
+
+private:
+    std::string path_, temp_;
+    std::FILE* f_ = nullptr;
+};
 
 core::compiled_model load_compiled(const std::string& path) {
     auto m = core::load_model(path);
@@ -557,21 +692,24 @@ int run_score_job(const score_job& requested) {
     if (fstat(fileno(in), &st) != 0) throw std::runtime_error("cannot read " + job.input + ": " + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) throw std::runtime_error("cannot read " + job.input + ": it is a directory");
     if (S_ISREG(st.st_mode)) total_bytes = static_cast<std::size_t>(st.st_size);
-    if (job.output != "-") refuse_shared_file("--output", job.output, st);
+    if (job.input == "-" && isatty(STDIN_FILENO))
+        std::fputs("loanrisk score: reading CSV or NDJSON from the terminal (end with Ctrl-D; --input FILE reads a "
+                   "file)\n", stderr);
+    const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
+    refuse_shared_files(job, st, summary_on_stdout);
+    std::optional<summary_file> summary;
+    if (!job.summary_path.empty() && !summary_on_stdout) summary.emplace(job.summary_path);
     std::FILE* out = job.output == "-" ? stdout : std::fopen(job.output.c_str(), "wb");
     if (!out) throw std::runtime_error("cannot write " + job.output + ": " + std::strerror(errno));
-    // The summary file is opened before any scoring, so that a path it cannot be written to fails first.
-    const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
-    std::FILE* summary = nullptr;
-    if (!job.summary_path.empty() && !summary_on_stdout) {
-        refuse_shared_file("--summary", job.summary_path, st, out);
-        summary = std::fopen(job.summary_path.c_str(), "wb");
-        if (!summary) throw std::runtime_error("cannot write the summary " + job.summary_path + ": " + std::strerror(errno));
-    }
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
 
-    // First read: settles the format and, for CSV, the header.
+    // First read: settles the format and, for CSV, the header. A pipe may give a few bytes at a time: the
+    // byte-order mark and the first non-blank byte are read in full before anything is decided on them.
     std::string pending;
-    bool eof = read_more(pending, job.block_bytes, in, job.input);
+    bool eof = read_more(pending, job.block_bytes, fileno(in), job.input);
+    while (!eof && (pending.size() < 3 || pending.find_first_not_of(" \t\r\n\xEF\xBB\xBF") == std::string::npos))
+        eof = read_more(pending, job.block_bytes, fileno(in), job.input);
     std::size_t consumed = 0;  // input bytes before pending[0]
     if (pending.starts_with("\xEF\xBB\xBF")) pending.erase(0, 3), consumed = 3;
     bool csv = job.input_format == stream_format::csv;
@@ -596,15 +734,13 @@ int run_score_job(const score_job& requested) {
         // and zero loans, so it is refused, as is a first line longer than a record may be.
         constexpr std::size_t max_header_bytes = 1 << 20;
         std::size_t end = 0;
-        bool quoted = false;
+        csv_quotes quotes;
         for (;;) {
             bool cr_at_end = false;  // a CR that is the last byte read so far: what follows decides
             for (; end < pending.size(); ++end) {
                 const char c = pending[end];
-                if (c == '"') quoted = !quoted;
-                if (quoted) continue;
-                if (c == '\n') break;
-                if (c != '\r') continue;
+                if (quotes.step(c)) break;                 // the line feed that ends the header
+                if (quotes.inside() || c != '\r') continue;  // a CR only matters outside quoted fields
                 if (end + 1 == pending.size()) {
                     cr_at_end = !eof;
                     if (cr_at_end) break;
@@ -617,7 +753,7 @@ int run_score_job(const score_job& requested) {
             if (pending.size() > max_header_bytes)
                 throw std::runtime_error("line 1: no line end in the first " + std::to_string(max_header_bytes) +
                                          " bytes: is this a CSV file?");
-            eof = read_more(pending, job.block_bytes, in, job.input);
+            eof = read_more(pending, job.block_bytes, fileno(in), job.input);
         }
         end = std::min(end + 1, pending.size());
         header = pending.substr(0, end);
@@ -694,15 +830,25 @@ int run_score_job(const score_job& requested) {
                 cv.notify_all();
             }
             if (last) break;
-            // No record ends in what is pending: one longer than any decoder takes (or a quote never
-            // closed) must not grow the buffer without bound.
-            if (cut == 0 && pending.size() > io::decode_limits{}.max_line_bytes)
-                throw std::runtime_error("line " + std::to_string(lines + 1) + ": a record runs past " +
-                                         std::to_string(io::decode_limits{}.max_line_bytes) +
-                                         " bytes without ending (a line end missing, or a quote never closed)");
-            eof = read_more(pending, job.block_bytes, in, job.input);
+            // No record ends in what is pending. Under --on-error fail a record past the decoders' limit
+            // fails the run here; skip and report wait for its end (the decoder then refuses that record
+            // alone), up to max_pending_record_bytes, so that one that never ends (a line end missing, a
+            // quote never closed) cannot grow the buffer without bound.
+            const std::size_t limit =
+                job.errors == on_error::fail ? io::decode_limits{}.max_line_bytes : max_pending_record_bytes;
+            if (cut == 0 && pending.size() > limit)
+                throw std::runtime_error("line " + std::to_string(lines + 1) + ": a record longer than " +
+                                         std::to_string(limit) + " bytes" +
+                                         (job.errors == on_error::fail ? " (the record limit)"
+                                                                       : ", without ending (a line end missing, or a "
+                                                                         "quote never closed?)"));
+            eof = read_more(pending, job.block_bytes, fileno(in), job.input);
         } catch (const std::exception& e) {
-            read_failure = e.what();
+            try {
+                read_failure = e.what();
+            } catch (...) {  // no memory for the message
+                read_failure.emplace();
+            }
             break;
         }
         std::lock_guard lock(mu);
@@ -720,7 +866,8 @@ int run_score_job(const score_job& requested) {
     std::size_t bytes_done = 0;
     const auto started = std::chrono::steady_clock::now();
     auto last_progress = started;
-    const bool progress = job.progress && isatty(fileno(stderr));
+    // On a terminal only, and not when the scored rows go to the same one.
+    const bool progress = job.progress && isatty(STDERR_FILENO) && !(out == stdout && isatty(STDOUT_FILENO));
     for (std::size_t seq = 0;; ++seq) {
         block_result r;
         {
@@ -759,7 +906,7 @@ int run_score_job(const score_job& requested) {
             if (now - last_progress > std::chrono::milliseconds(500)) {
                 last_progress = now;
                 double elapsed = std::chrono::duration<double>(now - started).count();
-                std::string line = "\r" + std::to_string(totals.rows) + " rows  " +
+                std::string line = "\r\033[K" + std::to_string(totals.rows) + " rows  " +
                                    std::to_string(static_cast<long long>(static_cast<double>(totals.rows) / elapsed)) +
                                    " rows/s  " + seconds_text(elapsed);
                 if (total_bytes > 0 && bytes_done > 0)
@@ -771,6 +918,8 @@ int run_score_job(const score_job& requested) {
     if (fatal) {
         // The reader may be blocked reading a stream that never ends: report and leave without joining.
         std::fflush(out);
+        if (summary) summary->discard();
+        if (progress) std::fputs("\n", stderr);
         const bool bad_row = !fatal->code.empty();  // a decoder's error, not an I/O failure
         std::fprintf(stderr, "loanrisk score: %s%s\n", fatal->message().c_str(),
                      bad_row ? " (use --on-error skip or report to continue past bad rows)" : "");
@@ -787,9 +936,9 @@ int run_score_job(const score_job& requested) {
     if (progress) std::fputs("\n", stderr);
     if (in != stdin) std::fclose(in);
     if (read_failure) throw std::runtime_error(*read_failure);
-    write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary, summary_on_stdout ? out : summary);
-    if (summary && std::fclose(summary) != 0)
-        throw std::runtime_error("cannot write the summary " + job.summary_path + ": " + std::strerror(errno));
+    write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary,
+                       summary_on_stdout ? out : summary ? summary->stream() : nullptr);
+    if (summary) summary->commit();
     if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0))
         throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
     return 0;
@@ -829,9 +978,11 @@ int merge_summaries(const score_job& requested, const std::vector<std::string>& 
         if (!doc["rows_scored"].get_uint64().get(n)) totals.scored += n;
         if (!doc["rows_skipped"].get_uint64().get(n)) totals.error_count += n;
     }
-    if (job.policy_given && policy_text(job.rules) != policy_text(*policy))
-        throw std::runtime_error("the partials were scored with the policy " + policy_text(*policy) + ", not " +
-                                 policy_text(job.rules) + " as --approve-max, --reject-min or --lgd say");
+    const auto& given = job.policy_given;
+    if ((given.approve_max && job.rules.approve_max != policy->approve_max) ||
+        (given.reject_min && job.rules.reject_min != policy->reject_min) || (given.lgd && job.rules.lgd != policy->lgd))
+        throw std::runtime_error("the partials were scored with the policy " + policy_text(*policy) +
+                                 ", which --approve-max, --reject-min or --lgd contradict");
     job.rules = *policy;
     write_summary_file(job, m, total, totals, job.summary_path, false);
     return 0;

@@ -32,7 +32,9 @@ struct score_job {
     std::vector<std::string> group_by = {"loan_grade", "loan_intent"};
     bool group_by_given = false;
     core::policy rules;
-    bool policy_given = false;  // --approve-max, --reject-min or --lgd given
+    struct given {
+        bool approve_max = false, reject_min = false, lgd = false;
+    } policy_given;  // which of --approve-max, --reject-min and --lgd were given
     unsigned threads = 0;                // 0: one per core
     std::size_t block_bytes = 1 << 20;  // input bytes per block
     bool progress = false;               // a progress line on stderr
@@ -44,8 +46,8 @@ int run_score_job(const score_job& job);
 
 // `loanrisk score --merge-summaries FILE...`: merges partial summaries written with
 // --summary-format partial into the final summary (to job.summary_path), exactly as one run over all the
-// data would. The partials must have been scored with one policy, which the merged summary carries; the
-// job's policy, when given, must be that one.
+// data would. The partials must have been scored with one policy, which the merged summary carries; each
+// policy flag given must say the same.
 int merge_summaries(const score_job& job, const std::vector<std::string>& files);
 
 }  // namespace loanrisk::cli

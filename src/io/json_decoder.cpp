@@ -249,9 +249,14 @@ std::size_t json_source::here() const {
 }
 
 error malformed_json(simdjson::error_code e, const json_source& src, std::string where) {
+    // Where the brackets go wrong, unless the parser stopped at an earlier fault (a missing comma before a
+    // stray bracket is the first error; a parser that stopped at the very start has told nothing).
     if (e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT || e == simdjson::TAPE_ERROR)
-        if (const structure_fault f = find_structure_fault({src.begin, src.size}); f.what)
-            return invalid(f.what, std::move(where), src.base + f.offset, "malformed_json");
+        if (const structure_fault f = find_structure_fault({src.begin, src.size}); f.what) {
+            const std::size_t stopped = src.doc == nullptr ? src.base : src.here();
+            if (stopped == src.base || src.base + f.offset <= stopped)
+                return invalid(f.what, std::move(where), src.base + f.offset, "malformed_json");
+        }
     if (src.doc == nullptr)
         return invalid(reason(e), std::move(where), src.base + stage1_error_offset(e, {src.begin, src.size}),
                        "malformed_json");

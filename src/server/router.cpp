@@ -613,7 +613,7 @@ response static_file(const request& req, std::string_view name, route_id route =
     if (!a) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
     if (req.method != "GET") {
         response res = error_response(405, "method_not_allowed",
-                                      std::string(req.path()) + " accepts GET (and HEAD) only", route_id::dashboard);
+                                      std::string(req.path()) + " accepts GET (and HEAD) only", route);
         res.headers.emplace_back("Allow", "GET, HEAD");
         return res;
     }

@@ -65,6 +65,7 @@ expect_refused "--summary $work/in.csv is the input file" --input "$work/in.csv"
 cmp "$work/p.csv" "$work/in.csv" || fail "a refused run changed its input"
 rm -f "$work/same_out.csv"
 expect_refused "--summary $work/same_out.csv is the output file" --input "$work/p.csv" --output "$work/same_out.csv" --summary "$work/same_out.csv"
+[[ ! -e $work/same_out.csv ]] || fail "a refused run created its output"
 expect_refused "cannot read $work: it is a directory" --input "$work" --output /dev/null --summary /dev/null
 expect_refused "cannot write the summary /dev/full: No space left on device" --input "$work/p.csv" --output /dev/null --summary /dev/full
 expect_refused "cannot write the summary $work/nodir/s.json" --input "$work/p.csv" --output /dev/null --summary "$work/nodir/s.json"
@@ -79,9 +80,45 @@ score --input "$work/p.csv" --output /dev/null --summary "$work/g.json" --group-
 grep -q '"expected_loss_by":{"loan_grade":{[^}]*}[^}]*}[^}]*}[^}]*},"person_home_ownership":' "$work/g.json" || fail "group_by: $(cat "$work/g.json")"
 # --keep-columns passes records through: the output must be in the input's format.
 expect_refused "--keep-columns passes each input record through" --input "$work/p.csv" --output-format ndjson --keep-columns --output /dev/null --summary /dev/null
-# A record that never ends (no line end, or a quote never closed) fails at the record limit, in bounded memory.
+# A record past the 1 MiB limit fails the run under --on-error fail; skip and report refuse that record alone
+# and score the rest. One that never ends (a quote never closed) stays within bounded memory either way.
 { head -1 "$work/p.csv"; printf '"A-9,'; head -c 3000000 /dev/zero | tr '\0' x; } > "$work/long.csv"
-expect_refused "line 2: a record runs past 1048576 bytes without ending" --input "$work/long.csv" --output /dev/null --summary /dev/null --threads 1
+expect_refused "line 2: a record longer than 1048576 bytes (the record limit)" --input "$work/long.csv" --output /dev/null --summary /dev/null --threads 1
+{ head -2 "$work/p.csv"; printf 'A-big,'; head -c 3000000 /dev/zero | tr '\0' x; printf '\n'; tail -n +3 "$work/p.csv"; } > "$work/big_row.csv"
+score --input "$work/big_row.csv" --on-error report --output "$work/big_row_out.csv" --summary "$work/big_row.json" --threads 1
+[[ $(wc -l < "$work/big_row_out.csv") == 7 ]] || fail "report mode keeps one line per row around a 3 MB record"
+grep -q '^2,,ERROR,,"line 3: ' "$work/big_row_out.csv" || fail "big row: $(sed -n 3p "$work/big_row_out.csv" | cut -c1-200)"
+[[ $(summary_field "$work/big_row.json" rows_scored) == 5 ]] || fail "the rows around a 3 MB record are scored"
+
+# One stray quote inside an unquoted field (O"NEIL) is that row's error: the rows after it are all scored
+# (reading every quote as opening a field joined them into one lost record).
+sed '3s/^A-2,/O"NEIL,/' "$work/p.csv" > "$work/stray.csv"
+score --input "$work/stray.csv" --on-error report --output "$work/stray_out.csv" --summary "$work/stray.json" --block-bytes 1024
+[[ $(wc -l < "$work/stray_out.csv") == 6 ]] || fail "stray quote: $(cat "$work/stray_out.csv")"
+[[ $(summary_field "$work/stray.json" rows_scored) == 4 ]] || fail "stray quote: the other rows are scored"
+grep -q '^2,,ERROR,,line 3: quote character inside an unquoted field' "$work/stray_out.csv" || fail "stray quote line: $(sed -n 3p "$work/stray_out.csv")"
+
+# A failed or interrupted run leaves the summary that was there (or none), never an empty or partial one.
+echo '{"kept":true}' > "$work/kept.json"
+if score --input "$work/bad.csv" --output /dev/null --summary "$work/kept.json" 2> /dev/null; then fail "bad.csv passed"; fi
+[[ $(cat "$work/kept.json") == '{"kept":true}' ]] || fail "a failed run changed the summary file"
+if score --input "$work/bad.csv" --output /dev/null --summary "$work/new.json" 2> /dev/null; then fail "bad.csv passed"; fi
+[[ ! -e $work/new.json ]] || fail "a failed run left a summary"
+{ cat "$work/p.csv"; sleep 5; } | "$bin" score --model "$src/models/credit_risk_pd.json" --quiet --output /dev/null \
+    --summary "$work/kept.json" 2> "$work/int.err" &
+pid=$!
+sleep 1
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[[ $rc == 143 ]] || fail "SIGTERM: exit $rc, expected 143"
+grep -q "interrupted; the scored output is incomplete" "$work/int.err" || fail "SIGTERM message: $(cat "$work/int.err")"
+[[ $(cat "$work/kept.json") == '{"kept":true}' ]] || fail "an interrupted run changed the summary file"
+ls "$work" | grep -q partial && fail "a temporary summary was left: $(ls "$work")"
+
+# NDJSON --keep-columns keeps an item's fields when its line ends in spaces.
+printf '%s  \n' "$(head -1 "$work/p.ndjson")" > "$work/spaces.ndjson"
+score --input "$work/spaces.ndjson" --keep-columns --output "$work/spaces_out.ndjson" --summary /dev/null
+grep -q '"person_income":59000.*"pd_default":' "$work/spaces_out.ndjson" || fail "keep-columns with trailing spaces: $(cat "$work/spaces_out.ndjson")"
 
 # An id in another encoding (Latin-1) still makes valid JSON lines: U+FFFD for the byte that is not UTF-8.
 sed '2s/^A-1,/M\xfcller,/' "$work/p.csv" > "$work/latin1.csv"
@@ -182,6 +219,8 @@ if [[ -f $data ]]; then
     if "$bin" score --model "$src/models/credit_risk_pd.json" --merge-summaries --input "$work/strict.json" --lgd 0.6 \
         --summary /dev/null 2> "$work/err"; then fail "a merge under another --lgd succeeded"; fi
     grep -q "the partials were scored with the policy" "$work/err" || fail "merge flag message: $(cat "$work/err")"
+    "$bin" score --model "$src/models/credit_risk_pd.json" --merge-summaries --input "$work/strict.json" --lgd 0.4 \
+        --summary /dev/null || fail "a merge with the one flag that agrees was refused"
 elif [[ -n ${LOANRISK_REQUIRE_DATA:-} ]]; then
     fail "$data is required"
 fi

@@ -216,6 +216,8 @@ TEST(json_decoder, unbalanced_brackets_are_reported_where_they_go_wrong) {
     EXPECT_EQ(batch(R"({"items": [{"amount": 1}, {"amount": 2}])"), ends + "40");
     EXPECT_EQ(batch(R"([{"amount": 1}] x)"), after + "16");
     EXPECT_EQ(batch(R"([{"amount": 1}]])"), after + "15");
+    // A fault before the brackets go wrong is the one reported: here the missing comma.
+    EXPECT_EQ(single(R"({"amount": 1 "x": 2}})"), "malformed_json improper structure: a missing or extra comma, colon, brace, bracket or key @13");
     // A bracket inside a string is text, escaped quotes included.
     EXPECT_EQ(batch(R"([{"grade": "]\"}"}]])"), after + "19");
 }
