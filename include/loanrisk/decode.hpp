@@ -98,6 +98,8 @@ public:
     status feed(std::string_view chunk, core::loan_batch& out);
     status finish(core::loan_batch& out);
     std::size_t items() const { return items_; }
+    // Once the header is in: the model inputs it has no column for (every row scores them as missing).
+    std::vector<std::string> inputs_without_column() const;
     // After the header has been fed: the records that follow start after `lines_before` lines, at byte
     // `body_offset` of a larger body (a block of a stream decoded on its own).
     void continue_at(std::size_t lines_before, std::size_t body_offset) {

@@ -767,6 +767,14 @@ int run_score_job(const score_job& requested) {
         core::loan_batch none;
         none.reset(m);
         if (auto s = check.feed(header, none); !s) throw std::runtime_error(s.err().message());
+        // Allowed (a missing feature is imputed as the model says), but a renamed column would otherwise
+        // lower the scores' quality without a word.
+        if (const auto absent = check.inputs_without_column(); !absent.empty()) {
+            std::string names;
+            for (const auto& a : absent) names += (names.empty() ? "" : ", ") + a;
+            std::fprintf(stderr, "loanrisk score: warning: the header has no column for %s: every row scores %s as "
+                                 "missing\n", names.c_str(), absent.size() == 1 ? "it" : "them");
+        }
     }
 
     pipeline work(job, m, csv, csv_out, header);

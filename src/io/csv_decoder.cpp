@@ -585,6 +585,16 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
     return ok();
 }
 
+std::vector<std::string> csv_decoder::inputs_without_column() const {
+    std::vector<bool> seen(model_.inputs.size(), false);
+    for (const column_role& c : columns_)
+        if (c.input >= 0) seen[static_cast<std::size_t>(c.input)] = true;
+    std::vector<std::string> absent;
+    for (std::size_t i = 0; i < seen.size(); ++i)
+        if (!seen[i]) absent.push_back(model_.inputs[i].name);
+    return absent;
+}
+
 status csv_decoder::record(const std::vector<std::string_view>& fields, std::size_t line, std::size_t offset,
                            core::loan_batch& out) {
     if (fields.size() != columns_.size())

@@ -115,6 +115,13 @@ grep -q "interrupted; the scored output is incomplete" "$work/int.err" || fail "
 [[ $(cat "$work/kept.json") == '{"kept":true}' ]] || fail "an interrupted run changed the summary file"
 ls "$work" | grep -q partial && fail "a temporary summary was left: $(ls "$work")"
 
+# A model input the CSV has no column for is scored as missing, and said once on stderr.
+cut -d, -f1-7,9- "$work/p.csv" > "$work/no_amount.csv"
+score --input "$work/no_amount.csv" --output /dev/null --summary /dev/null 2> "$work/warn"
+grep -q "warning: the header has no column for loan_amnt: every row scores it as missing" "$work/warn" || fail "no warning: $(cat "$work/warn")"
+score --input "$work/p.csv" --output /dev/null --summary /dev/null 2> "$work/warn"
+[[ ! -s $work/warn ]] || fail "a warning for a complete header: $(cat "$work/warn")"
+
 # NDJSON --keep-columns keeps an item's fields when its line ends in spaces.
 printf '%s  \n' "$(head -1 "$work/p.ndjson")" > "$work/spaces.ndjson"
 score --input "$work/spaces.ndjson" --keep-columns --output "$work/spaces_out.ndjson" --summary /dev/null
