@@ -12,15 +12,6 @@ namespace loanrisk::server {
 
 namespace {
 
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 // Process-wide, not per app_state: /predict's per-thread scratch (its batch and kernel binding, which points
 // into the model) is keyed on the generation and outlives any one app_state (tests make one after another).
 std::atomic<std::uint64_t> next_generation{0};
@@ -40,7 +31,7 @@ result<std::shared_ptr<const model_state>> app_state::load(const std::string& pa
     s->compiled = std::move(*compiled);
     s->policy_args = core::make_policy_args(s->compiled, options_.rules);
     s->path = path;
-    s->loaded_at = utc_now();
+    s->loaded_at = iso_time(std::chrono::system_clock::now());
     s->generation = ++next_generation;
 
     // Warm-up: one small synthetic portfolio through the decoder and the scorer touches every table

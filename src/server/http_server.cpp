@@ -90,10 +90,16 @@ struct request_meta {
     std::string remote;
 };
 
+// One line per request: time, client, "method target" (quotes and backslashes in it escaped, so a line
+// always parses), status, body bytes sent, duration.
 void access_log(const server_context& ctx, const request_meta& m, int status, std::size_t bytes, double seconds) {
     if (!ctx.options.access_log) return;
-    std::string line = m.remote + " \"" + m.method + " " + m.target + "\" " + std::to_string(status) + " " +
-                       std::to_string(bytes) + " " + std::to_string(seconds * 1000) + "ms\n";
+    std::string line = iso_time(std::chrono::system_clock::now()) + " " + m.remote + " \"" + m.method + " ";
+    for (char c : m.target) {
+        if (c == '"' || c == '\\') line += '\\';
+        line += c;
+    }
+    line += "\" " + std::to_string(status) + " " + std::to_string(bytes) + " " + std::to_string(seconds * 1000) + "ms\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
@@ -132,7 +138,7 @@ asio::awaitable<bool> send(Stream& stream, beast::tcp_stream& raw, server_contex
     }
     double seconds = std::chrono::duration<double>(clock_type::now() - meta.start).count();
     ctx.app.metrics().record_request(res.route, res.status, seconds);
-    access_log(ctx, meta, res.status, res.body.size(), seconds);
+    access_log(ctx, meta, res.status, res.omit_body ? 0 : res.body.size(), seconds);
     if (ec) {
         report("write", ec);
         co_return false;
@@ -169,6 +175,8 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             }
             buffer.commit(n);
         }
+        // A request has begun arriving: a drain lets it finish (only idle connections are closed).
+        slot.busy = true;
         raw.expires_after(millis(o.read_timeout));
         http::request_parser<http::empty_body> head_parser;
         wire::apply_limits(head_parser, o);
@@ -176,7 +184,6 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         // Beast applies the header limit to each parse of what has arrived, so a head that came in parts
         // could pass it nearly twice over: the whole head is held to it here.
         if (!ec && n > o.max_header_bytes) ec = http::error::header_limit;
-        slot.busy = true;
         request_meta meta{clock_type::now(), {}, {}, remote};
         if (ec) {
             if (auto res = wire::parse_failure(ec, route_id::not_found, o)) {
@@ -341,6 +348,7 @@ asio::awaitable<void> listen(server_context& ctx, worker& w, bool shared_listene
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         if (ctx.active.load() >= ctx.options.max_connections || ctx.app.draining()) {
+            ctx.app.metrics().record_refused_connection();
             asio::co_spawn(target.ioc, refuse(std::move(socket)), asio::detached);
             continue;
         }

@@ -35,14 +35,6 @@ core::summary_options live_groups(const core::compiled_model& m) {
     return o;
 }
 
-std::string iso_time(std::chrono::system_clock::time_point t) {
-    std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 // Prometheus label values escape backslash, quote and newline.
 std::string label(std::string_view v) {
@@ -98,13 +90,29 @@ struct metrics_registry::shard {
     std::array<std::uint64_t, pd_bins> pd_histogram{};
     double pd_sum = 0, expected_loss_sum = 0;
     std::uint64_t reloads_ok = 0, reloads_failed = 0;
+    std::uint64_t connections_refused = 0;
 
-    void shape(const model_state& s) {
-        if (generation == s.generation) return;
-        live.reset(s.compiled, live_groups(s.compiled));
-        generation = s.generation;
+    // Whether the live portfolio takes loans scored by `s`: a newer model starts it afresh; an older one
+    // (a request that began before a reload and ended after it) adds to the process totals only, never
+    // reshaping the portfolio back.
+    bool shape(const model_state& s) {
+        if (s.generation < generation) return false;
+        if (s.generation > generation) {
+            live.reset(s.compiled, live_groups(s.compiled));
+            generation = s.generation;
+        }
+        return true;
     }
 };
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+    std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
 
 metrics_registry::metrics_registry(std::size_t shards) : started_(std::chrono::system_clock::now()) {
     for (std::size_t i = 0; i < std::max<std::size_t>(1, shards); ++i) shards_.push_back(std::make_unique<shard>());
@@ -129,12 +137,14 @@ void metrics_registry::record_request(route_id r, int status, double seconds) {
     s.latency_sum[route] += seconds;
 }
 
-void metrics_registry::record_scores(const model_state& st, const core::portfolio_accumulator& a,
-                                     const core::loan_batch& b, std::size_t begin, std::size_t end, const double* el) {
-    shard& s = mine();
-    std::lock_guard lock(s.mu);
-    s.shape(st);
-    core::portfolio_accumulator& l = s.live;
+core::portfolio_accumulator metrics_registry::live_accumulator(const model_state& s) {
+    core::portfolio_accumulator a;
+    a.reset(s.compiled, live_groups(s.compiled));
+    return a;
+}
+
+void metrics_registry::add_scored(core::portfolio_accumulator& l, const core::portfolio_accumulator& a,
+                                  const core::loan_batch& b, std::size_t begin, std::size_t end, const double* el) {
     l.count += a.count;
     for (std::size_t i = 0; i < 3; ++i) l.decisions[i] += a.decisions[i];
     l.exposure_total += a.exposure_total;
@@ -149,7 +159,13 @@ void metrics_registry::record_scores(const model_state& st, const core::portfoli
     }
     l.band_unknown += a.band_unknown;
     l.add_groups(b, begin, end, el);
+}
 
+void metrics_registry::record_portfolio(const model_state& st, const core::portfolio_accumulator& a) {
+    if (a.count == 0) return;
+    shard& s = mine();
+    std::lock_guard lock(s.mu);
+    if (s.shape(st)) s.live.merge(a);
     s.loans += a.count;
     for (std::size_t i = 0; i < 3; ++i) s.decisions[i] += a.decisions[i];
     for (std::size_t i = 0; i < pd_bins; ++i) s.pd_histogram[i] += a.pd_histogram[i];
@@ -161,9 +177,10 @@ void metrics_registry::record_one(const model_state& st, const core::block_total
                                   const double* el) {
     shard& s = mine();
     std::lock_guard lock(s.mu);
-    s.shape(st);
-    s.live.add(t, 1);
-    s.live.add_groups(b, 0, 1, el);
+    if (s.shape(st)) {
+        s.live.add(t, 1);
+        s.live.add_groups(b, 0, 1, el);
+    }
     ++s.loans;
     ++s.decisions[static_cast<std::size_t>(t.review_or_worse + t.rejected)];
     std::size_t bin = 0;
@@ -179,11 +196,17 @@ void metrics_registry::record_reload(bool ok) {
     ++(ok ? s.reloads_ok : s.reloads_failed);
 }
 
+void metrics_registry::record_refused_connection() {
+    shard& s = mine();
+    std::lock_guard lock(s.mu);
+    ++s.connections_refused;
+}
+
 std::string metrics_registry::prometheus(const model_state& current, bool ready) const {
     std::array<std::array<std::uint64_t, tracked_statuses.size() + 1>, route_count> requests{};
     std::array<std::array<std::uint64_t, latency_buckets.size() + 1>, route_count> latency{};
     std::array<double, route_count> latency_sum{};
-    std::uint64_t loans = 0, reloads_ok = 0, reloads_failed = 0;
+    std::uint64_t loans = 0, reloads_ok = 0, reloads_failed = 0, connections_refused = 0;
     std::array<std::uint64_t, 3> decisions{};
     std::array<std::uint64_t, pd_bins> pd_histogram{};
     double pd_sum = 0, el_sum = 0;
@@ -204,6 +227,7 @@ std::string metrics_registry::prometheus(const model_state& current, bool ready)
         el_sum += s.expected_loss_sum;
         reloads_ok += s.reloads_ok;
         reloads_failed += s.reloads_failed;
+        connections_refused += s.connections_refused;
         if (s.generation == current.generation) live.merge(s.live);
     }
     auto summary = core::summarize(current.compiled, live, live_groups(current.compiled));
@@ -286,6 +310,9 @@ std::string metrics_registry::prometheus(const model_state& current, bool ready)
     head("loanrisk_model_reloads_total", "counter", "Model reloads (admin route and SIGHUP) by result.");
     o += "loanrisk_model_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok) + "\n";
     o += "loanrisk_model_reloads_total{result=\"failed\"} " + std::to_string(reloads_failed) + "\n";
+    head("loanrisk_connections_refused_total", "counter",
+         "Connections answered 503 without a request: over --max-connections, or while draining.");
+    o += "loanrisk_connections_refused_total " + std::to_string(connections_refused) + "\n";
     return o;
 }
 

@@ -27,8 +27,11 @@ std::string_view route_name(route_id r);  // "/predict", ..., "unmatched" for no
 
 inline constexpr std::array<double, 16> latency_buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                            0.05,   0.1,     0.25,   0.5,   1,     2.5,    5,     10};
-inline constexpr std::array<int, 14> tracked_statuses = {100, 200, 400, 401, 403, 404, 405,
-                                                         408, 413, 415, 422, 431, 500, 503};
+inline constexpr std::array<int, 17> tracked_statuses = {100, 200, 304, 400, 401, 403, 404, 405, 408,
+                                                         411, 413, 415, 422, 431, 500, 501, 503};
+
+// "2026-11-27T00:16:33Z"
+std::string iso_time(std::chrono::system_clock::time_point t);
 
 class metrics_registry {
 public:
@@ -39,13 +42,20 @@ public:
     static void set_thread_shard(std::size_t shard);
 
     void record_request(route_id r, int status, double seconds);
-    // Adds a scored request to the live portfolio: its totals (`request` may group by anything) and the
-    // loans [begin, end) of `b` with their Expected Losses, grouped by every categorical input.
-    void record_scores(const model_state& s, const core::portfolio_accumulator& request, const core::loan_batch& b,
-                       std::size_t begin, std::size_t end, const double* el);
+    // A scored request in the live portfolio's shape (Expected Loss grouped by every categorical input):
+    // start from live_accumulator(s), add each scored chunk with add_scored (its totals, `chunk`, may group
+    // by anything; the loans [begin, end) of `b` with their Expected Losses are grouped here), and record it
+    // with record_portfolio once the whole request has succeeded, so that a request that fails part-way
+    // (a streamed body with a bad row after 65,536 good ones) counts nothing.
+    static core::portfolio_accumulator live_accumulator(const model_state& s);
+    static void add_scored(core::portfolio_accumulator& scored, const core::portfolio_accumulator& chunk,
+                           const core::loan_batch& b, std::size_t begin, std::size_t end, const double* el);
+    void record_portfolio(const model_state& s, const core::portfolio_accumulator& scored);
     // One loan from /predict, straight from the policy kernel's totals.
     void record_one(const model_state& s, const core::block_totals& t, const core::loan_batch& b, const double* el);
     void record_reload(bool ok);
+    // A connection over --max-connections (or arriving while draining), answered 503 without a request.
+    void record_refused_connection();
 
     // Prometheus text exposition (version 0.0.4).
     std::string prometheus(const model_state& current, bool ready) const;

@@ -325,6 +325,7 @@ public:
         : state_(std::move(s)), options_(std::move(o)), app_(app) {
         batch_.reset(state_->compiled, options_.explain);
         acc_.reset(state_->compiled, options_.summary);
+        scored_so_far_ = metrics_registry::live_accumulator(*state_);
         score_.rules = app.options().rules;
         score_.threads = app.options().score_threads;
         if (!options_.results) return;
@@ -340,7 +341,7 @@ public:
         if (!batch_.size) return;
         const core::compiled_model& m = state_->compiled;
         core::score_batch(m, batch_, score_, scored_, acc_);
-        app_.metrics().record_scores(*state_, acc_delta(), batch_, 0, batch_.size, scored_.expected_loss.data());
+        metrics_registry::add_scored(scored_so_far_, acc_delta(), batch_, 0, batch_.size, scored_.expected_loss.data());
         if (options_.results) {
             if (options_.out == format::json) {
                 if (count_) body_ += ',';
@@ -357,6 +358,7 @@ public:
 
     response finish() {
         flush();
+        app_.metrics().record_portfolio(*state_, scored_so_far_);
         response res = json_response(200, {}, route_id::batch_predict);
         const core::compiled_model& m = state_->compiled;
         core::portfolio_summary summary = core::summarize(m, acc_, options_.summary);
@@ -418,6 +420,7 @@ private:
     core::loan_batch batch_;
     core::scored_batch scored_;
     core::portfolio_accumulator acc_, seen_, delta_;
+    core::portfolio_accumulator scored_so_far_;  // for the metrics, recorded when the request succeeds
     std::string body_;
     std::size_t count_ = 0;
 };

@@ -315,6 +315,35 @@ def stats_is_a_live_snapshot_since_start(s):
 
 
 @test
+def a_streamed_batch_that_fails_part_way_counts_no_loans(s):
+    # 70,000 good rows (more than one 65,536-loan flush while the body streams), then a bad one: a 422, and
+    # neither /metrics nor /stats counts any of the loans scored before it.
+    def scored():
+        _, stats, _ = s.json("GET", "/stats")
+        _, data = s.request("GET", "/metrics")
+        m = re.search(rb"^loanrisk_loans_scored_total (\d+)", data, re.M)
+        return stats["loans_scored_total"], int(m.group(1))
+    before = scored()
+    rows = (ROWS * (70000 // len(ROWS) + 1))[:70000]
+    body = to_csv(rows) + "bad,abc" + "," * (len(FEATURES) - 1) + "\n"
+    r, data = s.request("POST", "/batch_predict?results=false", body.encode(), {"Content-Type": "text/csv"})
+    expect_error(r.status, json.loads(data), 422, "invalid_field")
+    expect(scored() == before, (before, scored()))
+
+
+@test
+def a_304_is_counted_under_its_own_status(s):
+    r, _ = s.request("GET", "/")
+    etag = r.getheader("ETag")
+    r, _ = s.request("GET", "/", None, {"If-None-Match": etag})
+    expect(r.status == 304, r.status)
+    _, data = s.request("GET", "/metrics")
+    expect(b'loanrisk_http_requests_total{route="/",status="304"} ' in data, "no 304 label")
+    expect(b'route="/",status="other"' not in data, "304 counted as other")
+    expect(b"loanrisk_connections_refused_total " in data, "no refused-connections counter")
+
+
+@test
 def dashboard_page_links_the_json_routes(s):
     r, data = s.request("GET", "/")
     html = data.decode()
@@ -655,10 +684,28 @@ def test_admin_disabled_connection_cap_and_policy_flags():
         for h in held:
             h.close()
         time.sleep(0.2)
+        _, metrics = s.request("GET", "/metrics")
+        expect(re.search(rb"^loanrisk_connections_refused_total [1-9]", metrics, re.M), "refused connection not counted")
         st, _, _ = s.json("GET", "/health")
         expect(st == 200, "connections freed")
     finally:
         expect(s.stop() == 0, "exit code")
+
+
+def test_access_log_has_one_parseable_line_per_request():
+    s = Server("--access-log")
+    try:
+        with socket.create_connection(("127.0.0.1", s.port)) as c:
+            c.sendall(b'GET /x"y\\z HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            recv_response(c)
+        r, data = s.request("HEAD", "/model")
+        expect(r.status == 200 and data == b"", r.status)
+    finally:
+        expect(s.stop() == 0, "exit code")
+    line = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ "((?:[^"\\]|\\.)*)" (\d{3}) (\d+) [\d.]+ms$')
+    logged = [m for m in map(line.match, s.stderr().splitlines()) if m]
+    expect(any(m.group(1) == r'GET /x\"y\\z' and m.group(2) == "404" for m in logged), s.stderr())
+    expect(any(m.group(1) == "HEAD /model" and m.group(2) == "200" and m.group(3) == "0" for m in logged), s.stderr())
 
 
 def test_bad_policy_flags_are_a_start_up_error():
@@ -677,12 +724,18 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0():
     idle = socket.create_connection(("127.0.0.1", s.port))  # an idle keep-alive connection: closed at once
     sock.sendall(b"POST /batch_predict?results=false HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:len(body) // 2])
+    half = socket.create_connection(("127.0.0.1", s.port))  # a request whose head is half sent: in flight too
+    half.sendall(b"GET /health HTTP/1.1\r\nHo")
     time.sleep(0.3)
     s.proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     expect(s.proc.poll() is None, "exited with a request in flight")
     idle.settimeout(5)
     expect(idle.recv(10) == b"", "idle connection not closed on drain")
+    half.sendall(b"st: x\r\n\r\n")
+    half_data = recv_response(half)
+    half.close()
+    expect(half_data.startswith(b"HTTP/1.1 200") and re.search(rb"(?i)connection: close", half_data), half_data[:200])
     sock.sendall(body[len(body) // 2:])
     data = recv_response(sock)
     sock.close()
@@ -758,7 +811,8 @@ def main():
         if code != 0:
             failed += 1
             print("FAIL  main server exit code %s\n%s" % (code, main_server.stderr()))
-    for fn in (test_admin_disabled_connection_cap_and_policy_flags, test_bad_policy_flags_are_a_start_up_error,
+    for fn in (test_admin_disabled_connection_cap_and_policy_flags, test_access_log_has_one_parseable_line_per_request,
+               test_bad_policy_flags_are_a_start_up_error,
                test_sigterm_lets_in_flight_requests_finish_and_exits_0, test_tls_with_a_certificate_made_by_openssl):
         run(fn.__name__, fn)
     print("%d tests, %d failed" % (ran, failed))

@@ -284,3 +284,33 @@ TEST(app_state_serving, follows_installs_on_every_thread_and_never_gives_another
     EXPECT_EQ(a.serving(), w.get());
     EXPECT_EQ(b.serving(), z.get());
 }
+
+// The live portfolio follows the newest model: a request that began on the model before a reload and ends
+// after it adds to the process totals but neither lands in nor wipes the new model's live portfolio (it used
+// to reshape the portfolio back to the old model, dropping what the new one had scored).
+TEST(metrics_live, a_request_on_the_previous_model_does_not_reset_the_new_models_portfolio) {
+    server_options o;
+    app_state app{o, 1};
+    auto load = [&](const std::string& text) {
+        const std::string path = write_model_file("router_test_live_model.json", text);
+        auto s = app.load(path);
+        std::remove(path.c_str());
+        if (!s) throw std::runtime_error(s.err().message());
+        return *s;
+    };
+    auto old_model = load(loanrisk::testing::small_model);
+    auto new_model = load(loanrisk::testing::small_model_with("\"intercept\": -1", "\"intercept\": 0.75"));
+    auto one_loan = [](const model_state& s) {
+        auto p = metrics_registry::live_accumulator(s);
+        p.count = 1;
+        p.decisions[0] = 1;
+        return p;
+    };
+    app.metrics().record_portfolio(*new_model, one_loan(*new_model));
+    app.metrics().record_portfolio(*old_model, one_loan(*old_model));  // began before the reload
+    app.metrics().record_portfolio(*new_model, one_loan(*new_model));
+    const std::string stats = app.metrics().stats_json(*new_model);
+    EXPECT_NE(stats.find("\"loans_scored_total\":3"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("\"live\":{\"count\":2"), std::string::npos) << stats;
+}
+
