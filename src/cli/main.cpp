@@ -299,7 +299,8 @@ options:
   --approve-max X --reject-min X --lgd X   policy (defaults 0.30, 0.60, 0.60)
   --threads N            worker threads (default: one per core)
   --block-bytes N        input bytes per block of work (default: 1048576); memory is about
-                         (2 x threads + 2) blocks
+                         (2 x threads + 2) blocks, plus, under skip or report, one record being
+                         waited for (at most 64 MiB; fail stops at a record past 1 MiB)
   --quiet                no progress line on a terminal
 )";
 

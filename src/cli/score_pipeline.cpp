@@ -95,6 +95,21 @@ struct csv_quotes {
         field_start = c == ',' || c == '\n';
         return c == '\n';
     }
+    // Steps over the line [begin, end) and its line feed; true when that ends the record. Only quotes
+    // matter, so the bytes between them are skipped with memchr: outside a quoted field a quote opens one
+    // when it starts its field (the line's first byte starts a record, or a comma comes before it).
+    bool line(const char* begin, const char* end) {
+        for (const char* p = begin; p < end;) {
+            if (!quote_pending) {
+                const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+                if (q == nullptr) break;
+                if (!quoted) field_start = q == begin || q[-1] == ',';
+                p = q;
+            }
+            step(*p++);
+        }
+        return step('\n');
+    }
 };
 
 // The most a record may hold while the reader waits for its end under --on-error skip or report.
@@ -159,10 +174,8 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
         if (hit == nullptr) break;
         const auto i = static_cast<std::size_t>(hit - data);
         bool ends = true;  // a line with no quote, outside a quoted field, ends its record
-        if (has_quotes && (quotes.inside() || std::memchr(data + from, '"', i - from) != nullptr)) {
-            for (std::size_t k = from; k < i; ++k) quotes.step(data[k]);
-            ends = quotes.step('\n');
-        }
+        if (has_quotes && (quotes.inside() || std::memchr(data + from, '"', i - from) != nullptr))
+            ends = quotes.line(data + from, hit);
         from = i + 1;
         ++line;
         if (!ends) continue;
@@ -537,6 +550,11 @@ bool read_more(std::string& pending, std::size_t bytes, int in, const std::strin
         }
         const ssize_t n = ::read(in, pending.data() + had + got, bytes - got);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {  // a non-blocking input: wait for it
+            pollfd p{in, POLLIN, 0};
+            ::poll(&p, 1, -1);
+            continue;
+        }
         if (n < 0) {
             pending.resize(had + got);
             throw std::runtime_error("cannot read " + (name == "-" ? std::string("stdin") : name) + ": " +
@@ -593,32 +611,60 @@ void refuse_shared_files(const score_job& job, const struct stat& input, bool su
     if (summary_is_output) refuse("--summary", job.summary_path, "output", "the scored rows");
 }
 
-// The temporary summary file of the run in progress, for the signal handler (see summary_file).
+// The temporary summary file of the run in progress, for the signal handler (see summary_file): the name is
+// written first, then the flag set; the handler reads the name only when the flag is.
 char interrupted_summary[4096];
+volatile std::sig_atomic_t interrupted_summary_set = 0;
 
-// SIGINT / SIGTERM during a run: the partial summary is removed and the interruption said, then the
-// conventional 128 + signal exit (only async-signal-safe calls).
+// SIGINT / SIGTERM / SIGHUP during a run: the temporary summary is removed and the interruption said, then
+// the conventional 128 + signal exit; SIGPIPE (the reader of the output went away, `| head`) the same
+// without a word. Only async-signal-safe calls.
 extern "C" void on_interrupt(int sig) {
-    if (interrupted_summary[0]) ::unlink(interrupted_summary);
-    static const char text[] = "\nloanrisk score: interrupted; the scored output is incomplete\n";
-    [[maybe_unused]] auto n = ::write(STDERR_FILENO, text, sizeof text - 1);
+    if (interrupted_summary_set) ::unlink(interrupted_summary);
+    if (sig != SIGPIPE) {
+        static const char text[] = "\nloanrisk score: interrupted; the scored output is incomplete\n";
+        [[maybe_unused]] auto n = ::write(STDERR_FILENO, text, sizeof text - 1);
+    }
     ::_exit(128 + sig);
 }
 
-// The --summary file. A regular file (or one not there yet) is written under a temporary name beside it
-// and renamed over it once the run has succeeded, so a failed or interrupted run leaves the summary that
-// was there, or none, never an empty or partial one. A device or a pipe (/dev/null, /dev/stderr) is
-// written as it is. Opened before any scoring, so a path that cannot be written fails first.
+void handle_interruptions() {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, on_interrupt);
+}
+
+// The --summary file. A regular file (or one not there yet; a symbolic link counts as the file it points
+// to) is written under a new temporary name beside it (mkstemp: never a file someone placed there) and
+// renamed over it once the run has succeeded, keeping the old file's permissions: a failed or interrupted
+// run leaves the summary that was there, or none, never an empty or partial one. Anything else (/dev/null,
+// /dev/stderr, a pipe) is written as it is. Opened before any scoring, so a path that cannot be written
+// fails first.
 class summary_file {
 public:
     explicit summary_file(const std::string& path) : path_(path) {
+        std::error_code ec;
+        const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
         struct stat st {};
-        const bool special = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
-        if (!special) temp_ = path + ".partial-" + std::to_string(::getpid());
-        f_ = std::fopen((special ? path : temp_).c_str(), "wb");
-        if (!f_) throw std::runtime_error("cannot write the summary " + path + ": " + std::strerror(errno));
-        if (!special && temp_.size() < sizeof interrupted_summary)
+        const bool exists = !ec && ::stat(target.c_str(), &st) == 0;
+        if (!ec && (!exists || S_ISREG(st.st_mode)) && target.string().size() + 16 < sizeof interrupted_summary) {
+            final_ = target.string();
+            std::string name = final_ + ".partial-XXXXXX";
+            const int fd = ::mkstemp(name.data());
+            if (fd < 0) throw std::runtime_error("cannot write the summary " + path + ": " + std::strerror(errno));
+            mode_t mode = st.st_mode & 07777;
+            if (!exists) {
+                mode = ::umask(0);
+                ::umask(mode);
+                mode = 0666 & ~mode;
+            }
+            ::fchmod(fd, mode);
+            temp_ = name;
             std::memcpy(interrupted_summary, temp_.c_str(), temp_.size() + 1);
+            interrupted_summary_set = 1;
+            f_ = ::fdopen(fd, "wb");
+        } else {
+            f_ = std::fopen(path.c_str(), "wb");
+        }
+        if (!f_) throw std::runtime_error("cannot write the summary " + path + ": " + std::strerror(errno));
     }
     summary_file(const summary_file&) = delete;
     summary_file& operator=(const summary_file&) = delete;
@@ -628,24 +674,24 @@ public:
     // Closes the file and puts it in place.
     void commit() {
         const bool closed = std::fclose(std::exchange(f_, nullptr)) == 0;
-        if (!closed || (!temp_.empty() && std::rename(temp_.c_str(), path_.c_str()) != 0)) {
+        if (!closed || (!temp_.empty() && std::rename(temp_.c_str(), final_.c_str()) != 0)) {
             const int e = errno;
             discard();
             throw std::runtime_error("cannot write the summary " + path_ + ": " + std::strerror(e));
         }
+        interrupted_summary_set = 0;
         temp_.clear();
-        interrupted_summary[0] = 0;
     }
     // Drops what was written (a failed run).
     void discard() {
         if (f_) std::fclose(std::exchange(f_, nullptr));
+        interrupted_summary_set = 0;
         if (!temp_.empty()) ::unlink(temp_.c_str());
         temp_.clear();
-        interrupted_summary[0] = 0;
     }
 
 private:
-    std::string path_, temp_;
+    std::string path_, final_, temp_;
     std::FILE* f_ = nullptr;
 };
 
@@ -697,18 +743,18 @@ int run_score_job(const score_job& requested) {
                    "file)\n", stderr);
     const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
     refuse_shared_files(job, st, summary_on_stdout);
+    handle_interruptions();
     std::optional<summary_file> summary;
     if (!job.summary_path.empty() && !summary_on_stdout) summary.emplace(job.summary_path);
     std::FILE* out = job.output == "-" ? stdout : std::fopen(job.output.c_str(), "wb");
     if (!out) throw std::runtime_error("cannot write " + job.output + ": " + std::strerror(errno));
-    std::signal(SIGINT, on_interrupt);
-    std::signal(SIGTERM, on_interrupt);
 
     // First read: settles the format and, for CSV, the header. A pipe may give a few bytes at a time: the
     // byte-order mark and the first non-blank byte are read in full before anything is decided on them.
     std::string pending;
     bool eof = read_more(pending, job.block_bytes, fileno(in), job.input);
-    while (!eof && (pending.size() < 3 || pending.find_first_not_of(" \t\r\n\xEF\xBB\xBF") == std::string::npos))
+    while (!eof && pending.size() < (std::size_t{1} << 20) &&
+           (pending.size() < 3 || pending.find_first_not_of(" \t\r\n\xEF\xBB\xBF") == std::string::npos))
         eof = read_more(pending, job.block_bytes, fileno(in), job.input);
     std::size_t consumed = 0;  // input bytes before pending[0]
     if (pending.starts_with("\xEF\xBB\xBF")) pending.erase(0, 3), consumed = 3;
@@ -850,7 +896,10 @@ int run_score_job(const score_job& requested) {
                                          (job.errors == on_error::fail ? " (the record limit)"
                                                                        : ", without ending (a line end missing, or a "
                                                                          "quote never closed?)"));
-            eof = read_more(pending, job.block_bytes, fileno(in), job.input);
+            // Waiting for a long record's end: read as much again as is pending, so that the records are
+            // searched O(log n) times over, not once per block.
+            eof = read_more(pending, cut == 0 ? std::max(job.block_bytes, pending.size()) : job.block_bytes,
+                            fileno(in), job.input);
         } catch (const std::exception& e) {
             try {
                 read_failure = e.what();
@@ -946,9 +995,11 @@ int run_score_job(const score_job& requested) {
     if (read_failure) throw std::runtime_error(*read_failure);
     write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary,
                        summary_on_stdout ? out : summary ? summary->stream() : nullptr);
-    if (summary) summary->commit();
+    // The scored rows are all written before the summary is put in place: a run whose output fails
+    // leaves the summary that was there.
     if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0))
         throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
+    if (summary) summary->commit();
     return 0;
 }
 
@@ -992,7 +1043,12 @@ int merge_summaries(const score_job& requested, const std::vector<std::string>& 
         throw std::runtime_error("the partials were scored with the policy " + policy_text(*policy) +
                                  ", which --approve-max, --reject-min or --lgd contradict");
     job.rules = *policy;
-    write_summary_file(job, m, total, totals, job.summary_path, false);
+    std::optional<summary_file> out;
+    if (!job.summary_path.empty() && job.summary_path != "-" && job.summary_path != "/dev/stdout")
+        out.emplace(job.summary_path);
+    write_summary_file(job, m, total, totals, job.summary_path, false,
+                       out ? out->stream() : job.summary_path.empty() ? nullptr : stdout);
+    if (out) out->commit();
     return 0;
 }
 

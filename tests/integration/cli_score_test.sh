@@ -100,10 +100,23 @@ grep -q '^2,,ERROR,,line 3: quote character inside an unquoted field' "$work/str
 
 # A failed or interrupted run leaves the summary that was there (or none), never an empty or partial one.
 echo '{"kept":true}' > "$work/kept.json"
-if score --input "$work/bad.csv" --output /dev/null --summary "$work/kept.json" 2> /dev/null; then fail "bad.csv passed"; fi
+chmod 640 "$work/kept.json"
+sed '3s/,21,/,abc,/' "$work/p.csv" > "$work/bad_row.csv"
+if score --input "$work/bad_row.csv" --output /dev/null --summary "$work/kept.json" 2> "$work/err"; then fail "bad_row.csv passed"; fi
+grep -q "line 3, column person_age: expected a number" "$work/err" || fail "not the row's error: $(cat "$work/err")"
 [[ $(cat "$work/kept.json") == '{"kept":true}' ]] || fail "a failed run changed the summary file"
-if score --input "$work/bad.csv" --output /dev/null --summary "$work/new.json" 2> /dev/null; then fail "bad.csv passed"; fi
+if score --input "$work/bad_row.csv" --output /dev/null --summary "$work/new.json" 2> /dev/null; then fail "bad_row.csv passed"; fi
 [[ ! -e $work/new.json ]] || fail "a failed run left a summary"
+# A run whose output cannot be written keeps the old summary too; a successful one replaces it, keeping its
+# permissions, and writes through a symbolic link to the file it names.
+if score --input "$work/p.csv" --output /dev/full --summary "$work/kept.json" 2> /dev/null; then fail "/dev/full passed"; fi
+[[ $(cat "$work/kept.json") == '{"kept":true}' ]] || fail "a run with a failed output replaced the summary"
+ln -s kept.json "$work/link.json"
+score --input "$work/p.csv" --output /dev/null --summary "$work/link.json"
+[[ -L $work/link.json ]] || fail "the summary replaced the symbolic link"
+grep -q '"rows_scored":5' "$work/kept.json" || fail "the summary did not reach the link's file"
+[[ $(stat -c %a "$work/kept.json") == 640 ]] || fail "the summary lost its permissions: $(stat -c %a "$work/kept.json")"
+echo '{"kept":true}' > "$work/kept.json"
 { cat "$work/p.csv"; sleep 5; } | "$bin" score --model "$src/models/credit_risk_pd.json" --quiet --output /dev/null \
     --summary "$work/kept.json" 2> "$work/int.err" &
 pid=$!
@@ -199,6 +212,13 @@ if [[ -f $data ]]; then
     cmp "$work/one.csv" "$work/many.csv" || fail "block size or thread count changed the output"
     cmp "$work/one.json" "$work/many.json" || fail "block size or thread count changed the summary"
     [[ $(wc -l < "$work/one.csv") == 32582 ]] || fail "32,581 rows + header"
+    # The reader of the output goes away (`| head`): SIGPIPE ends the run, leaving no summary behind.
+    set +o pipefail
+    score --input "$data" --summary "$work/piped.json" | head -1 > /dev/null
+    rc=${PIPESTATUS[0]}
+    set -o pipefail
+    [[ $rc == 141 ]] || fail "a closed output pipe: exit $rc, expected 141"
+    [[ ! -e $work/piped.json ]] && ! ls "$work" | grep -q partial || fail "a summary was left after SIGPIPE: $(ls "$work")"
     # Blank lines (LF and CRLF) are not rows: row numbers (the data has no id column) stay those of the
     # file without them, wherever the blocks are cut.
     awk 'NR > 1 && NR % 7 == 0 {print ""} NR > 1 && NR % 11 == 0 {printf "\r\n"} {print}' "$data" > "$work/blank.csv"
