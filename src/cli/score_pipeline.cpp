@@ -242,10 +242,18 @@ public:
         auto whole = dec.decode(b.text, b.lines_before, b.offset, batch);
         // Row numbers come from the reader's count: a decoder that saw another number of records (a lone CR
         // line end inside the data, which the reader does not split at) must not shift them silently.
-        if (whole && batch.size != b.rows)
+        if (whole && batch.size != b.rows) {
+            // Named at the first lone CR, where the decoder will have ended a record (else the block's start).
+            std::size_t line = b.lines_before + 1;
+            for (std::size_t at = b.text.find('\r'); at != std::string::npos; at = b.text.find('\r', at + 1))
+                if (at + 1 == b.text.size() || b.text[at + 1] != '\n') {
+                    line += static_cast<std::size_t>(std::count(b.text.begin(), b.text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+                    break;
+                }
             whole = error{"the block's lines hold " + std::to_string(b.rows) + " rows but decode to " +
                               std::to_string(batch.size) + " loans (a lone CR line end inside the data?)",
-                          "line " + std::to_string(b.lines_before + 1)};
+                          "line " + std::to_string(line)};
+        }
         if (!whole || job_.keep_columns) split_records(b.text, csv_in_, true, &records, nullptr);
         // Loan i of the batch came from record loan_record[i]; a record with no loan failed to decode.
         std::vector<std::size_t> loan_record;

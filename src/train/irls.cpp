@@ -82,9 +82,11 @@ irls_fit fit_logistic(const design& x, std::span<const std::uint8_t> y, const ir
                     double vc = x.value[base + c];
                     if (vc == 0) continue;
                     auto ic = static_cast<Eigen::Index>(x.index[base + c]) + 1;
-                    // Upper triangle only; mirrored below.
-                    if (ia <= ic) h(ia, ic) += weight * va * vc;
-                    else h(ic, ia) += weight * va * vc;
+                    // Upper triangle only; mirrored below. Two entries of one row in the same column add
+                    // 2 * va * vc to its diagonal ((va + vc)^2 = va^2 + 2 va vc + vc^2).
+                    const double add = weight * va * vc * (ia == ic && a != c ? 2 : 1);
+                    if (ia <= ic) h(ia, ic) += add;
+                    else h(ic, ia) += add;
                 }
             }
         }

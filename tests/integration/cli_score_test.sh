@@ -168,6 +168,10 @@ if score --input "$work/lonecr.csv" --output "$work/lc.csv" --summary /dev/null 
     fail "a lone CR inside the data was accepted"
 fi
 grep -q "lone CR" "$work/lc.err" || fail "lone CR inside the data: $(cat "$work/lc.err")"
+# Named at its own line, not at the first line of the block it is in.
+awk 'NR == 4 {printf "%s\r", $0; next} {print}' "$work/p.csv" > "$work/lonecr4.csv"
+if score --input "$work/lonecr4.csv" --output /dev/null --summary /dev/null 2> "$work/lc.err"; then fail "lone CR on line 4 accepted"; fi
+grep -q "^loanrisk score: line 4: .*lone CR" "$work/lc.err" || fail "lone CR on line 4: $(cat "$work/lc.err")"
 score --input "$work/lonecr.csv" --on-error report --output "$work/lcr.csv" --summary /dev/null
 [[ $(wc -l < "$work/lcr.csv") == 5 ]] || fail "report mode: one output line per input line"
 grep -q '^1,,ERROR,,"line 2: the line decodes to 2 loans, not 1' "$work/lcr.csv" || fail "report line: $(sed -n 2p "$work/lcr.csv")"

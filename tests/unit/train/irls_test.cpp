@@ -103,3 +103,27 @@ TEST(irls, with_no_features_the_intercept_is_the_log_odds_of_the_base_rate) {
     auto fit = fit_logistic(x, y, irls_options{1});
     EXPECT_NEAR(fit.intercept, std::log(1.0 / 3), 1e-12);
 }
+
+// A row may put two entries in one column (the trainer does not, but the design allows it): the fit must be
+// that of the row with the two values added. The Hessian's diagonal once missed one of the cross terms.
+TEST(irls, two_entries_of_a_row_in_one_column_fit_as_their_sum) {
+    auto s = make(5000, 11);
+    design split;
+    split.resize(s.x.rows, 4);
+    split.cols = 3;
+    for (std::size_t r = 0; r < s.x.rows; ++r) {
+        for (std::size_t k = 0; k < 3; ++k) {
+            split.index[r * 4 + k] = s.x.index[r * 3 + k];
+            split.value[r * 4 + k] = s.x.value[r * 3 + k];
+        }
+        split.value[r * 4] *= 0.25;  // column 0's value as 0.25 v + 0.75 v
+        split.index[r * 4 + 3] = 0;
+        split.value[r * 4 + 3] = 0.75 * s.x.value[r * 3];
+    }
+    auto whole = fit_logistic(s.x, s.y, irls_options{1});
+    auto parts = fit_logistic(split, s.y, irls_options{1});
+    ASSERT_TRUE(whole.converged && parts.converged);
+    EXPECT_NEAR(parts.intercept, whole.intercept, 1e-9);
+    for (std::size_t k = 0; k < 3; ++k) EXPECT_NEAR(parts.weights[k], whole.weights[k], 1e-9) << k;
+    EXPECT_LE(parts.iterations, whole.iterations);  // a wrong Hessian converges slower, if at all
+}
