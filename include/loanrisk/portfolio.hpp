@@ -59,6 +59,8 @@ struct portfolio_accumulator {
     void add(const block_totals& t, std::size_t n);
     void add_groups(const loan_batch& b, std::size_t begin, std::size_t end, const double* el);
     void merge(const portfolio_accumulator& other);
+    // merge() without the groups: `other` may group by other inputs (psi_counts of the same model).
+    void merge_totals(const portfolio_accumulator& other);
     // A zeroed accumulator of the same shape (for per-chunk partials).
     portfolio_accumulator empty_copy() const;
 

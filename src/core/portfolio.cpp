@@ -137,6 +137,16 @@ void portfolio_accumulator::add_groups(const loan_batch& b, std::size_t begin, s
 }
 
 void portfolio_accumulator::merge(const portfolio_accumulator& o) {
+    merge_totals(o);
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        for (std::size_t c = 0; c < groups[g].size(); ++c) {
+            groups[g][c].count += o.groups[g][c].count;
+            groups[g][c].exposure += o.groups[g][c].exposure;
+            groups[g][c].expected_loss += o.groups[g][c].expected_loss;
+        }
+}
+
+void portfolio_accumulator::merge_totals(const portfolio_accumulator& o) {
     count += o.count;
     for (std::size_t i = 0; i < decisions.size(); ++i) decisions[i] += o.decisions[i];
     exposure_total += o.exposure_total;
@@ -150,12 +160,6 @@ void portfolio_accumulator::merge(const portfolio_accumulator& o) {
         band_approved[i] += o.band_approved[i];
     }
     band_unknown += o.band_unknown;
-    for (std::size_t g = 0; g < groups.size(); ++g)
-        for (std::size_t c = 0; c < groups[g].size(); ++c) {
-            groups[g][c].count += o.groups[g][c].count;
-            groups[g][c].exposure += o.groups[g][c].exposure;
-            groups[g][c].expected_loss += o.groups[g][c].expected_loss;
-        }
 }
 
 portfolio_summary summarize(const compiled_model& m, const portfolio_accumulator& acc, const summary_options& options) {

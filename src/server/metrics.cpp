@@ -143,24 +143,6 @@ core::portfolio_accumulator metrics_registry::live_accumulator(const model_state
     return a;
 }
 
-void metrics_registry::add_scored(core::portfolio_accumulator& l, const core::portfolio_accumulator& a,
-                                  const core::loan_batch& b, std::size_t begin, std::size_t end, const double* el) {
-    l.count += a.count;
-    for (std::size_t i = 0; i < 3; ++i) l.decisions[i] += a.decisions[i];
-    l.exposure_total += a.exposure_total;
-    l.expected_loss_total += a.expected_loss_total;
-    l.expected_loss_count += a.expected_loss_count;
-    l.pd_sum += a.pd_sum;
-    for (std::size_t i = 0; i < pd_bins; ++i) l.pd_histogram[i] += a.pd_histogram[i];
-    for (std::size_t i = 0; i < std::min(l.psi_counts.size(), a.psi_counts.size()); ++i) l.psi_counts[i] += a.psi_counts[i];
-    for (std::size_t i = 0; i < 5; ++i) {
-        l.band_count[i] += a.band_count[i];
-        l.band_approved[i] += a.band_approved[i];
-    }
-    l.band_unknown += a.band_unknown;
-    l.add_groups(b, begin, end, el);
-}
-
 void metrics_registry::record_portfolio(const model_state& st, const core::portfolio_accumulator& a) {
     if (a.count == 0) return;
     shard& s = mine();

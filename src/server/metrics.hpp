@@ -43,13 +43,11 @@ public:
 
     void record_request(route_id r, int status, double seconds);
     // A scored request in the live portfolio's shape (Expected Loss grouped by every categorical input):
-    // start from live_accumulator(s), add each scored chunk with add_scored (its totals, `chunk`, may group
-    // by anything; the loans [begin, end) of `b` with their Expected Losses are grouped here), and record it
-    // with record_portfolio once the whole request has succeeded, so that a request that fails part-way
-    // (a streamed body with a bad row after 65,536 good ones) counts nothing.
+    // start from live_accumulator(s), add each scored chunk's loans with add_groups and the request's
+    // totals with merge_totals, and record it with record_portfolio once the whole request has succeeded,
+    // so that a request that fails part-way (a streamed body with a bad row after 65,536 good ones) counts
+    // nothing.
     static core::portfolio_accumulator live_accumulator(const model_state& s);
-    static void add_scored(core::portfolio_accumulator& scored, const core::portfolio_accumulator& chunk,
-                           const core::loan_batch& b, std::size_t begin, std::size_t end, const double* el);
     void record_portfolio(const model_state& s, const core::portfolio_accumulator& scored);
     // One loan from /predict, straight from the policy kernel's totals.
     void record_one(const model_state& s, const core::block_totals& t, const core::loan_batch& b, const double* el);

@@ -341,7 +341,7 @@ public:
         if (!batch_.size) return;
         const core::compiled_model& m = state_->compiled;
         core::score_batch(m, batch_, score_, scored_, acc_);
-        metrics_registry::add_scored(scored_so_far_, acc_delta(), batch_, 0, batch_.size, scored_.expected_loss.data());
+        scored_so_far_.add_groups(batch_, 0, batch_.size, scored_.expected_loss.data());
         if (options_.results) {
             if (options_.out == format::json) {
                 if (count_) body_ += ',';
@@ -358,6 +358,7 @@ public:
 
     response finish() {
         flush();
+        scored_so_far_.merge_totals(acc_);
         app_.metrics().record_portfolio(*state_, scored_so_far_);
         response res = json_response(200, {}, route_id::batch_predict);
         const core::compiled_model& m = state_->compiled;
@@ -391,36 +392,16 @@ public:
     }
 
 private:
-    // The accumulator holds every chunk so far; metrics want only this chunk's totals.
-    const core::portfolio_accumulator& acc_delta() {
-        delta_ = acc_;
-        if (seen_.count) {
-            delta_.count -= seen_.count;
-            for (std::size_t i = 0; i < 3; ++i) delta_.decisions[i] -= seen_.decisions[i];
-            delta_.pd_sum -= seen_.pd_sum;
-            delta_.exposure_total -= seen_.exposure_total;
-            delta_.expected_loss_total -= seen_.expected_loss_total;
-            delta_.expected_loss_count -= seen_.expected_loss_count;
-            for (std::size_t i = 0; i < delta_.pd_histogram.size(); ++i) delta_.pd_histogram[i] -= seen_.pd_histogram[i];
-            for (std::size_t i = 0; i < delta_.psi_counts.size(); ++i) delta_.psi_counts[i] -= seen_.psi_counts[i];
-            for (std::size_t i = 0; i < 5; ++i) {
-                delta_.band_count[i] -= seen_.band_count[i];
-                delta_.band_approved[i] -= seen_.band_approved[i];
-            }
-            delta_.band_unknown -= seen_.band_unknown;
-        }
-        seen_ = acc_;
-        return delta_;
-    }
-
     std::shared_ptr<const model_state> state_;
     batch_options options_;
     app_state& app_;
     core::score_options score_;
     core::loan_batch batch_;
     core::scored_batch scored_;
-    core::portfolio_accumulator acc_, seen_, delta_;
-    core::portfolio_accumulator scored_so_far_;  // for the metrics, recorded when the request succeeds
+    core::portfolio_accumulator acc_;
+    // For the metrics, in the live portfolio's shape: each chunk's loans grouped as it is scored, the
+    // totals taken from acc_ when the request succeeds.
+    core::portfolio_accumulator scored_so_far_;
     std::string body_;
     std::size_t count_ = 0;
 };
