@@ -1,8 +1,11 @@
-// Fork-join for the large-batch paths (decoding JSON pieces, writing results): work split into a few
-// contiguous parts, one thread each, the calling thread taking part 0.
+// Fork-join for the large-batch paths: run_parts gives each thread one contiguous part (decoding JSON
+// pieces and CSV records, writing results: each part has its own output, joined in order); run_shared lets
+// threads take the next of many units (scoring chunks, which write in place), so that a thread whose core
+// is shared with other work takes fewer of them instead of holding up the rest.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <thread>
@@ -40,6 +43,26 @@ void run_parts(std::size_t n, F&& f) {
     for (std::size_t t = started; t < n; ++t) part(t);
     if (n) part(0);
     for (auto& t : pool) t.join();
+    for (const auto& e : failed)
+        if (e) std::rethrow_exception(e);
+}
+
+// Runs f(0) ... f(units - 1) on up to `threads` threads, the calling thread among them; each thread takes
+// the lowest unit not yet taken until none is left. Returns when all are done; an exception from a unit is
+// rethrown then, the lowest unit's first.
+template <class F>
+void run_shared(std::size_t units, std::size_t threads, F&& f) {
+    std::vector<std::exception_ptr> failed(units);
+    std::atomic<std::size_t> next{0};
+    run_parts(std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(units, 1)), [&](std::size_t) {
+        for (std::size_t u; (u = next.fetch_add(1, std::memory_order_relaxed)) < units;) {
+            try {
+                f(u);
+            } catch (...) {
+                failed[u] = std::current_exception();
+            }
+        }
+    });
     for (const auto& e : failed)
         if (e) std::rethrow_exception(e);
 }

@@ -2,10 +2,10 @@
 #include "loanrisk/scorer.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <thread>
 
 #include "loanrisk/kernel.hpp"
+#include "loanrisk/parallel.hpp"
 
 namespace loanrisk::core {
 
@@ -45,20 +45,8 @@ void score_batch(const compiled_model& m, const loan_batch& b, const score_optio
         score_chunk(m, b, o, begin, end, out, local);
         partial[c] = std::move(local);
     };
-    unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-    threads = static_cast<unsigned>(std::min<std::size_t>(threads, chunks));
-    if (threads <= 1) {
-        for (std::size_t c = 0; c < chunks; ++c) run(c);
-    } else {
-        std::atomic<std::size_t> next{0};
-        auto worker = [&] {
-            for (std::size_t c; (c = next.fetch_add(1)) < chunks;) run(c);
-        };
-        std::vector<std::thread> pool;
-        for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-        worker();
-        for (auto& t : pool) t.join();
-    }
+    const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    run_shared(chunks, threads, run);  // the cores take chunks in turn: a slowed core takes fewer
     for (const auto& p : partial) acc.merge(p);
 }
 
