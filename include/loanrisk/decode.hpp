@@ -87,6 +87,9 @@ private:
 // The instruction set the CSV decoder parses a column's numbers with, chosen at run time: "avx512" or
 // "scalar".
 std::string_view csv_number_parser();
+// The simdjson implementation that finds a JSON body's structure (stage 1), chosen at run time: "icelake",
+// "haswell", "westmere" or "fallback". On-Demand's parsing after it is compiled for the build's baseline.
+std::string json_structure_finder();
 
 // CSV with a header line naming the fields (RFC 4180, LF or CRLF, quoted fields, empty = missing), fed
 // in arbitrary chunks. Numeric features must parse as numbers; categorical fields are text. Error paths:

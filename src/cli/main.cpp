@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -115,6 +116,22 @@ std::string pad(std::string s, std::size_t width) {
 }
 
 void print(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+
+// The model a command uses without --model: models/credit_risk_pd.json under the working directory (a
+// checkout), else the one installed beside the binary (<prefix>/share/loanrisk/models/, where the package
+// puts it); when neither exists, the first, so that the error names the path looked for first.
+std::string model_flag(const flags& f) {
+    if (f.has("model")) return f.get("model");
+    const std::filesystem::path local = "models/credit_risk_pd.json";
+    std::error_code ec;
+    if (std::filesystem::exists(local, ec)) return local.string();
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const auto installed = exe.parent_path().parent_path() / "share/loanrisk/models/credit_risk_pd.json";
+        if (std::filesystem::exists(installed, ec)) return installed.string();
+    }
+    return local.string();
+}
 
 // ---- train -------------------------------------------------------------------------------------------
 
@@ -280,7 +297,7 @@ whatever the input size. Usable as a stage of Spark (RDD.pipe), Hadoop Streaming
 --no-header, and mergeable partial summaries.
 
 options:
-  --model FILE           model artifact (default: models/credit_risk_pd.json)
+  --model FILE           model artifact (default: models/credit_risk_pd.json here, else the installed one)
   --input FILE           input file, or - for stdin (default: -)
   --output FILE          output file, or - for stdout (default: -)
   --format csv|ndjson    input format (default: from the file name, else the first character)
@@ -336,7 +353,7 @@ core::policy policy_flags(const flags& f) {
 int run_score(const flags& f) {
     if (f.has("help")) return print(score_help), 0;
     cli::score_job job;
-    job.model_path = f.get("model", job.model_path);
+    job.model_path = model_flag(f);
     job.rules = policy_flags(f);
     job.policy_given = {f.has("approve-max"), f.has("reject-min"), f.has("lgd")};
     if (f.has("group-by")) job.group_by = split_list(f.get("group-by")), job.group_by_given = true;
@@ -373,14 +390,16 @@ int run_score(const flags& f) {
 constexpr const char* bench_help = R"(usage: loanrisk bench [--model MODEL.json] [--loans N] [--threads T]
 
 In-process throughput on this machine, no code to write: generates N loans from the model's own feature
-distributions (its quantile bins and categories), then times each stage: decoding a JSON /batch_predict
-body and a CSV body, scoring (kernel + policy + Expected Loss + portfolio summary) with every
-instruction set this CPU runs, and encoding the JSON response. Prints loans/s and ns/loan per stage.
+distributions (its quantile bins and categories), then times each stage: decoding the same loans as a JSON
+/batch_predict body, NDJSON and CSV, scoring (kernel + policy + Expected Loss + portfolio summary) with
+every instruction set this CPU runs, and encoding the JSON response. Prints loans/s and ns/loan per stage.
+Memory: about 1 KB per loan; N past what the machine has available is refused.
 
 options:
-  --model FILE   model artifact (default: models/credit_risk_pd.json)
+  --model FILE   model artifact (default: models/credit_risk_pd.json here, else the installed one)
   --loans N      portfolio size (default: 1000000)
-  --threads T    threads for the multi-threaded scoring row (default: one per core)
+  --threads T    threads for decoding and the multi-threaded scoring row (default: one per core);
+                 encoding uses every core
 )";
 
 // Best of `runs` wall-clock timings of f(), in seconds.
@@ -395,23 +414,54 @@ double best_time(int runs, F&& f) {
     return best;
 }
 
+int bench(std::shared_ptr<const core::model> model, std::size_t n, unsigned threads);
+
+// Bytes `loanrisk bench` holds per loan at its peak: the three bodies (JSON ~290, NDJSON ~280, CSV ~70), the
+// batch and its scores (~100), the encoded response (~110), with room to spare (measured: 585 without NDJSON).
+constexpr double bench_bytes_per_loan = 1024;
+
+// MemAvailable of /proc/meminfo in bytes; 0 when it cannot be read (no check then).
+double available_memory() {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    double kib = 0;
+    std::string unit;
+    while (in >> key >> kib >> unit)
+        if (key == "MemAvailable:") return kib * 1024;
+    return 0;
+}
+
 int run_bench(const flags& f) {
     if (f.has("help")) return print(bench_help), 0;
     const std::size_t n = count_flag(f, "loans", 1e6, 1, 1e9);
     const auto threads = static_cast<unsigned>(count_flag(f, "threads", std::max(1u, std::thread::hardware_concurrency()), 1, 1024));
-    auto loaded = core::load_model(f.get("model", "models/credit_risk_pd.json"));
-    if (!loaded) throw std::runtime_error(loaded.err().message());
-    auto model = std::make_shared<const core::model>(std::move(*loaded));
+    const double needed = static_cast<double>(n) * bench_bytes_per_loan, available = available_memory();
+    if (available > 0 && needed > available)
+        throw std::runtime_error("--loans " + std::to_string(n) + " needs about " + fixed(needed / 1e9, 3) + " GB of memory; " +
+                                 fixed(available / 1e9, 3) + " GB is available");
+    auto loaded = core::load_model(model_flag(f));
+    if (!loaded) throw std::runtime_error(loaded.err().message() + (f.has("model") ? "" : " (no --model given)"));
+    try {
+        return bench(std::make_shared<const core::model>(std::move(*loaded)), n, threads);
+    } catch (const std::bad_alloc&) {  // more than MemAvailable said, or no /proc/meminfo
+        throw std::runtime_error("out of memory for --loans " + std::to_string(n) + " (about " + fixed(needed / 1e9, 3) +
+                                 " GB needed)");
+    }
+}
+
+int bench(std::shared_ptr<const core::model> model, std::size_t n, unsigned threads) {
     auto compiled = core::compile(model);
     if (!compiled) throw std::runtime_error(compiled.err().message());
     const core::compiled_model& m = *compiled;
 
     std::cerr << "generating " << n << " loans...\n";
     const std::string json = io::synthetic_portfolio(*model, n, io::text_format::json_batch);
+    const std::string ndjson = io::synthetic_portfolio(*model, n, io::text_format::ndjson);
     const std::string csv = io::synthetic_portfolio(*model, n, io::text_format::csv);
 
     std::string out = std::string(version_text) + ", " + std::to_string(n) + " loans, kernel chosen at run time: " +
-                      core::best_kernel() + ", CSV numbers: " + std::string(io::csv_number_parser()) + "\n\n";
+                      core::best_kernel() + ", JSON structure: " + io::json_structure_finder() +
+                      ", CSV numbers: " + std::string(io::csv_number_parser()) + "\n\n";
     out += "stage                          loans/s     ns/loan      MB/s\n";
     auto row = [&](const std::string& stage, double seconds, double bytes) {
         double rate = static_cast<double>(n) / seconds;
@@ -422,22 +472,36 @@ int run_bench(const flags& f) {
     };
     core::loan_batch batch;
     const std::string all_threads = std::to_string(threads) + " threads";
+    // Each decode must give back every loan: a rate over loans it dropped would be no rate at all.
+    auto decoded = [&](status s, const char* format) {
+        if (!s) throw std::runtime_error(std::string("decoding the ") + format + " body: " + s.err().message());
+        if (batch.size != n)
+            throw std::runtime_error(std::string("decoding the ") + format + " body gave " + std::to_string(batch.size) +
+                                     " loans of " + std::to_string(n));
+    };
     // Large bodies are decoded on every core the limits allow: one, then all of them.
     for (unsigned t : {1u, threads}) {
-            io::decode_limits limits;
+        io::decode_limits limits;
         limits.threads = t;
         const std::string on = t == 1 ? ", 1 thread" : ", " + all_threads;
         row("decode JSON" + on, best_time(3, [&] {
                 batch.reset(m);
                 batch.reserve(n);
-                if (auto s = io::decode_json_batch(json, m, batch, limits); !s) throw std::runtime_error(s.err().message());
+                decoded(io::decode_json_batch(json, m, batch, limits), "JSON");
             }), static_cast<double>(json.size()));
+        row("decode NDJSON" + on, best_time(3, [&] {
+                batch.reset(m);
+                batch.reserve(n);
+                io::ndjson_decoder d(m, limits);
+                status s = d.feed(ndjson, batch);
+                decoded(s ? d.finish(batch) : s, "NDJSON");
+            }), static_cast<double>(ndjson.size()));
         row("decode CSV" + on, best_time(3, [&] {
                 batch.reset(m);
                 batch.reserve(n);
                 io::csv_decoder d(m, limits);
-                if (auto s = d.feed(csv, batch); !s) throw std::runtime_error(s.err().message());
-                if (auto s = d.finish(batch); !s) throw std::runtime_error(s.err().message());
+                status s = d.feed(csv, batch);
+                decoded(s ? d.finish(batch) : s, "CSV");
             }), static_cast<double>(csv.size()));
         if (threads == 1) break;
     }
@@ -454,10 +518,12 @@ int run_bench(const flags& f) {
     }
     core::score_options all;
     all.threads = threads;
-    row("score " + core::best_kernel() + ", " + std::to_string(threads) + " threads", best_time(3, [&] {
-            acc.reset(m, {});
-            core::score_batch(m, batch, all, scored, acc);
-        }), 0);
+    if (threads > 1) {
+        row("score " + core::best_kernel() + ", " + all_threads, best_time(3, [&] {
+                acc.reset(m, {});
+                core::score_batch(m, batch, all, scored, acc);
+            }), 0);
+    }
     std::string body;
     auto summary = core::summarize(m, acc, {});
     const double encode_seconds = best_time(3, [&] {
@@ -479,7 +545,7 @@ HTTP/1.1 keep-alive and pipelining; SIGTERM/SIGINT drain (in-flight requests fin
 SIGHUP reloads the model file.
 
 options:
-  --model FILE          model artifact (default: models/credit_risk_pd.json)
+  --model FILE          model artifact (default: models/credit_risk_pd.json here, else the installed one)
   --host ADDR           address to listen on (default: 0.0.0.0)
   --port N              port (default: 8080; 0 picks a free one, printed on the start-up line)
   --threads N           I/O threads, one listener each (default: one per core)
@@ -522,11 +588,11 @@ double seconds_flag(const flags& f, const std::string& name, double fallback) {
 int run_serve(const flags& f) {
     if (f.has("help")) return print(serve_help), 0;
     if (f.has("version"))
-        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + "\ncsv numbers: " +
-                     std::string(io::csv_number_parser()) + "\n"),
+        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + "\njson structure: " +
+                     io::json_structure_finder() + "\ncsv numbers: " + std::string(io::csv_number_parser()) + "\n"),
                0;
     server::server_options o;
-    o.model_path = f.get("model", o.model_path);
+    o.model_path = model_flag(f);
     o.host = f.get("host", o.host);
     o.port = static_cast<unsigned short>(count_flag(f, "port", o.port, 0, 65535));
     o.threads = static_cast<unsigned>(count_flag(f, "threads", 0, 0, 1024));
@@ -577,7 +643,8 @@ int main(int argc, char** argv) {
         std::string kernels;
         for (const auto& k : core::available_kernels()) kernels += " " + k;
         return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + " (available:" + kernels +
-                     ")\ncsv numbers: " + std::string(io::csv_number_parser()) + "\n"),
+                     ")\njson structure: " + io::json_structure_finder() + "\ncsv numbers: " +
+                     std::string(io::csv_number_parser()) + "\n"),
                0;
     }
     try {

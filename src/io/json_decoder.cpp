@@ -701,4 +701,6 @@ status decode_json_batch(std::string_view body, const core::compiled_model& m, c
     return decode_batch_serially(body, capacity, m, out, limits);
 }
 
+std::string json_structure_finder() { return simdjson::get_active_implementation()->name(); }
+
 }  // namespace loanrisk::io
