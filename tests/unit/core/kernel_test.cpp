@@ -124,6 +124,47 @@ TEST(kernel, every_kernel_matches_the_reference_on_edge_inputs) {
     for (const auto& k : core::available_kernels()) EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6) << k;
 }
 
+// Negative values, which the shipped model's domains refuse: a model whose domains allow them, with a binned
+// input whose edges are negative (below the first edge, between, on an edge, past the last), a standardized one
+// (negative z), a category and the exposure, through every kernel, 37 loans (no multiple of a vector width).
+TEST(kernel, every_kernel_matches_the_reference_on_negative_values) {
+    const std::string features =
+        R"({"name": "balance", "type": "numeric", "domain": {"min": null, "max": null},
+            "training_range": {"min": -5000, "max": 5000},
+            "transform": {"kind": "bins", "edges": [-2500, -100.5, -1, 0, 750], "weights": [0.9, 0.4, -0.2, 0.1, -0.3, -0.8],
+                          "missing_weight": 0.05}},
+           {"name": "trend", "type": "numeric", "domain": {"min": -1e9, "max": null},
+            "training_range": {"min": -40, "max": 40},
+            "transform": {"kind": "standardize", "impute": 0, "mean": -3.5, "scale": 12.25, "weight": -0.45}},
+           {"name": "segment", "type": "categorical", "categories": ["retail", "sme"], "weights": [-0.2, 0.35],
+            "missing_weight": 0.1},
+           {"name": "amount", "type": "numeric", "domain": {"min": null, "max": null},
+            "training_range": {"min": 0, "max": 9}, "transform": {"kind": "standardize", "impute": 1,
+            "mean": 2, "scale": 3, "weight": 0.5}})";
+    auto model = core::parse_model(scorecard("negatives", "-0.6", features));
+    ASSERT_TRUE(model) << model.err().message();
+    auto m = loanrisk::testing::compiled(*model, "amount");
+    const std::vector<double> balances = {-1e12, -5000, -2500, std::nextafter(-2500.0, -1e9), -100.5, -50, -1, -0.0,
+                                          0.0, -1e-300, 749.99, 750, 1e12};
+    std::vector<core::loan_fields> all;
+    for (int i = 0; i < 37; ++i) {
+        core::loan_fields f{{"balance", balances[static_cast<std::size_t>(i) % balances.size()]},
+                            {"trend", -1e8 + 1e7 * (i % 3) - 7.25 * i},
+                            {"amount", -250.0 * i}};
+        if (i % 4) f.emplace("segment", std::string(i % 4 == 1 ? "retail" : i % 4 == 2 ? "sme" : "unknown"));
+        if (i % 5 == 0) f.erase("trend");
+        all.push_back(f);
+    }
+    auto l = from_fields(*model, m, all);
+    ASSERT_EQ(l.batch.size, 37u);
+    const auto [lowest, highest] = std::minmax_element(l.reference.begin(), l.reference.end());
+    EXPECT_GT(*highest - *lowest, 0.2) << "the negative inputs should move the PD";
+    for (const auto& k : core::available_kernels()) EXPECT_LE(max_error(k, m, l.batch, l.reference), 1e-6) << k;
+    std::vector<float> pd(l.batch.size);
+    core::compute_pd(m, l.batch, 0, l.batch.size, pd.data());
+    for (std::size_t i = 0; i < l.batch.size; ++i) EXPECT_NEAR(pd[i], l.reference[i], 1e-6) << "loan " << i;
+}
+
 TEST(kernel, batch_sizes_that_are_not_a_multiple_of_the_vector_width) {
     auto model = loanrisk::testing::load_shipped_model();
     auto m = loanrisk::testing::compiled(model);
