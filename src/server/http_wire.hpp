@@ -140,7 +140,8 @@ inline std::optional<response> parse_failure(const boost::beast::error_code& ec,
     return std::nullopt;
 }
 
-// Status line and headers of `res` (Content-Length from its body), ending with the blank line.
+// Status line and headers of `res` (Content-Length from its body), ending with the blank line. A 304 or 204
+// has no body and no Content-Length: a 304's would have to be the full response's (RFC 9110 section 8.6).
 inline std::string response_head(const response& res, bool keep, bool http10) {
     std::string head;
     head.reserve(192);
@@ -150,9 +151,12 @@ inline std::string response_head(const response& res, bool keep, bool http10) {
     head += std::string_view(http::obsolete_reason(static_cast<http::status>(res.status)));
     head += "\r\nServer: loanrisk/" LOANRISK_VERSION "\r\nContent-Type: ";
     head += res.content_type;
-    head += "\r\nContent-Length: ";
-    head += std::to_string(res.body.size());
     head += "\r\n";
+    if (res.status != 304 && res.status != 204) {
+        head += "Content-Length: ";
+        head += std::to_string(res.body.size());
+        head += "\r\n";
+    }
     for (const auto& [name, value] : res.headers) {
         head += name;
         head += ": ";

@@ -591,7 +591,9 @@ bool accepts_gzip(std::string_view header) {
 }
 
 // An embedded file by name from a fixed table (a path never reaches the file system), revalidated by its
-// content-hash ETag (304), gzipped where the client accepts it.
+// content-hash ETag (304), gzipped where the client accepts it. The gzipped bytes are another representation,
+// so their strong ETag differs ("...-gzip": RFC 9110 section 8.8.3); either tag revalidates, since both name
+// the same content.
 response static_file(const request& req, std::string_view name, route_id route = route_id::dashboard) {
     const static_asset* a = find_asset(name);
     if (!a) return error_response(404, "not_found", "no route " + std::string(req.path()), route_id::not_found);
@@ -604,15 +606,18 @@ response static_file(const request& req, std::string_view name, route_id route =
     response res;
     res.route = route;
     res.content_type = std::string(a->content_type);
-    res.headers.emplace_back("ETag", std::string(a->etag));
+    const bool gzip = !a->gzip.empty() && accepts_gzip(req.accept_encoding);
+    std::string gzip_etag(a->etag);
+    gzip_etag.insert(gzip_etag.size() - 1, "-gzip");  // inside the closing quote
+    res.headers.emplace_back("ETag", gzip ? gzip_etag : std::string(a->etag));
     res.headers.emplace_back("Cache-Control", "no-cache");  // revalidate each time: a new binary, a new page
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     if (!a->gzip.empty()) res.headers.emplace_back("Vary", "Accept-Encoding");
-    if (etag_matches(req.if_none_match, a->etag)) {
+    if (etag_matches(req.if_none_match, a->etag) || (!a->gzip.empty() && etag_matches(req.if_none_match, gzip_etag))) {
         res.status = 304;
         return res;
     }
-    if (!a->gzip.empty() && accepts_gzip(req.accept_encoding)) {
+    if (gzip) {
         res.headers.emplace_back("Content-Encoding", "gzip");
         res.body = std::string(a->gzip);
     } else {

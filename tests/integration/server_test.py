@@ -337,6 +337,8 @@ def a_304_is_counted_under_its_own_status(s):
     etag = r.getheader("ETag")
     r, _ = s.request("GET", "/", None, {"If-None-Match": etag})
     expect(r.status == 304, r.status)
+    # No Content-Length: it would have to be the full page's (RFC 9110 section 8.6), not 0.
+    expect(r.getheader("Content-Length") is None, r.getheaders())
     _, data = s.request("GET", "/metrics")
     expect(b'loanrisk_http_requests_total{route="/",status="304"} ' in data, "no 304 label")
     expect(b'route="/",status="other"' not in data, "304 counted as other")

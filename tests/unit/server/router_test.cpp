@@ -133,6 +133,41 @@ TEST_F(router_test, head_is_a_get_without_its_body) {
     EXPECT_EQ(r.headers[0].second, "GET, HEAD");
 }
 
+// The dashboard's files revalidate by ETag; their gzipped bytes are another representation with their own
+// strong tag, and either tag answers 304 (both name the same content).
+TEST_F(router_test, a_gzipped_file_has_its_own_etag_and_either_tag_revalidates) {
+    auto get = [&](const std::string& accept_encoding, const std::string& if_none_match) {
+        request r;
+        r.method = "GET";
+        r.target = "/static/app.js";
+        r.accept_encoding = accept_encoding;
+        r.if_none_match = if_none_match;
+        return handle_request(r, app);
+    };
+    auto tag = [](const response& r) {
+        for (const auto& [name, value] : r.headers)
+            if (name == "ETag") return value;
+        return std::string();
+    };
+    auto plain = get("", ""), gzipped = get("gzip", "");
+    ASSERT_EQ(plain.status, 200);
+    ASSERT_EQ(gzipped.status, 200);
+    ASSERT_NE(gzipped.body, plain.body) << "app.js is served gzipped";
+    const std::string plain_tag = tag(plain), gzip_tag = tag(gzipped);
+    ASSERT_FALSE(plain_tag.empty());
+    EXPECT_NE(gzip_tag, plain_tag);
+    EXPECT_EQ(gzip_tag.front(), '"');
+    EXPECT_EQ(gzip_tag.back(), '"');
+    for (const std::string encoding : {"", "gzip"})
+        for (const std::string& held : {plain_tag, gzip_tag, "W/" + gzip_tag}) {
+            auto r = get(encoding, held);
+            EXPECT_EQ(r.status, 304) << encoding << " " << held;
+            EXPECT_TRUE(r.body.empty());
+            EXPECT_EQ(tag(r), encoding.empty() ? plain_tag : gzip_tag);
+        }
+    EXPECT_EQ(get("gzip", "\"stale\"").status, 200);
+}
+
 // The reference service's documentation pages: /docs and /redoc are the API reference page, GET only.
 TEST_F(router_test, docs_and_redoc_serve_the_api_reference_page) {
     for (const char* path : {"/docs", "/redoc", "/docs/"}) {
