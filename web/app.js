@@ -9,9 +9,13 @@
                   train: '#8792a2', ink: '#17202e', grid: '#e3e8ef' };
   const PAGE_SIZE = 50;
   const LIVE_EVERY_MS = 3000;
+  // Under this many loans a PSI says little (ten training deciles, under ten loans each): shown, not judged.
+  const PSI_MIN_LOANS = 100;
 
   const state = {
     card: null,        // GET /model
+    loadingModel: false,
+    staleSince: null,  // when /stats stopped answering
     policy: null,      // {LGD, APPROVE_MAX, REJECT_MIN}
     charts: {},
     portfolio: null,   // see scorePortfolio
@@ -196,17 +200,21 @@
     }, 'PD histogram: ' + labels.map((l, i) => `${l}: ${counts[i]}`).join(', '));
   }
 
-  function psiStatus(v) {
+  function psiStatus(v, count) {
     if (v == null || !isFinite(v)) return { text: 'n/a', cls: 'pill-unknown', long: 'no loans yet' };
+    if (count < PSI_MIN_LOANS)
+      return { text: `${fmtNum(v)}, ${fmtInt(count)} loans: too few to judge`, cls: 'pill-unknown',
+               long: `not judged: ${fmtInt(count)} loans, fewer than ${PSI_MIN_LOANS}` };
     if (v < 0.1) return { text: `${fmtNum(v)} stable`, cls: 'pill-ok', long: 'stable (below 0.10)' };
     if (v < 0.25) return { text: `${fmtNum(v)} moderate shift`, cls: 'pill-warn', long: 'moderate shift (0.10 to 0.25)' };
     return { text: `${fmtNum(v)} significant shift`, cls: 'pill-bad', long: 'significant shift (0.25 or more)' };
   }
 
-  // PSI as a bar over its 0.10 / 0.25 bands, and the batch's PD distribution over the training deciles.
-  function psiCharts(gaugeId, distId, pillId, psi) {
+  // PSI as a bar over its 0.10 / 0.25 bands, and the batch's PD distribution over the training deciles; the
+  // PSI of fewer than PSI_MIN_LOANS loans is not judged.
+  function psiCharts(gaugeId, distId, pillId, psi, count) {
     const v = psi && psi.value;
-    const st = psiStatus(v);
+    const st = psiStatus(v, count);
     const pill = $(pillId);
     pill.textContent = `PSI ${st.text}`;
     pill.className = 'pill ' + st.cls;
@@ -255,7 +263,12 @@
   }
 
   // ---- header and model card ------------------------------------------------------------------------
-  async function pollHealth() {
+  function showUnreachable() {
+    $('health').textContent = 'unreachable';
+    $('health').className = 'pill pill-bad';
+  }
+
+  async function checkHealth() {
     const pill = $('health');
     try {
       const h = await getJson('/health');
@@ -263,19 +276,26 @@
       pill.className = 'pill ' + (h.status === 'ok' ? 'pill-ok' : 'pill-warn');
       pill.title = `API ${h.api_version}`;
     } catch (e) {
-      pill.textContent = 'unreachable';
-      pill.className = 'pill pill-bad';
+      showUnreachable();
     }
+  }
+
+  async function pollHealth() {
+    await checkHealth();
     setTimeout(pollHealth, 10000);
   }
 
   async function loadModel() {
+    if (state.loadingModel) return;
+    state.loadingModel = true;
     try {
       state.card = await getJson('/model');
     } catch (e) {
       $('model-version').textContent = 'unavailable';
       setTimeout(loadModel, 3000);
       return;
+    } finally {
+      state.loadingModel = false;
     }
     const c = state.card;
     state.policy = c.policy;
@@ -290,34 +310,48 @@
   }
 
   // ---- live view ------------------------------------------------------------------------------------
+  // The last snapshot stays on screen when /stats fails, greyed out and said to be stale, until one arrives.
   async function pollStats() {
     if (!document.hidden) {
+      const view = $('view-live');
       try {
         const s = await getJson('/stats');
         renderLive(s);
+        if (view.classList.contains('stale')) {
+          view.classList.remove('stale');
+          checkHealth();  // back: the header says so now, not at its next poll
+        }
       } catch (e) {
-        $('live-updated').textContent = `stats unavailable (${e.message}); retrying`;
+        if (!view.classList.contains('stale')) state.staleSince = new Date();
+        view.classList.add('stale');
+        showUnreachable();
+        $('live-updated').textContent = `stats unavailable (${e.message}); the figures below are from ` +
+          `${state.staleSince.toLocaleTimeString()}; retrying`;
       }
     }
     setTimeout(pollStats, LIVE_EVERY_MS);
   }
 
+  // `live` covers the serving model since it was loaded; loans_scored_total and the requests, the process.
   function renderLive(s) {
     const live = s.live || {};
-    const requests = Object.values(s.requests || {}).reduce((a, b) => a + b, 0);
+    if (state.card && s.model_version !== state.card.model_version) loadModel();  // reloaded: header, policy, form
+    const scoring = ['/predict', '/batch_predict'].reduce((a, r) => a + ((s.requests || {})[r] || 0), 0);
     kpis('live-kpis', [
-      { id: 'live-kpi-loans', label: 'Loans scored', value: s.loans_scored_total, text: fmtInt(s.loans_scored_total) },
+      { id: 'live-kpi-loans', label: 'Loans scored, this model', value: live.count, text: fmtInt(live.count) },
       { id: 'live-kpi-approval', label: 'Approval rate', value: live.approval_rate, text: fmtPct(live.approval_rate) },
       { id: 'live-kpi-reject', label: 'Reject rate', value: live.reject_rate, text: fmtPct(live.reject_rate) },
       { id: 'live-kpi-pd', label: 'Mean PD', value: live.mean_pd, text: fmtPct(live.mean_pd, 2) },
       { id: 'live-kpi-el', label: 'Total Expected Loss', value: live.total_expected_loss, text: fmtMoneyKpi(live.total_expected_loss) },
-      { id: 'live-kpi-requests', label: 'Requests', value: requests, text: fmtInt(requests) },
+      { id: 'live-kpi-total', label: 'Loans scored since start', value: s.loans_scored_total, text: fmtInt(s.loans_scored_total) },
+      { id: 'live-kpi-requests', label: 'Scoring requests', value: scoring, text: fmtInt(scoring) },
       { id: 'live-kpi-uptime', label: 'Uptime', value: s.uptime_seconds, text: fmtDuration(s.uptime_seconds || 0) },
     ]);
     decisionChart('live-decisions', live.decisions);
     pdHistogramChart('live-pd', live.pd_histogram);
-    psiCharts('live-psi', 'live-psi-dist', 'live-psi-value', live.psi);
-    $('live-updated').textContent = `updated ${new Date().toLocaleTimeString()} · every ${LIVE_EVERY_MS / 1000} s · model ${s.model_version}`;
+    psiCharts('live-psi', 'live-psi-dist', 'live-psi-value', live.psi, live.count);
+    $('live-updated').textContent = `updated ${new Date().toLocaleTimeString()} · every ${LIVE_EVERY_MS / 1000} s · ` +
+      `model ${s.model_version}, loaded ${new Date(s.model_loaded_at).toLocaleString()}`;
     document.body.dataset.live = 'ready';
   }
 
@@ -542,7 +576,7 @@
     riskBandsChart(p);
     pdHistogramChart('pf-pd', s.pd_histogram);
     ageChart(s.approval_by_age_band);
-    psiCharts('pf-psi', 'pf-psi-dist', 'pf-psi-value', s.psi);
+    psiCharts('pf-psi', 'pf-psi-dist', 'pf-psi-value', s.psi, s.count);
     groupCharts(s.expected_loss_by || {});
   }
 

@@ -289,6 +289,10 @@ std::string metrics_registry::prometheus(const model_state& current, bool ready)
     head("loanrisk_live_psi", "gauge",
          "Population stability index of live PDs under the serving model against its training distribution.");
     o += "loanrisk_live_psi " + num(summary.psi ? *summary.psi : std::nan("")) + "\n";
+    head("loanrisk_live_loans", "gauge",
+         "Loans scored by the serving model since it was loaded: what loanrisk_live_psi is taken over (gate a PSI "
+         "alert on enough of them).");
+    o += "loanrisk_live_loans " + std::to_string(live.count) + "\n";
     head("loanrisk_model_reloads_total", "counter", "Model reloads (admin route and SIGHUP) by result.");
     o += "loanrisk_model_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok) + "\n";
     o += "loanrisk_model_reloads_total{result=\"failed\"} " + std::to_string(reloads_failed) + "\n";

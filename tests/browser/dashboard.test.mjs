@@ -6,7 +6,7 @@
 //
 // Exit 0: every test passed; 1: a test failed; 77: skipped (no chromium, no playwright-core, no data).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,9 +39,11 @@ const csv1000Path = path.join(outDir, 'portfolio-1000.csv');
 fs.writeFileSync(csv1000Path, csv1000);
 
 // ---- the server -----------------------------------------------------------------------------------------
+const ADMIN_TOKEN = 'browser-test-token';
 function startServer() {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['serve', '--port', '0', '--host', '127.0.0.1', '--model', model], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, ['serve', '--port', '0', '--host', '127.0.0.1', '--model', model],
+                        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOANRISK_ADMIN_TOKEN: ADMIN_TOKEN } });
     let seen = '';
     const onData = (chunk) => {
       seen += chunk;
@@ -377,6 +379,38 @@ test('api_reference_at_docs_lists_every_route_and_tries_predict', async () => {
   assert.equal(batch.count, 1);
   assert.ok(!('results' in batch) && batch.summary, 'results=false');
   await shot('docs');
+});
+
+// A reload shows in the header, the policy and the live view without reloading the page; then, with the
+// server gone, the live view's last figures are greyed out and the header says unreachable. Last: it stops
+// the server.
+test('a_model_reload_and_a_server_gone_show_without_reloading_the_page', async () => {
+  const rows = path.join(outDir, 'other-model-rows.csv');
+  fs.writeFileSync(rows, [header, ...lines.slice(1, 3001)].join('\n') + '\n');
+  const other = path.join(outDir, 'other-model.json');
+  const trained = spawnSync(binary, ['train', '--data', rows, '--out', other, '--quiet', '--no-crosses', '--bins', '5']);
+  assert.equal(trained.status, 0, String(trained.stderr));
+  const otherVersion = JSON.parse(fs.readFileSync(other, 'utf8')).model_version;
+  assert.notEqual(otherVersion, card.model_version);
+  await page.goto(base + '/');
+  await page.waitForSelector('body[data-live="ready"]');
+  assert.equal(await page.locator('#model-version').textContent(), card.model_version);
+  const r = await fetch(base + '/admin/reload', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ model: other }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  await page.waitForFunction((v) => document.getElementById('model-version').textContent === v, otherVersion, { timeout: 10000 });
+  // The live figures are the new model's (none yet); the process total keeps the earlier loans.
+  await page.waitForFunction(() => document.getElementById('live-kpi-loans').dataset.value === '0', null, { timeout: 10000 });
+  assert.ok((await kpi('live-kpi-total')) >= 1000, 'loans scored since start');
+  await page.waitForFunction(() => document.getElementById('health').textContent === 'healthy');
+  server.kill('SIGKILL');
+  await page.waitForFunction(() => document.getElementById('view-live').classList.contains('stale'), null, { timeout: 10000 });
+  assert.equal(await page.locator('#health').textContent(), 'unreachable');
+  assert.match(await page.locator('#live-updated').textContent(), /stats unavailable/);
+  await shot('server-gone');
 });
 
 // ---- run ------------------------------------------------------------------------------------------------

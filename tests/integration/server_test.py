@@ -298,6 +298,10 @@ def metrics_is_prometheus_text_with_requests_latency_loans_decisions_pd_model_an
                    "loanrisk_loans_scored_total ", 'loanrisk_decisions_total{decision="REJECT"}',
                    'loanrisk_pd_bucket{le="0.1"}', "loanrisk_model_info{model_version=", "loanrisk_build_info{"):
         expect(needle in text, "missing " + needle)
+    # The live PSI's loan count, for gating an alert on it: the same as /stats says.
+    _, stats, _ = s.json("GET", "/stats")
+    m = re.search(r"^loanrisk_live_loans (\d+)$", text, re.M)
+    expect(m and int(m.group(1)) == stats["live"]["count"] >= 1, (m and m.group(0), stats["live"]["count"]))
     promtool = shutil.which("promtool")
     if promtool:
         p = subprocess.run([promtool, "check", "metrics"], input=data, capture_output=True)
