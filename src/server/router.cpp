@@ -612,6 +612,14 @@ response static_file(const request& req, std::string_view name, route_id route =
     res.headers.emplace_back("ETag", gzip ? gzip_etag : std::string(a->etag));
     res.headers.emplace_back("Cache-Control", "no-cache");  // revalidate each time: a new binary, a new page
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    if (a->content_type.starts_with("text/html")) {
+        // The pages load scripts, styles and data from this server alone and are framed by no site (the
+        // docs page has a field for the admin token).
+        res.headers.emplace_back("Content-Security-Policy",
+                                 "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                                 "form-action 'self'; frame-ancestors 'none'");
+        res.headers.emplace_back("X-Frame-Options", "DENY");
+    }
     if (!a->gzip.empty()) res.headers.emplace_back("Vary", "Accept-Encoding");
     if (etag_matches(req.if_none_match, a->etag) || (!a->gzip.empty() && etag_matches(req.if_none_match, gzip_etag))) {
         res.status = 304;

@@ -178,6 +178,18 @@ TEST_F(router_test, docs_and_redoc_serve_the_api_reference_page) {
         EXPECT_EQ(r.route, route_id::docs) << path;
     }
     EXPECT_EQ(call("POST", "/docs").status, 405);
+    // Both pages (and the dashboard) are framed by no site and load only from this server.
+    for (const char* path : {"/", "/docs"}) {
+        auto r = call("GET", path);
+        std::string csp, frames;
+        for (const auto& [name, value] : r.headers) {
+            if (name == "Content-Security-Policy") csp = value;
+            if (name == "X-Frame-Options") frames = value;
+        }
+        EXPECT_NE(csp.find("default-src 'self'"), std::string::npos) << path;
+        EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << path;
+        EXPECT_EQ(frames, "DENY") << path;
+    }
     EXPECT_EQ(call("GET", "/static/docs.js").status, 200);
     EXPECT_NE(call("GET", "/openapi.json").body.find("\"/docs\":{\"get\""), std::string::npos);
 }
