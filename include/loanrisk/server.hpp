@@ -18,6 +18,7 @@ struct server_options {
     std::size_t max_header_bytes = 16 << 10;
     std::size_t max_connections = 10'000;
     double read_timeout = 30;   // seconds for a request to arrive once started, and per body read
+    double min_body_rate = 1024;  // bytes/s a body must average once it has taken longer than read_timeout
     double idle_timeout = 75;   // seconds a keep-alive connection may wait for its next request
     double drain_timeout = 15;  // seconds in-flight requests get on SIGTERM/SIGINT
     unsigned score_threads = 0; // threads scoring one large batch; 0 = one per core

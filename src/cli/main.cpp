@@ -556,7 +556,8 @@ options:
   --max-body-bytes N    request body limit, 413 above it (default: 268435456 = 256 MiB)
   --max-header-bytes N  request line + headers limit, 431 above it (default: 16384)
   --max-connections N   concurrent connections; more get 503 and are closed (default: 10000)
-  --read-timeout S      seconds to receive a started request, per body read and per write (default: 30)
+  --read-timeout S      seconds to receive a started request's head, per body read and per write (default: 30)
+  --min-body-rate B     bytes/s a body must average once it has taken longer than --read-timeout (default: 1024)
   --idle-timeout S      seconds a keep-alive connection may wait for its next request (default: 75)
   --drain-timeout S     seconds in-flight requests get on SIGTERM/SIGINT (default: 15)
   --tls-cert FILE       PEM certificate chain: serve HTTPS (with --tls-key)
@@ -607,6 +608,7 @@ int run_serve(const flags& f) {
     o.max_header_bytes = count_flag(f, "max-header-bytes", static_cast<double>(o.max_header_bytes), 256, 1 << 24);
     o.max_connections = count_flag(f, "max-connections", static_cast<double>(o.max_connections), 1, 1e7);
     o.read_timeout = seconds_flag(f, "read-timeout", o.read_timeout);
+    o.min_body_rate = static_cast<double>(count_flag(f, "min-body-rate", o.min_body_rate, 1, 1e12));
     o.idle_timeout = seconds_flag(f, "idle-timeout", o.idle_timeout);
     o.drain_timeout = seconds_flag(f, "drain-timeout", o.drain_timeout);
     o.tls_cert = f.get("tls-cert");
@@ -659,7 +661,7 @@ int main(int argc, char** argv) {
             return run_serve(parse_flags(argc, argv, 2,
                                          {"model", "host", "port", "threads", "score-threads", "approve-max", "reject-min",
                                           "lgd", "max-body-bytes", "max-header-bytes", "max-connections", "read-timeout",
-                                          "idle-timeout", "drain-timeout", "tls-cert", "tls-key"},
+                                          "min-body-rate", "idle-timeout", "drain-timeout", "tls-cert", "tls-key"},
                                          {"access-log", "no-reuse-port", "version"}));
         if (command == "score")
             return run_score(parse_flags(argc, argv, 2,

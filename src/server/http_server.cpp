@@ -50,6 +50,20 @@ std::chrono::milliseconds millis(double seconds) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
+// The deadline of a request body's next read. Each read must bring bytes within --read-timeout, so a slow
+// client that keeps sending is not cut off mid-body; and past its first --read-timeout the body must have
+// kept up --min-body-rate bytes a second on average, so a client trickling a byte at a time is cut off like
+// one that stopped (slowloris).
+struct body_deadline {
+    clock_type::time_point start = clock_type::now();
+    double read_timeout, min_rate;
+    std::uint64_t received = 0;  // bytes read off the connection for this body
+    clock_type::time_point next() const {
+        const auto by_rate = start + millis(read_timeout + static_cast<double>(received) / std::max(min_rate, 1.0));
+        return std::min(clock_type::now() + millis(read_timeout), by_rate);
+    }
+};
+
 // A connection as the drain sees it: idle ones (waiting for their next request) are closed at once,
 // busy ones finish their request and then close.
 struct connection_slot {
@@ -146,8 +160,10 @@ asio::awaitable<bool> send(Stream& stream, beast::tcp_stream& raw, server_contex
     co_return keep;
 }
 
+// Serves the connection's requests; returns whether it ended with a response sent before its request was
+// read whole (an error found in the head or mid-body): the caller then lingers.
 template <class Stream>
-asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, server_context& ctx, worker& w,
+asio::awaitable<bool> serve_connection(Stream& stream, beast::tcp_stream& raw, server_context& ctx, worker& w,
                                        std::string remote) {
     connection_slot slot{&raw, false};
     auto it = w.connections.insert(w.connections.end(), &slot);
@@ -161,6 +177,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
     const server_options& o = ctx.options;
     beast::flat_buffer buffer(wire::read_buffer_limit(o));
     std::vector<char> chunk;
+    bool unread = false;
     for (;;) {
         slot.busy = false;
         if (app.draining()) break;
@@ -192,6 +209,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                     meta.target = std::string(head_parser.get().target());
                     res->route = route_of(meta.target);
                 }
+                unread = true;
                 co_await send(stream, raw, ctx, std::move(*res), false, false, meta);
             } else {
                 report("read", ec);
@@ -205,6 +223,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         const bool keep_alive = h.keep_alive();
         const bool http10 = h.version() == 10;
         if (auto bad = wire::framing_failure(h, route_of(req.target))) {
+            unread = true;
             co_await send(stream, raw, ctx, std::move(*bad), false, http10, meta);
             break;
         }
@@ -222,18 +241,26 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             http::request_parser<http::buffer_body> body_parser(std::move(head_parser));
             chunk.resize(stream_chunk_bytes);
             bool bad_body = false;
+            body_deadline deadline{clock_type::now(), o.read_timeout, o.min_body_rate};
             while (!body_parser.is_done()) {
-                body_parser.get().body().data = chunk.data();
-                body_parser.get().body().size = chunk.size();
-                raw.expires_after(millis(o.read_timeout));
-                auto [ec2, n2] = co_await http::async_read(stream, buffer, body_parser, use_tuple);
-                if (ec2 == http::error::need_buffer) ec2 = {};
+                // A chunk filled read by read, each read within the body's deadline.
+                beast::error_code ec2;
+                std::size_t got = 0;
+                while (!body_parser.is_done() && got < chunk.size()) {
+                    body_parser.get().body().data = chunk.data() + got;
+                    body_parser.get().body().size = chunk.size() - got;
+                    raw.expires_at(deadline.next());
+                    auto [ec3, n3] = co_await http::async_read_some(stream, buffer, body_parser, use_tuple);
+                    deadline.received += n3;
+                    got = chunk.size() - body_parser.get().body().size;
+                    if (ec3 == http::error::need_buffer) continue;
+                    if ((ec2 = ec3)) break;
+                }
                 if (ec2) {
                     res = wire::parse_failure(ec2, route_id::batch_predict, o);
                     if (!res) report("read body", ec2);
                     break;
                 }
-                std::size_t got = chunk.size() - body_parser.get().body().size;
                 bool fed = true;
                 try {
                     fed = !got || sink->feed(std::string_view(chunk.data(), got));
@@ -248,9 +275,10 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             }
             if (res) {
                 res->close = true;
+                unread = !body_parser.is_done();
             } else if (bad_body || body_parser.is_done()) {
                 res = wire::finish_guarded(req, *sink);
-                if (bad_body) res->close = true;  // the rest of the body is never read
+                if (bad_body) res->close = unread = true;  // the rest of the body is never read
             } else {
                 break;  // the client went away mid-body
             }
@@ -265,8 +293,11 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 if (ec2 == http::error::need_more) ec2 = {};
                 if (ec2 || used == 0) break;
             }
-            if (!ec2 && !body_parser.is_done()) {
-                auto [ec3, n3] = co_await http::async_read(stream, buffer, body_parser, use_tuple);
+            body_deadline deadline{clock_type::now(), o.read_timeout, o.min_body_rate};
+            while (!ec2 && !body_parser.is_done()) {  // each read within the body's deadline
+                raw.expires_at(deadline.next());
+                auto [ec3, n3] = co_await http::async_read_some(stream, buffer, body_parser, use_tuple);
+                deadline.received += n3;
                 ec2 = ec3;
             }
             if (ec2) {
@@ -275,7 +306,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                     report("read body", ec2);
                     break;
                 }
-                res->close = true;
+                res->close = unread = true;
             } else {
                 req.body = std::move(body_parser.get().body());
                 res = wire::handle_guarded(req, app);
@@ -283,12 +314,31 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         }
         if (!co_await send(stream, raw, ctx, std::move(*res), keep_alive, http10, meta)) break;
     }
+    co_return unread;
 }
 
 template <class Stream>
 void close_stream(Stream& stream) {
     beast::error_code ec;
     beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+// After a response sent with part of its request unread (a body over the limit, a bad row mid-body): with
+// the send side shut, what the client still sends is read and dropped until it stops (linger_read_seconds
+// without a byte) or linger_seconds have passed, and only then is the socket closed. Closed at once with
+// bytes unread, the kernel answers them with a reset, and a client still sending its body loses the
+// response it has not read yet (nginx's lingering close).
+constexpr auto linger_read_seconds = std::chrono::seconds(5);
+constexpr auto linger_seconds = std::chrono::seconds(30);
+
+asio::awaitable<void> linger(beast::tcp_stream& raw) {
+    std::vector<char> dropped(64 << 10);
+    const auto until = std::chrono::steady_clock::now() + linger_seconds;
+    for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+        raw.expires_after(std::min<std::chrono::steady_clock::duration>(until - now, linger_read_seconds));
+        auto [ec, n] = co_await raw.async_read_some(asio::buffer(dropped), use_tuple);
+        if (ec) break;  // the client closed (or reset), or stopped sending
+    }
 }
 
 asio::awaitable<void> session(tcp::socket socket, server_context& ctx, worker& w) {
@@ -301,8 +351,9 @@ asio::awaitable<void> session(tcp::socket socket, server_context& ctx, worker& w
     std::string remote = ec ? "-" : endpoint.address().to_string();
     beast::tcp_stream raw(std::move(socket));
     if (!ctx.tls) {
-        co_await serve_connection(raw, raw, ctx, w, std::move(remote));
+        const bool unread = co_await serve_connection(raw, raw, ctx, w, std::move(remote));
         close_stream(raw);
+        if (unread && !ctx.app.draining()) co_await linger(raw);  // a drain closes at once
         co_return;
     }
     beast::ssl_stream<beast::tcp_stream> tls(std::move(raw), *ctx.tls);
@@ -313,7 +364,7 @@ asio::awaitable<void> session(tcp::socket socket, server_context& ctx, worker& w
         report("TLS handshake", hec);
         co_return;
     }
-    co_await serve_connection(tls, lower, ctx, w, std::move(remote));
+    co_await serve_connection(tls, lower, ctx, w, std::move(remote));  // no lingering under TLS (left alone)
     lower.expires_after(std::chrono::seconds(2));
     auto [sec] = co_await tls.async_shutdown(use_tuple);
     (void)sec;

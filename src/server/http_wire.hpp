@@ -80,8 +80,25 @@ inline std::size_t read_buffer_limit(const server_options& o) { return o.max_hea
 // chunked is not the final coding the body's length cannot be known (RFC 9112 section 6.3) and Beast reads
 // the request as bodiless, so its body would be parsed as the next request (request smuggling); other
 // codings (gzip, chunked) are not supported.
+//
+// A body with a Content-Encoding (gzip, br...) is refused too, 415 with Accept-Encoding: identity (RFC 9110
+// section 15.5.16): read as plain text, a gzipped CSV would fail with a misleading error, and a body labelled
+// br but sent plain would be scored though the client meant something else.
 template <class Fields>
 std::optional<response> framing_failure(const http::request_header<Fields>& h, route_id route) {
+    for (const auto& f : h) {
+        if (f.name() != http::field::content_encoding) continue;
+        std::string_view coding = f.value();
+        while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+        while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+        if (coding.empty() || boost::beast::iequals(coding, "identity")) continue;
+        response res = error_response(415, "unsupported_media_type",
+                                      "unsupported Content-Encoding '" + std::string(coding) +
+                                          "': send the body uncompressed",
+                                      route);
+        res.headers.emplace_back("Accept-Encoding", "identity");
+        return res;
+    }
     if (h.count(http::field::transfer_encoding) == 0) return std::nullopt;
     std::string_view te = h[http::field::transfer_encoding];
     while (!te.empty() && (te.front() == ' ' || te.front() == '\t')) te.remove_prefix(1);

@@ -18,6 +18,7 @@ connection; afterwards the server must still answer GET /health 200 quickly and 
   7. path traversal on the static files: 404 (never a file's contents)
   8. /admin/reload tokens: 401 for every wrong one, 200 for the right one, 401 admin_disabled when admin is disabled
   9. garbage: random bytes, a TLS ClientHello, the HTTP/2 preface, ...: 400 or a close
+ 10. a slow but steady upload (longer than --read-timeout, far above --min-body-rate): scored, not cut off
 One line per case with its measured figures. Python 3 stdlib only; exits 1 on any failure.
 """
 import json
@@ -957,6 +958,34 @@ def tls_client_hello():
     return outgoing.read()
 
 
+def case_slow_upload(s):
+    """A body sent steadily but slowly (15 KB/s, about 4 s against --read-timeout 2): every read brings bytes
+    and the rate is far above --min-body-rate, so it is scored, not cut off; a body trickled a byte at a time
+    is cut (case 1)."""
+    head = "application_id,person_age,loan_amnt,loan_grade\n"
+    text = (head + "".join("s%d,%d,%d,%s\n" % (i, 20 + i % 50, 1000 + i, "ABCDEFG"[i % 7]) for i in range(4000))).encode()
+    piece = 2000
+
+    def pieces():
+        for k in range(0, len(text), piece):
+            yield text[k:k + piece]
+            time.sleep(piece / 15000)
+
+    req = ("POST /batch_predict?results=false HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/csv\r\n"
+           "Content-Length: %d\r\n\r\n" % len(text)).encode()
+    x = exchange(s.port, _prefixed(req, pieces()), timeout=30)
+    expect(len(x.responses) == 1 and x.responses[0].status == 200, "slow upload: %r" % (x,))
+    body = x.responses[0].json()
+    expect(body and body["count"] == 4000, "slow upload counted %r" % (body and body.get("count")))
+    expect(x.elapsed > 1.5 * TIMEOUT_S, "the upload took %.1fs, not longer than the read timeout" % x.elapsed)
+    return "%d bytes over %.1fs (read timeout %ds): 200, %d loans" % (len(text), x.elapsed, TIMEOUT_S, body["count"])
+
+
+def _prefixed(first, rest):
+    yield first
+    yield from rest
+
+
 def case_garbage(s):
     rnd = random.Random(20240601)
     hello = tls_client_hello()
@@ -1035,6 +1064,7 @@ def main():
                 ("7.path_traversal", case_traversal, (main_server,)),
                 ("8.admin_tokens", case_admin, (main_server, capped)),
                 ("9.garbage", case_garbage, (main_server,)),
+                ("10.slow_upload", case_slow_upload, (main_server,)),
                 ("1.slowloris", case_slowloris, (main_server,)),
                 ("3.burst", case_burst, (burst_server, capped))):
             run(name, fn, *args)
