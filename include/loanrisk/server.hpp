@@ -15,6 +15,8 @@ struct server_options {
     std::string model_path = "models/credit_risk_pd.json";
     core::policy rules;
     std::size_t max_body_bytes = std::size_t{256} << 20;
+    std::size_t max_response_bytes = std::size_t{1} << 30;  // a /batch_predict's results, built whole before sending
+    std::size_t max_items = 50'000'000;                     // loans per /batch_predict body
     std::size_t max_header_bytes = 16 << 10;
     std::size_t max_connections = 10'000;
     double read_timeout = 30;   // seconds for a request to arrive once started, and per body read

@@ -554,6 +554,9 @@ options:
   --reject-min X        PD at or above X: REJECT, in between MANUAL_REVIEW (default 0.60; env LOANRISK_REJECT_MIN)
   --lgd X               loss given default for Expected Loss (default 0.60; env LOANRISK_LGD)
   --max-body-bytes N    request body limit, 413 above it (default: 268435456 = 256 MiB)
+  --max-response-bytes N  /batch_predict results limit (a response is built whole before it is sent),
+                        413 above it (default: 1073741824 = 1 GiB)
+  --max-items N         loans per /batch_predict body, 413 above it (default: 50000000)
   --max-header-bytes N  request line + headers limit, 431 above it (default: 16384)
   --max-connections N   concurrent connections; more get 503 and are closed (default: 10000)
   --read-timeout S      seconds to receive a started request's head, per body read and per write (default: 30)
@@ -605,6 +608,8 @@ int run_serve(const flags& f) {
         throw usage_error{"policy must satisfy 0 <= approve-max <= reject-min <= 1 and 0 <= lgd <= 1 (got " +
                           fixed(o.rules.approve_max) + ", " + fixed(o.rules.reject_min) + ", " + fixed(o.rules.lgd) + ")"};
     o.max_body_bytes = count_flag(f, "max-body-bytes", static_cast<double>(o.max_body_bytes), 1, 1e12);
+    o.max_response_bytes = count_flag(f, "max-response-bytes", static_cast<double>(o.max_response_bytes), 1, 1e12);
+    o.max_items = count_flag(f, "max-items", static_cast<double>(o.max_items), 1, 1e12);
     o.max_header_bytes = count_flag(f, "max-header-bytes", static_cast<double>(o.max_header_bytes), 256, 1 << 24);
     o.max_connections = count_flag(f, "max-connections", static_cast<double>(o.max_connections), 1, 1e7);
     o.read_timeout = seconds_flag(f, "read-timeout", o.read_timeout);
@@ -660,8 +665,9 @@ int main(int argc, char** argv) {
         if (command == "serve")
             return run_serve(parse_flags(argc, argv, 2,
                                          {"model", "host", "port", "threads", "score-threads", "approve-max", "reject-min",
-                                          "lgd", "max-body-bytes", "max-header-bytes", "max-connections", "read-timeout",
-                                          "min-body-rate", "idle-timeout", "drain-timeout", "tls-cert", "tls-key"},
+                                          "lgd", "max-body-bytes", "max-response-bytes", "max-items", "max-header-bytes",
+                                          "max-connections", "read-timeout", "min-body-rate", "idle-timeout", "drain-timeout",
+                                          "tls-cert", "tls-key"},
                                          {"access-log", "no-reuse-port", "version"}));
         if (command == "score")
             return run_score(parse_flags(argc, argv, 2,

@@ -182,7 +182,7 @@ response error_with(int status, const error& e, route_id r) {
 response decode_error(const error& e, route_id r) {
     int status = 422;
     if (e.code == "malformed_json" || e.code == "malformed_csv") status = 400;
-    else if (e.code == "too_many_items" || e.code == "line_too_long") status = 413;
+    else if (e.code == "too_many_items" || e.code == "line_too_long" || e.code == "response_too_large") status = 413;
     return error_with(status, e, r);
 }
 
@@ -336,9 +336,13 @@ public:
     const core::compiled_model& model() const { return state_->compiled; }
     core::loan_batch& batch() { return batch_; }
 
+    // The results written past --max-response-bytes: the request fails with this (a response is built
+    // whole before it is sent, and results can be many times the size of the body that asked for them).
+    const std::optional<error>& too_large() const { return too_large_; }
+
     // Scores what the batch holds, appends its results and empties it.
     void flush() {
-        if (!batch_.size) return;
+        if (!batch_.size || too_large_) return;
         const core::compiled_model& m = state_->compiled;
         core::score_batch(m, batch_, score_, scored_, acc_);
         scored_so_far_.add_groups(batch_, 0, batch_.size, scored_.expected_loss.data());
@@ -354,10 +358,19 @@ public:
         }
         count_ += batch_.size;
         batch_.clear();
+        if (body_.size() > app_.options().max_response_bytes) {
+            too_large_ = error{"the results of " + std::to_string(count_) + " loans and more exceed the response limit of " +
+                                   std::to_string(app_.options().max_response_bytes) +
+                                   " bytes (--max-response-bytes): ask ?results=false for the summary alone, split "
+                                   "the batch, or score the file with loanrisk score",
+                               "", 0, "response_too_large"};
+            body_ = std::string();  // its memory goes back now
+        }
     }
 
     response finish() {
         flush();
+        if (too_large_) return decode_error(*too_large_, route_id::batch_predict);  // no loans counted
         scored_so_far_.merge_totals(acc_);
         app_.metrics().record_portfolio(*state_, scored_so_far_);
         response res = json_response(200, {}, route_id::batch_predict);
@@ -404,12 +417,14 @@ private:
     core::portfolio_accumulator scored_so_far_;
     std::string body_;
     std::size_t count_ = 0;
+    std::optional<error> too_large_;
 };
 
-// Large bodies are decoded on as many cores as scoring uses (--score-threads).
+// Large bodies are decoded on as many cores as scoring uses (--score-threads), up to --max-items loans.
 io::decode_limits limits_for(const app_state& app) {
     io::decode_limits limits;
     limits.threads = app.options().score_threads;
+    limits.max_items = app.options().max_items;
     return limits;
 }
 
@@ -436,7 +451,7 @@ response batch_predict(const request& req, app_state& app) {
         if (st) st = d.finish(job.batch());
     }
     if (!st) return decode_error(st.err(), route_id::batch_predict);
-    return job.finish();
+    return job.finish();  // the response limit's error, if the results went past it
 }
 
 // NDJSON / CSV bodies scored as they stream: decoded per chunk, scored every stream_flush_loans loans.
@@ -461,6 +476,10 @@ public:
             return false;
         }
         if (job_.batch().size >= stream_flush_loans) job_.flush();
+        if (job_.too_large()) {
+            failed_ = *job_.too_large();
+            return false;
+        }
         return true;
     }
 

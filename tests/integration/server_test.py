@@ -737,6 +737,30 @@ def test_admin_disabled_connection_cap_and_policy_flags():
         expect(s.stop() == 0, "exit code")
 
 
+def test_response_and_item_limits_are_413_and_count_no_loans():
+    s = Server("--max-response-bytes", "100000", "--max-items", "80000", "--threads", "1")
+    try:
+        rows = (ROWS * 30)[:80000]  # streamed in flushes of 65,536 loans: the first one is past the limit
+        body = to_csv(rows).encode()
+        for ctype, data in (("text/csv", body), ("application/x-ndjson", to_ndjson(rows).encode())):
+            r, raw = s.request("POST", "/batch_predict", data, {"Content-Type": ctype})
+            answer = json.loads(raw)
+            expect_error(r.status, answer, 413, "response_too_large")
+            expect("--max-response-bytes" in answer["detail"] and "results=false" in answer["detail"], answer)
+        st, b, _ = s.json("POST", "/batch_predict", {"items": ROWS[:3000]})  # a whole JSON body, past it too
+        expect_error(st, b, 413, "response_too_large")
+        _, stats, _ = s.json("GET", "/stats")
+        expect(stats["loans_scored_total"] == 0, "failed requests counted %s loans" % stats["loans_scored_total"])
+        r, raw = s.request("POST", "/batch_predict?results=false", body, {"Content-Type": "text/csv"})
+        expect(r.status == 200 and json.loads(raw)["count"] == 80000, raw[:200])
+        r, raw = s.request("POST", "/batch_predict?results=false", to_csv(rows + ROWS[:1]).encode(), {"Content-Type": "text/csv"})
+        expect_error(r.status, json.loads(raw), 413, "too_many_items")
+        st, b, _ = s.json("POST", "/batch_predict", {"items": ROWS[:100]})  # under it
+        expect(st == 200 and b["count"] == 100, st)
+    finally:
+        expect(s.stop() == 0, "exit code")
+
+
 def test_access_log_has_one_parseable_line_per_request():
     s = Server("--access-log")
     try:
@@ -856,7 +880,9 @@ def main():
         if code != 0:
             failed += 1
             print("FAIL  main server exit code %s\n%s" % (code, main_server.stderr()))
-    for fn in (test_admin_disabled_connection_cap_and_policy_flags, test_access_log_has_one_parseable_line_per_request,
+    for fn in (test_admin_disabled_connection_cap_and_policy_flags,
+               test_response_and_item_limits_are_413_and_count_no_loans,
+               test_access_log_has_one_parseable_line_per_request,
                test_bad_policy_flags_are_a_start_up_error,
                test_sigterm_lets_in_flight_requests_finish_and_exits_0, test_tls_with_a_certificate_made_by_openssl):
         run(fn.__name__, fn)
