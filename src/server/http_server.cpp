@@ -90,10 +90,12 @@ struct server_context {
 };
 
 // Reports an I/O failure worth knowing about (not the ordinary ones: a client closing, a timeout).
+// Logs an I/O failure on stderr, except the ordinary ends of a connection: a client that went away (also
+// mid-body: partial_message), a timeout, a reset.
 void report(std::string_view what, const beast::error_code& ec) {
     if (ec == asio::error::operation_aborted || ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-        ec == ssl::error::stream_truncated)
+        ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::connection_reset ||
+        ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated)
         return;
     std::cerr << "loanrisk serve: " << what << ": " << ec.message() << '\n';
 }
@@ -226,6 +228,19 @@ asio::awaitable<bool> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             unread = true;
             co_await send(stream, raw, ctx, std::move(*bad), false, http10, meta);
             break;
+        }
+
+        // An error the body cannot change is answered before a body still to come is read (and instead of a
+        // 100 Continue); the connection then closes, lingering over what the client still sends. A body that
+        // came whole with the head is read as usual, and the connection kept.
+        const auto length = head_parser.content_length();
+        if (h.chunked() || (length && *length > buffer.size())) {
+            if (auto early = wire::refuse_guarded(req, app)) {
+                unread = true;
+                early->close = true;
+                co_await send(stream, raw, ctx, std::move(*early), false, http10, meta);
+                break;
+            }
         }
 
         if (beast::iequals(h[http::field::expect], "100-continue")) {

@@ -201,6 +201,14 @@ inline response handle_guarded(const request& req, app_state& app) {
     }
 }
 
+inline std::optional<response> refuse_guarded(const request& req, app_state& app) {
+    try {
+        return refuse_before_body(req, app);
+    } catch (const std::exception& e) {
+        return internal_error(req, e);
+    }
+}
+
 inline response finish_guarded(const request& req, body_sink& sink) {
     try {
         return sink.finish();

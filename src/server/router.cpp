@@ -719,6 +719,26 @@ response handle_request(const request& req, app_state& app) {
     return res;
 }
 
+std::optional<response> refuse_before_body(const request& head, app_state& app) {
+    if (head.method == "HEAD" || is_static_path(head.path())) return std::nullopt;  // no body to wait for
+    const route_entry* r = find_route(head.path());
+    if (!r || head.method != r->method) return handle_request(head, app);  // 404, 405: the body changes nothing
+    if (r->id == route_id::predict) {
+        if (body_format(head.content_type) != format::json)
+            return unsupported_type(head.content_type, "application/json", route_id::predict);
+        if (!app.serving()) return not_ready(route_id::predict);
+    } else if (r->id == route_id::batch_predict) {
+        if (body_format(head.content_type) == format::unsupported)
+            return unsupported_type(head.content_type, "application/json, application/x-ndjson or text/csv",
+                                    route_id::batch_predict);
+        auto s = app.current();
+        if (!s) return not_ready(route_id::batch_predict);
+        batch_options o;
+        if (auto e = parse_batch_options(head, s->compiled, o)) return error_with(422, *e, route_id::batch_predict);
+    }
+    return std::nullopt;
+}
+
 std::unique_ptr<body_sink> open_stream(const request& head, app_state& app) {
     const route_entry* r = find_route(head.path());
     if (!r || r->id != route_id::batch_predict || head.method != r->method) return nullptr;

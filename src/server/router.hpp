@@ -26,6 +26,11 @@ public:
 // (POST /batch_predict with an NDJSON or CSV body), or nullptr when handle_request wants the whole body.
 std::unique_ptr<body_sink> open_stream(const request& head, app_state& app);
 
+// For a request whose headers are in: the error its body cannot change (unknown route 404, wrong method 405,
+// a Content-Type the route does not take 415, bad /batch_predict query options 422, no model 503), answered
+// before the body is read (and before a 100 Continue); nullopt when the body decides.
+std::optional<response> refuse_before_body(const request& head, app_state& app);
+
 // The route a path belongs to (metrics label for errors raised before routing, e.g. 413).
 route_id route_of(std::string_view path);
 

@@ -260,6 +260,35 @@ def an_error_mid_body_reaches_a_client_that_sends_its_whole_body_first(s):
 
 
 @test
+def an_error_the_body_cannot_change_is_answered_before_the_body(s):
+    # Expect: 100-continue with a Content-Type the route does not take: the 415 instead of the 100.
+    for path, ctype, status, code in (("/batch_predict", "text/plain", 415, "unsupported_media_type"),
+                                      ("/batch_predict?group_by=nosuch", "text/csv", 422, "invalid_request"),
+                                      ("/predict", "text/csv", 415, "unsupported_media_type"),
+                                      ("/nowhere", "text/csv", 404, "not_found"),
+                                      ("/health", "text/csv", 405, "method_not_allowed")):
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+            c.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 50000000\r\n"
+                       "Expect: 100-continue\r\n\r\n" % (path, ctype)).encode())
+            data = recv_response(c)
+        expect(data.startswith(b"HTTP/1.1 %d" % status), (path, data[:200]))
+        body = json.loads(data[data.index(b"\r\n\r\n") + 4:])
+        expect(body["error"] == code, (path, body))
+    # A client sending a large body anyway gets the answer, not a reset, and no loans are counted.
+    before = s.json("GET", "/stats")[1]["loans_scored_total"]
+    body = to_csv((ROWS * 40)[:100000]).encode()
+    c = s.conn()
+    try:
+        c.request("POST", "/batch_predict?group_by=nosuch", body=body, headers={"Content-Type": "text/csv"})
+        r = c.getresponse()
+        answer = json.loads(r.read())
+    finally:
+        c.close()
+    expect_error(r.status, answer, 422, "invalid_request")
+    expect(s.json("GET", "/stats")[1]["loans_scored_total"] == before, "loans counted")
+
+
+@test
 def a_compressed_request_body_is_415_with_accept_encoding_identity(s):
     text = to_csv(ROWS[:20]).encode()
     for coding, body in (("gzip", gzip.compress(text)), ("br", text), ("gzip, identity", gzip.compress(text))):
