@@ -15,7 +15,7 @@
   const state = {
     card: null,        // GET /model
     loadingModel: false,
-    staleSince: null,  // when /stats stopped answering
+    lastSnapshotAt: null,  // when the live view's figures were taken
     policy: null,      // {LGD, APPROVE_MAX, REJECT_MIN}
     charts: {},
     portfolio: null,   // see scorePortfolio
@@ -314,19 +314,22 @@
   async function pollStats() {
     if (!document.hidden) {
       const view = $('view-live');
+      let s = null;
       try {
-        const s = await getJson('/stats');
+        s = await getJson('/stats');
+      } catch (e) {
+        view.classList.add('stale');
+        if (e.status === undefined) showUnreachable();  // no answer at all (an HTTP error is an answer)
+        $('live-updated').textContent = `stats unavailable (${e.message}); ` + (state.lastSnapshotAt
+          ? `the figures below are from ${state.lastSnapshotAt.toLocaleTimeString()}; retrying` : 'retrying');
+      }
+      if (s) {
         renderLive(s);
+        state.lastSnapshotAt = new Date();
         if (view.classList.contains('stale')) {
           view.classList.remove('stale');
           checkHealth();  // back: the header says so now, not at its next poll
         }
-      } catch (e) {
-        if (!view.classList.contains('stale')) state.staleSince = new Date();
-        view.classList.add('stale');
-        showUnreachable();
-        $('live-updated').textContent = `stats unavailable (${e.message}); the figures below are from ` +
-          `${state.staleSince.toLocaleTimeString()}; retrying`;
       }
     }
     setTimeout(pollStats, LIVE_EVERY_MS);

@@ -124,11 +124,11 @@ std::string model_flag(const flags& f) {
     if (f.has("model")) return f.get("model");
     const std::filesystem::path local = "models/credit_risk_pd.json";
     std::error_code ec;
-    if (std::filesystem::exists(local, ec)) return local.string();
+    if (std::filesystem::is_regular_file(local, ec)) return local.string();
     const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (!ec) {
         const auto installed = exe.parent_path().parent_path() / "share/loanrisk/models/credit_risk_pd.json";
-        if (std::filesystem::exists(installed, ec)) return installed.string();
+        if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
     }
     return local.string();
 }
@@ -393,7 +393,7 @@ In-process throughput on this machine, no code to write: generates N loans from 
 distributions (its quantile bins and categories), then times each stage: decoding the same loans as a JSON
 /batch_predict body, NDJSON and CSV, scoring (kernel + policy + Expected Loss + portfolio summary) with
 every instruction set this CPU runs, and encoding the JSON response. Prints loans/s and ns/loan per stage.
-Memory: about 1 KB per loan; N past what the machine has available is refused.
+Memory: about 1.5 KB per loan; N past what the machine (or its container) has available is refused.
 
 options:
   --model FILE   model artifact (default: models/credit_risk_pd.json here, else the installed one)
@@ -416,19 +416,25 @@ double best_time(int runs, F&& f) {
 
 int bench(std::shared_ptr<const core::model> model, std::size_t n, unsigned threads);
 
-// Bytes `loanrisk bench` holds per loan at its peak: the three bodies (JSON ~290, NDJSON ~280, CSV ~70), the
-// batch and its scores (~100), the encoded response (~110), with room to spare (measured: 585 without NDJSON).
-constexpr double bench_bytes_per_loan = 1024;
+// Bytes `loanrisk bench` holds per loan at its peak, while decoding: the three bodies (JSON ~290, NDJSON ~280,
+// CSV ~70), the batch and its scores, the decoders' scratch, with room to spare (measured: 1,365 at 1 M loans).
+constexpr double bench_bytes_per_loan = 1536;
 
-// MemAvailable of /proc/meminfo in bytes; 0 when it cannot be read (no check then).
+// The memory this process may still take, in bytes: MemAvailable of /proc/meminfo, or less when a cgroup
+// (a container) limits it to less; 0 when neither can be read (no check then).
 double available_memory() {
-    std::ifstream in("/proc/meminfo");
-    std::string key;
+    double available = 0;
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key, unit;
     double kib = 0;
-    std::string unit;
-    while (in >> key >> kib >> unit)
-        if (key == "MemAvailable:") return kib * 1024;
-    return 0;
+    while (meminfo >> key >> kib >> unit)
+        if (key == "MemAvailable:") available = kib * 1024;
+    double limit = 0, used = 0;
+    const bool limited = (std::ifstream("/sys/fs/cgroup/memory.max") >> limit) &&
+                         (std::ifstream("/sys/fs/cgroup/memory.current") >> used);
+    if (limited && limit > used && (available == 0 || limit - used < available))
+        available = limit - used;  // "max" (no limit) does not read as a number
+    return available;
 }
 
 int run_bench(const flags& f) {
@@ -483,6 +489,7 @@ int bench(std::shared_ptr<const core::model> model, std::size_t n, unsigned thre
     for (unsigned t : {1u, threads}) {
         io::decode_limits limits;
         limits.threads = t;
+        limits.max_items = n;  // past the server's default (50 M) too: these are the loans asked for
         const std::string on = t == 1 ? ", 1 thread" : ", " + all_threads;
         row("decode JSON" + on, best_time(3, [&] {
                 batch.reset(m);
@@ -560,7 +567,7 @@ options:
   --max-header-bytes N  request line + headers limit, 431 above it (default: 16384)
   --max-connections N   concurrent connections; more get 503 and are closed (default: 10000)
   --read-timeout S      seconds to receive a started request's head, per body read and per write (default: 30)
-  --min-body-rate B     bytes/s a body must average once it has taken longer than --read-timeout (default: 1024)
+  --min-body-rate B     a body may take --read-timeout plus a second per B bytes received (default: 1024)
   --idle-timeout S      seconds a keep-alive connection may wait for its next request (default: 75)
   --drain-timeout S     seconds in-flight requests get on SIGTERM/SIGINT (default: 15)
   --tls-cert FILE       PEM certificate chain: serve HTTPS (with --tls-key)

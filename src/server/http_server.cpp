@@ -59,7 +59,9 @@ struct body_deadline {
     double read_timeout, min_rate;
     std::uint64_t received = 0;  // bytes read off the connection for this body
     clock_type::time_point next() const {
-        const auto by_rate = start + millis(read_timeout + static_cast<double>(received) / std::max(min_rate, 1.0));
+        // At most a year past the start: a huge body at a tiny rate would overflow the clock's nanoseconds.
+        const double seconds = std::min(read_timeout + static_cast<double>(received) / std::max(min_rate, 1.0), 3.2e7);
+        const auto by_rate = start + millis(seconds);
         return std::min(clock_type::now() + millis(read_timeout), by_rate);
     }
 };
@@ -162,10 +164,34 @@ asio::awaitable<bool> send(Stream& stream, beast::tcp_stream& raw, server_contex
     co_return keep;
 }
 
-// Serves the connection's requests; returns whether it ended with a response sent before its request was
-// read whole (an error found in the head or mid-body): the caller then lingers.
 template <class Stream>
-asio::awaitable<bool> serve_connection(Stream& stream, beast::tcp_stream& raw, server_context& ctx, worker& w,
+void close_stream(Stream& stream) {
+    beast::error_code ec;
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+// After a response sent with part of its request unread (a body over the limit, a bad row mid-body): with
+// the send side shut, what the client still sends is read and dropped until it stops (linger_read_seconds
+// without a byte) or linger_seconds have passed, and only then is the socket closed. Closed at once with
+// bytes unread, the kernel answers them with a reset, and a client still sending its body loses the
+// response it has not read yet (nginx's lingering close).
+constexpr auto linger_read_seconds = std::chrono::seconds(5);
+constexpr auto linger_seconds = std::chrono::seconds(30);
+
+asio::awaitable<void> linger(beast::tcp_stream& raw) {
+    std::vector<char> dropped(64 << 10);
+    const auto until = std::chrono::steady_clock::now() + linger_seconds;
+    for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+        raw.expires_after(std::min<std::chrono::steady_clock::duration>(until - now, linger_read_seconds));
+        auto [ec, n] = co_await raw.async_read_some(asio::buffer(dropped), use_tuple);
+        if (ec) break;  // the client closed (or reset), or stopped sending
+    }
+}
+
+// Serves the connection's requests. On plain TCP, when it ends with a response sent before its request was
+// read whole (an error found in the head or mid-body), it lingers before returning.
+template <class Stream>
+asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, server_context& ctx, worker& w,
                                        std::string remote) {
     connection_slot slot{&raw, false};
     auto it = w.connections.insert(w.connections.end(), &slot);
@@ -231,10 +257,13 @@ asio::awaitable<bool> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         }
 
         // An error the body cannot change is answered before a body still to come is read (and instead of a
-        // 100 Continue); the connection then closes, lingering over what the client still sends. A body that
-        // came whole with the head is read as usual, and the connection kept.
+        // 100 Continue); the connection then closes, lingering over what the client still sends. A body of a
+        // Content-Length that came whole with the head is read as usual, and the connection kept. Under TLS
+        // (no lingering close) only when the client waits for a 100 Continue before sending its body.
         const auto length = head_parser.content_length();
-        if (h.chunked() || (length && *length > buffer.size())) {
+        const bool expects_continue = beast::iequals(h[http::field::expect], "100-continue");
+        constexpr bool plain = std::is_same_v<Stream, beast::tcp_stream>;
+        if ((plain || expects_continue) && (h.chunked() || (length && *length > buffer.size()))) {
             if (auto early = wire::refuse_guarded(req, app)) {
                 unread = true;
                 early->close = true;
@@ -243,7 +272,7 @@ asio::awaitable<bool> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             }
         }
 
-        if (beast::iequals(h[http::field::expect], "100-continue")) {
+        if (expects_continue) {
             http::response<http::empty_body> cont{http::status::continue_, 11};
             auto [ec2, n2] = co_await http::async_write(stream, cont, use_tuple);
             if (ec2) break;
@@ -293,7 +322,7 @@ asio::awaitable<bool> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 unread = !body_parser.is_done();
             } else if (bad_body || body_parser.is_done()) {
                 res = wire::finish_guarded(req, *sink);
-                if (bad_body) res->close = unread = true;  // the rest of the body is never read
+                if (bad_body) res->close = unread = !body_parser.is_done();  // the rest of the body is never read
             } else {
                 break;  // the client went away mid-body
             }
@@ -329,30 +358,12 @@ asio::awaitable<bool> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         }
         if (!co_await send(stream, raw, ctx, std::move(*res), keep_alive, http10, meta)) break;
     }
-    co_return unread;
-}
-
-template <class Stream>
-void close_stream(Stream& stream) {
-    beast::error_code ec;
-    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
-}
-
-// After a response sent with part of its request unread (a body over the limit, a bad row mid-body): with
-// the send side shut, what the client still sends is read and dropped until it stops (linger_read_seconds
-// without a byte) or linger_seconds have passed, and only then is the socket closed. Closed at once with
-// bytes unread, the kernel answers them with a reset, and a client still sending its body loses the
-// response it has not read yet (nginx's lingering close).
-constexpr auto linger_read_seconds = std::chrono::seconds(5);
-constexpr auto linger_seconds = std::chrono::seconds(30);
-
-asio::awaitable<void> linger(beast::tcp_stream& raw) {
-    std::vector<char> dropped(64 << 10);
-    const auto until = std::chrono::steady_clock::now() + linger_seconds;
-    for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
-        raw.expires_after(std::min<std::chrono::steady_clock::duration>(until - now, linger_read_seconds));
-        auto [ec, n] = co_await raw.async_read_some(asio::buffer(dropped), use_tuple);
-        if (ec) break;  // the client closed (or reset), or stopped sending
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {  // under TLS the session's shutdown follows
+        if (unread && !app.draining()) {
+            slot.busy = false;  // a drain cancels it like an idle connection
+            close_stream(raw);
+            co_await linger(raw);
+        }
     }
 }
 
@@ -366,9 +377,8 @@ asio::awaitable<void> session(tcp::socket socket, server_context& ctx, worker& w
     std::string remote = ec ? "-" : endpoint.address().to_string();
     beast::tcp_stream raw(std::move(socket));
     if (!ctx.tls) {
-        const bool unread = co_await serve_connection(raw, raw, ctx, w, std::move(remote));
+        co_await serve_connection(raw, raw, ctx, w, std::move(remote));
         close_stream(raw);
-        if (unread && !ctx.app.draining()) co_await linger(raw);  // a drain closes at once
         co_return;
     }
     beast::ssl_stream<beast::tcp_stream> tls(std::move(raw), *ctx.tls);
@@ -379,7 +389,7 @@ asio::awaitable<void> session(tcp::socket socket, server_context& ctx, worker& w
         report("TLS handshake", hec);
         co_return;
     }
-    co_await serve_connection(tls, lower, ctx, w, std::move(remote));  // no lingering under TLS (left alone)
+    co_await serve_connection(tls, lower, ctx, w, std::move(remote));
     lower.expires_after(std::chrono::seconds(2));
     auto [sec] = co_await tls.async_shutdown(use_tuple);
     (void)sec;

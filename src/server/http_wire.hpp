@@ -81,13 +81,15 @@ inline std::size_t read_buffer_limit(const server_options& o) { return o.max_hea
 // the request as bodiless, so its body would be parsed as the next request (request smuggling); other
 // codings (gzip, chunked) are not supported.
 //
-// A body with a Content-Encoding (gzip, br...) is refused too, 415 with Accept-Encoding: identity (RFC 9110
+// A body with a Content-Encoding (gzip, br...) is refused too (a request without a body may name one), 415 with Accept-Encoding: identity (RFC 9110
 // section 15.5.16): read as plain text, a gzipped CSV would fail with a misleading error, and a body labelled
 // br but sent plain would be scored though the client meant something else.
 template <class Fields>
 std::optional<response> framing_failure(const http::request_header<Fields>& h, route_id route) {
+    const bool body = h.count(http::field::transfer_encoding) > 0 ||
+                      (h.count(http::field::content_length) > 0 && h[http::field::content_length] != "0");
     for (const auto& f : h) {
-        if (f.name() != http::field::content_encoding) continue;
+        if (!body || f.name() != http::field::content_encoding) continue;
         std::string_view coding = f.value();
         while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
         while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);

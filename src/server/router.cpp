@@ -340,32 +340,37 @@ public:
     // whole before it is sent, and results can be many times the size of the body that asked for them).
     const std::optional<error>& too_large() const { return too_large_; }
 
-    // Scores what the batch holds, appends its results and empties it.
+    // Scores what the batch holds, appends its results and empties it. The results are written a slice at a
+    // time, the response limit checked after each: a whole JSON body is one flush, and its results can be
+    // a hundred times its size (`[{},{},...]` with ?explain=true).
     void flush() {
         if (!batch_.size || too_large_) return;
         const core::compiled_model& m = state_->compiled;
         core::score_batch(m, batch_, score_, scored_, acc_);
         scored_so_far_.add_groups(batch_, 0, batch_.size, scored_.expected_loss.data());
-        if (options_.results) {
+        for (std::size_t begin = 0; options_.results && begin < batch_.size; begin += write_slice_loans) {
+            const std::size_t end = std::min(batch_.size, begin + write_slice_loans);
             if (options_.out == format::json) {
-                if (count_) body_ += ',';
-                io::append_results_json(body_, m, batch_, scored_, 0, batch_.size, options_.explain);
+                if (count_ || begin) body_ += ',';
+                io::append_results_json(body_, m, batch_, scored_, begin, end, options_.explain);
             } else if (options_.out == format::ndjson) {
-                io::append_results_ndjson(body_, m, batch_, scored_, 0, batch_.size, options_.explain);
+                io::append_results_ndjson(body_, m, batch_, scored_, begin, end, options_.explain);
             } else {
-                io::append_results_csv(body_, batch_, scored_, 0, batch_.size);
+                io::append_results_csv(body_, batch_, scored_, begin, end);
+            }
+            if (body_.size() > app_.options().max_response_bytes) {
+                too_large_ = error{"the results of " + std::to_string(count_ + end) +
+                                       " loans exceed the response limit of " +
+                                       std::to_string(app_.options().max_response_bytes) +
+                                       " bytes (--max-response-bytes): ask ?results=false for the summary alone, "
+                                       "split the batch, or score the file with loanrisk score",
+                                   "", 0, "response_too_large"};
+                body_ = std::string();  // its memory goes back now
+                return;
             }
         }
         count_ += batch_.size;
         batch_.clear();
-        if (body_.size() > app_.options().max_response_bytes) {
-            too_large_ = error{"the results of " + std::to_string(count_) + " loans and more exceed the response limit of " +
-                                   std::to_string(app_.options().max_response_bytes) +
-                                   " bytes (--max-response-bytes): ask ?results=false for the summary alone, split "
-                                   "the batch, or score the file with loanrisk score",
-                               "", 0, "response_too_large"};
-            body_ = std::string();  // its memory goes back now
-        }
     }
 
     response finish() {
@@ -418,6 +423,7 @@ private:
     std::string body_;
     std::size_t count_ = 0;
     std::optional<error> too_large_;
+    static constexpr std::size_t write_slice_loans = 1 << 16;
 };
 
 // Large bodies are decoded on as many cores as scoring uses (--score-threads), up to --max-items loans.
@@ -628,7 +634,11 @@ response static_file(const request& req, std::string_view name, route_id route =
     const bool gzip = !a->gzip.empty() && accepts_gzip(req.accept_encoding);
     std::string gzip_etag(a->etag);
     gzip_etag.insert(gzip_etag.size() - 1, "-gzip");  // inside the closing quote
-    res.headers.emplace_back("ETag", gzip ? gzip_etag : std::string(a->etag));
+    const bool held_plain = etag_matches(req.if_none_match, a->etag);
+    const bool held_gzip = !a->gzip.empty() && etag_matches(req.if_none_match, gzip_etag);
+    // A 304 names the representation the client holds (RFC 9111 section 4.3.4); a 200, the one sent.
+    const bool tag_gzip = held_plain || held_gzip ? !held_plain : gzip;
+    res.headers.emplace_back("ETag", tag_gzip ? gzip_etag : std::string(a->etag));
     res.headers.emplace_back("Cache-Control", "no-cache");  // revalidate each time: a new binary, a new page
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     if (a->content_type.starts_with("text/html")) {
@@ -640,7 +650,7 @@ response static_file(const request& req, std::string_view name, route_id route =
         res.headers.emplace_back("X-Frame-Options", "DENY");
     }
     if (!a->gzip.empty()) res.headers.emplace_back("Vary", "Accept-Encoding");
-    if (etag_matches(req.if_none_match, a->etag) || (!a->gzip.empty() && etag_matches(req.if_none_match, gzip_etag))) {
+    if (held_plain || held_gzip) {
         res.status = 304;
         return res;
     }

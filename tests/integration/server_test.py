@@ -297,6 +297,8 @@ def a_compressed_request_body_is_415_with_accept_encoding_identity(s):
         expect(r.getheader("Accept-Encoding") == "identity", r.getheaders())
     r, _ = s.request("POST", "/batch_predict", text, {"Content-Type": "text/csv", "Content-Encoding": "identity"})
     expect(r.status == 200, r.status)
+    r, _ = s.request("GET", "/health", None, {"Content-Encoding": "gzip"})  # no body: nothing to decode
+    expect(r.status == 200, r.status)
 
 
 @test
@@ -766,8 +768,13 @@ def test_admin_disabled_connection_cap_and_policy_flags():
         expect(s.stop() == 0, "exit code")
 
 
+def peak_rss_mib(server):
+    with open("/proc/%d/status" % server.proc.pid) as f:
+        return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1)) // 1024
+
+
 def test_response_and_item_limits_are_413_and_count_no_loans():
-    s = Server("--max-response-bytes", "100000", "--max-items", "80000", "--threads", "1")
+    s = Server("--max-response-bytes", "100000", "--max-items", "1000000", "--threads", "1")
     try:
         rows = (ROWS * 30)[:80000]  # streamed in flushes of 65,536 loans: the first one is past the limit
         body = to_csv(rows).encode()
@@ -778,11 +785,20 @@ def test_response_and_item_limits_are_413_and_count_no_loans():
             expect("--max-response-bytes" in answer["detail"] and "results=false" in answer["detail"], answer)
         st, b, _ = s.json("POST", "/batch_predict", {"items": ROWS[:3000]})  # a whole JSON body, past it too
         expect_error(st, b, 413, "response_too_large")
+        # Results a hundred times the body: written a slice at a time, so the server never holds them all.
+        before = peak_rss_mib(s)
+        r, raw = s.request("POST", "/batch_predict?explain=true", b'{"items":[' + b",".join([b"{}"] * 900000) + b"]}",
+                           {"Content-Type": "application/json"})
+        expect_error(r.status, json.loads(raw), 413, "response_too_large")
+        # The decoded batch with its raw values takes about 160 MiB; all the results would add 230 MiB more.
+        expect(peak_rss_mib(s) - before < 250, "peak RSS %d -> %d MiB" % (before, peak_rss_mib(s)))
+        print("  peak RSS %d -> %d MiB" % (before, peak_rss_mib(s)))
         _, stats, _ = s.json("GET", "/stats")
         expect(stats["loans_scored_total"] == 0, "failed requests counted %s loans" % stats["loans_scored_total"])
         r, raw = s.request("POST", "/batch_predict?results=false", body, {"Content-Type": "text/csv"})
         expect(r.status == 200 and json.loads(raw)["count"] == 80000, raw[:200])
-        r, raw = s.request("POST", "/batch_predict?results=false", to_csv(rows + ROWS[:1]).encode(), {"Content-Type": "text/csv"})
+        r, raw = s.request("POST", "/batch_predict?results=false", b'{"items":[' + b",".join([b"{}"] * 1000001) + b"]}",
+                           {"Content-Type": "application/json"})
         expect_error(r.status, json.loads(raw), 413, "too_many_items")
         st, b, _ = s.json("POST", "/batch_predict", {"items": ROWS[:100]})  # under it
         expect(st == 200 and b["count"] == 100, st)
@@ -851,6 +867,22 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0():
     expect(refused, "still listening after shutdown")
 
 
+def test_a_drain_closes_a_lingering_connection_at_once():
+    s = Server("--threads", "1")
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.sendall(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\nab")
+    data = recv_response(sock)
+    expect(data.startswith(b"HTTP/1.1 404"), data[:100])
+    sock.sendall(b"c")  # still sending: the server lingers, dropping it
+    time.sleep(0.3)
+    t0 = time.time()
+    s.proc.send_signal(signal.SIGTERM)
+    code = s.proc.wait(timeout=20)
+    sock.close()
+    expect(code == 0, "exit code %s" % code)
+    expect(time.time() - t0 < 3, "the drain waited %.1fs for a lingering connection" % (time.time() - t0))
+
+
 def test_tls_with_a_certificate_made_by_openssl():
     cert, key = os.path.join(TMP, "cert.pem"), os.path.join(TMP, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
@@ -866,6 +898,16 @@ def test_tls_with_a_certificate_made_by_openssl():
         expect(st == 200 and "pd_default" in b, b)
         st, b, _ = s.json("POST", "/batch_predict", to_csv(ROWS[:300]), {"Content-Type": "text/csv"}, conn=c)
         expect(st == 200 and b["count"] == 300, b)
+        c.close()
+        # Errors the body cannot change, with a large body sent whole before reading: answered after the
+        # body is read (no lingering close under TLS, so not early), the connection kept.
+        big = to_csv((ROWS * 10)[:30000]).encode()
+        c = s.conn()
+        for path, ctype, want in (("/nowhere", "text/csv", 404), ("/batch_predict?group_by=nosuch", "text/csv", 422),
+                                  ("/predict", "text/plain", 415)):
+            r, _ = s.request("POST", path, big, {"Content-Type": ctype}, conn=c)
+            expect(r.status == want, (path, r.status))
+        expect(s.json("GET", "/health", conn=c)[0] == 200, "connection kept")
         c.close()
         # Plain HTTP to the TLS port is refused without taking the server down.
         try:
@@ -913,7 +955,8 @@ def main():
                test_response_and_item_limits_are_413_and_count_no_loans,
                test_access_log_has_one_parseable_line_per_request,
                test_bad_policy_flags_are_a_start_up_error,
-               test_sigterm_lets_in_flight_requests_finish_and_exits_0, test_tls_with_a_certificate_made_by_openssl):
+               test_sigterm_lets_in_flight_requests_finish_and_exits_0, test_a_drain_closes_a_lingering_connection_at_once,
+               test_tls_with_a_certificate_made_by_openssl):
         run(fn.__name__, fn)
     print("%d tests, %d failed" % (ran, failed))
     shutil.rmtree(TMP, ignore_errors=True)

@@ -200,7 +200,17 @@ TEST(scorer, results_do_not_depend_on_the_thread_count) {
     EXPECT_EQ(one.scored.pd, four.scored.pd);
     EXPECT_EQ(one.acc.expected_loss_total, four.acc.expected_loss_total);  // bit for bit: merged in chunk order
     EXPECT_EQ(one.acc.pd_sum, four.acc.pd_sum);
+    EXPECT_EQ(one.acc.exposure_total, four.acc.exposure_total);
     EXPECT_EQ(one.acc.decisions, four.acc.decisions);
+    EXPECT_EQ(one.acc.pd_histogram, four.acc.pd_histogram);
+    EXPECT_EQ(one.acc.psi_counts, four.acc.psi_counts);
+    ASSERT_EQ(one.acc.groups.size(), four.acc.groups.size());
+    for (std::size_t g = 0; g < one.acc.groups.size(); ++g)
+        for (std::size_t c = 0; c < one.acc.groups[g].size(); ++c) {  // bit for bit too
+            EXPECT_EQ(one.acc.groups[g][c].count, four.acc.groups[g][c].count);
+            EXPECT_EQ(one.acc.groups[g][c].exposure, four.acc.groups[g][c].exposure);
+            EXPECT_EQ(one.acc.groups[g][c].expected_loss, four.acc.groups[g][c].expected_loss);
+        }
 }
 
 TEST(scorer, every_kernel_gives_the_same_decisions_away_from_the_boundaries) {
