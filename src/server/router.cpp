@@ -434,15 +434,24 @@ io::decode_limits limits_for(const app_state& app) {
     return limits;
 }
 
-response batch_predict(const request& req, app_state& app) {
-    format in = body_format(req.content_type);
-    if (in == format::unsupported)
+// /batch_predict's checks of its head alone: a Content-Type it takes, a model (into `s`), valid query options
+// (into `o`). The error, or nullopt.
+std::optional<response> check_batch_head(const request& req, app_state& app, std::shared_ptr<const model_state>& s,
+                                         batch_options& o) {
+    if (body_format(req.content_type) == format::unsupported)
         return unsupported_type(req.content_type, "application/json, application/x-ndjson or text/csv",
                                 route_id::batch_predict);
-    auto s = app.current();
+    s = app.current();
     if (!s) return not_ready(route_id::batch_predict);
-    batch_options o;
     if (auto e = parse_batch_options(req, s->compiled, o)) return error_with(422, *e, route_id::batch_predict);
+    return std::nullopt;
+}
+
+response batch_predict(const request& req, app_state& app) {
+    std::shared_ptr<const model_state> s;
+    batch_options o;
+    if (auto bad = check_batch_head(req, app, s, o)) return std::move(*bad);
+    const format in = body_format(req.content_type);
     batch_job job(s, std::move(o), app);
     status st = ok();
     if (in == format::json) {
@@ -738,13 +747,9 @@ std::optional<response> refuse_before_body(const request& head, app_state& app) 
             return unsupported_type(head.content_type, "application/json", route_id::predict);
         if (!app.serving()) return not_ready(route_id::predict);
     } else if (r->id == route_id::batch_predict) {
-        if (body_format(head.content_type) == format::unsupported)
-            return unsupported_type(head.content_type, "application/json, application/x-ndjson or text/csv",
-                                    route_id::batch_predict);
-        auto s = app.current();
-        if (!s) return not_ready(route_id::batch_predict);
+        std::shared_ptr<const model_state> s;
         batch_options o;
-        if (auto e = parse_batch_options(head, s->compiled, o)) return error_with(422, *e, route_id::batch_predict);
+        return check_batch_head(head, app, s, o);
     }
     return std::nullopt;
 }
