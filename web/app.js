@@ -298,15 +298,38 @@
       state.loadingModel = false;
     }
     const c = state.card;
+    // A reload keeps what the user entered: the Single-loan inputs the new model still has, and the what-if
+    // sliders unless the policy itself changed.
+    const kept = formValues();
+    const samePolicy = state.policy && JSON.stringify(state.policy) === JSON.stringify(c.policy);
     state.policy = c.policy;
     $('model-version').textContent = c.model_version;
     const auc = c.metrics && c.metrics.holdout && c.metrics.holdout.roc_auc;
     $('model-kind').textContent = `${c.kind}${auc ? `, holdout AUC ${fmtNum(auc)}` : ''}`;
     $('policy').innerHTML = `approve PD &lt; <strong>${fmtNum(c.policy.APPROVE_MAX, 2)}</strong> ≤ review &lt; <strong>${fmtNum(c.policy.REJECT_MIN, 2)}</strong> ≤ reject · LGD <strong>${fmtNum(c.policy.LGD, 2)}</strong>`;
     buildForm(c);
+    restoreForm(kept);
     buildThresholds(c);
-    resetSliders();
+    if (samePolicy) updateWhatIf();
+    else resetSliders();
     document.body.dataset.model = 'ready';
+  }
+
+  // The Single-loan form's values by field name (none before the form is built).
+  function formValues() {
+    const values = {};
+    for (const el of $('loan-fields').querySelectorAll('input, select')) values[el.name] = el.value;
+    return values;
+  }
+
+  // Puts back the values of fields the rebuilt form still has; a category the new model lacks is left at its
+  // default.
+  function restoreForm(values) {
+    for (const [name, value] of Object.entries(values)) {
+      const el = document.getElementById(`f-${name}`);
+      if (!el || (el.tagName === 'SELECT' && ![...el.options].some((o) => o.value === value))) continue;
+      el.value = value;
+    }
   }
 
   // ---- live view ------------------------------------------------------------------------------------

@@ -394,7 +394,14 @@ test('a_model_reload_and_a_server_gone_show_without_reloading_the_page', async (
   assert.notEqual(otherVersion, card.model_version);
   await page.goto(base + '/');
   await page.waitForSelector('body[data-live="ready"]');
+  await page.waitForSelector('body[data-model="ready"]');
   assert.equal(await page.locator('#model-version').textContent(), card.model_version);
+  // What the user entered before the reload: a Single-loan input, the id, and a what-if slider.
+  await page.evaluate(() => {
+    document.getElementById('f-person_age').value = '41';
+    document.getElementById('f-application_id').value = 'kept-across-reload';
+    document.getElementById('s-approve').value = '0.2';
+  });
   const r = await fetch(base + '/admin/reload', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -405,6 +412,9 @@ test('a_model_reload_and_a_server_gone_show_without_reloading_the_page', async (
   // The live figures are the new model's (none yet); the process total keeps the earlier loans.
   await page.waitForFunction(() => document.getElementById('live-kpi-loans').dataset.value === '0', null, { timeout: 10000 });
   assert.ok((await kpi('live-kpi-total')) >= 1000, 'loans scored since start');
+  await page.waitForSelector('body[data-model="ready"]');
+  const kept = await page.evaluate(() => ['f-person_age', 'f-application_id', 's-approve'].map((id) => document.getElementById(id).value));
+  assert.deepEqual(kept, ['41', 'kept-across-reload', '0.2'], 'inputs kept across the reload');
   await page.waitForFunction(() => document.getElementById('health').textContent === 'healthy');
   server.kill('SIGKILL');
   await page.waitForFunction(() => document.getElementById('view-live').classList.contains('stale'), null, { timeout: 10000 });
