@@ -117,6 +117,19 @@ std::string pad(std::string s, std::size_t width) {
 
 void print(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 
+// `--version`: the version and the instruction sets chosen at run time (with `available`, what else this CPU
+// could run the kernel with).
+std::string version_lines(bool available) {
+    std::string kernel = core::best_kernel();
+    if (available) {
+        kernel += " (available:";
+        for (const auto& k : core::available_kernels()) kernel += " " + k;
+        kernel += ")";
+    }
+    return std::string(version_text) + "\nkernel: " + kernel + "\njson structure: " + io::json_structure_finder() +
+           "\ncsv numbers: " + std::string(io::csv_number_parser()) + "\n";
+}
+
 // The model a command uses without --model: models/credit_risk_pd.json under the working directory (a
 // checkout), else the one installed beside the binary (<prefix>/share/loanrisk/models/, where the package
 // puts it); when neither exists, the first, so that the error names the path looked for first.
@@ -597,9 +610,7 @@ double seconds_flag(const flags& f, const std::string& name, double fallback) {
 int run_serve(const flags& f) {
     if (f.has("help")) return print(serve_help), 0;
     if (f.has("version"))
-        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + "\njson structure: " +
-                     io::json_structure_finder() + "\ncsv numbers: " + std::string(io::csv_number_parser()) + "\n"),
-               0;
+        return print(version_lines(false)), 0;
     server::server_options o;
     o.model_path = model_flag(f);
     o.host = f.get("host", o.host);
@@ -651,13 +662,7 @@ int main(int argc, char** argv) {
     }
     std::string command = argv[1];
     if (command == "--version") {
-        // The instruction set is chosen at run time; say which, and what else this CPU could run.
-        std::string kernels;
-        for (const auto& k : core::available_kernels()) kernels += " " + k;
-        return print(std::string(version_text) + "\nkernel: " + core::best_kernel() + " (available:" + kernels +
-                     ")\njson structure: " + io::json_structure_finder() + "\ncsv numbers: " +
-                     std::string(io::csv_number_parser()) + "\n"),
-               0;
+        return print(version_lines(true)), 0;
     }
     try {
         if (command == "train")

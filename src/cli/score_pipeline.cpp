@@ -502,11 +502,11 @@ struct run_totals {
     std::size_t error_count = 0;
 };
 
-// `to` (when not null) is where to write: the scored output itself ("--summary -" or /dev/stdout appends the
-// summary as its last line instead of reopening, and truncating, whatever stdout points at) or the summary
-// file opened at the start of the run; else `path` is opened here ("" = stderr).
+// Writes the summary to `to`: the scored output itself ("--summary -" or /dev/stdout appends the summary as its
+// last line instead of reopening, and truncating, whatever stdout points at), the summary file opened at the
+// start of the run, or stderr; `path` names it in an error.
 void write_summary_file(const score_job& job, const core::compiled_model& m, const core::portfolio_accumulator& acc,
-                        const run_totals& t, const std::string& path, bool partial, std::FILE* to = nullptr) {
+                        const run_totals& t, const std::string& path, bool partial, std::FILE* to) {
     std::string out = "{\"model_version\":";
     io::append_string(out, m.source->model_version);
     out += ",\"rows\":";
@@ -534,12 +534,9 @@ void write_summary_file(const score_job& job, const core::compiled_model& m, con
         io::append_summary_json(out, core::summarize(m, acc, {job.group_by}));
     }
     out += "}\n";
-    std::FILE* f = to ? to : path.empty() ? stderr : std::fopen(path.c_str(), "wb");
-    const std::string name = path.empty() ? "to stderr" : path;
-    if (!f) throw std::runtime_error("cannot write the summary " + name + ": " + std::strerror(errno));
-    const bool written = std::fwrite(out.data(), 1, out.size(), f) == out.size() && std::fflush(f) == 0;
-    const bool closed = f == stderr || f == to || std::fclose(f) == 0;
-    if (!written || !closed) throw std::runtime_error("cannot write the summary " + name + ": " + std::strerror(errno));
+    if (std::fwrite(out.data(), 1, out.size(), to) != out.size() || std::fflush(to) != 0)
+        throw std::runtime_error("cannot write the summary " + (path.empty() ? std::string("to stderr") : path) + ": " +
+                                 std::strerror(errno));
 }
 
 // Appends up to `bytes` of the input to `pending`, read in place; true at the end of the input. It waits for
@@ -577,6 +574,9 @@ bool read_more(std::string& pending, std::size_t bytes, int in, const std::strin
     pending.resize(had + got);
     return end;
 }
+
+// Whether --summary names standard output (where the summary follows the scored rows, or stands alone).
+bool summary_to_stdout(const std::string& path) { return path == "-" || path == "/dev/stdout"; }
 
 // The identity of a regular file (an open one, or by path), to tell when two names are one file.
 std::optional<std::pair<dev_t, ino_t>> regular_file(const struct stat& st) {
@@ -749,7 +749,7 @@ int run_score_job(const score_job& requested) {
     if (job.input == "-" && isatty(STDIN_FILENO))
         std::fputs("loanrisk score: reading CSV or NDJSON from the terminal (end with Ctrl-D; --input FILE reads a "
                    "file)\n", stderr);
-    const bool summary_on_stdout = job.summary_path == "-" || job.summary_path == "/dev/stdout";
+    const bool summary_on_stdout = summary_to_stdout(job.summary_path);
     refuse_shared_files(job, st, summary_on_stdout);
     handle_interruptions();
     std::optional<summary_file> summary;
@@ -1002,7 +1002,7 @@ int run_score_job(const score_job& requested) {
     if (in != stdin) std::fclose(in);
     if (read_failure) throw std::runtime_error(*read_failure);
     write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary,
-                       summary_on_stdout ? out : summary ? summary->stream() : nullptr);
+                       summary_on_stdout ? out : summary ? summary->stream() : stderr);
     // The scored rows are all written before the summary is put in place: a run whose output fails
     // leaves the summary that was there.
     if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0))
@@ -1052,10 +1052,9 @@ int merge_summaries(const score_job& requested, const std::vector<std::string>& 
                                  ", which --approve-max, --reject-min or --lgd contradict");
     job.rules = *policy;
     std::optional<summary_file> out;
-    if (!job.summary_path.empty() && job.summary_path != "-" && job.summary_path != "/dev/stdout")
-        out.emplace(job.summary_path);
+    if (!job.summary_path.empty() && !summary_to_stdout(job.summary_path)) out.emplace(job.summary_path);
     write_summary_file(job, m, total, totals, job.summary_path, false,
-                       out ? out->stream() : job.summary_path.empty() ? nullptr : stdout);
+                       out ? out->stream() : job.summary_path.empty() ? stderr : stdout);
     if (out) out->commit();
     return 0;
 }

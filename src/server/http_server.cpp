@@ -55,7 +55,7 @@ std::chrono::milliseconds millis(double seconds) {
 // kept up --min-body-rate bytes a second on average, so a client trickling a byte at a time is cut off like
 // one that stopped (slowloris).
 struct body_deadline {
-    clock_type::time_point start = clock_type::now();
+    clock_type::time_point start;
     double read_timeout, min_rate;
     std::uint64_t received = 0;  // bytes read off the connection for this body
     clock_type::time_point next() const {
@@ -91,7 +91,6 @@ struct server_context {
     std::atomic<std::size_t> next_worker{0};
 };
 
-// Reports an I/O failure worth knowing about (not the ordinary ones: a client closing, a timeout).
 // Logs an I/O failure on stderr, except the ordinary ends of a connection: a client that went away (also
 // mid-body: partial_message), a timeout, a reset.
 void report(std::string_view what, const beast::error_code& ec) {
@@ -203,6 +202,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
 
     app_state& app = ctx.app;
     const server_options& o = ctx.options;
+    constexpr bool plain = std::is_same_v<Stream, beast::tcp_stream>;  // not TLS: no lingering close under TLS
     beast::flat_buffer buffer(wire::read_buffer_limit(o));
     std::vector<char> chunk;
     bool unread = false;
@@ -262,7 +262,6 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         // (no lingering close) only when the client waits for a 100 Continue before sending its body.
         const auto length = head_parser.content_length();
         const bool expects_continue = beast::iequals(h[http::field::expect], "100-continue");
-        constexpr bool plain = std::is_same_v<Stream, beast::tcp_stream>;
         if ((plain || expects_continue) && (h.chunked() || (length && *length > buffer.size()))) {
             if (auto early = wire::refuse_guarded(req, app)) {
                 unread = true;
@@ -358,7 +357,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         }
         if (!co_await send(stream, raw, ctx, std::move(*res), keep_alive, http10, meta)) break;
     }
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {  // under TLS the session's shutdown follows
+    if constexpr (plain) {  // under TLS the session's shutdown follows
         if (unread && !app.draining()) {
             slot.busy = false;  // a drain cancels it like an idle connection
             close_stream(raw);

@@ -81,18 +81,23 @@ inline std::size_t read_buffer_limit(const server_options& o) { return o.max_hea
 // the request as bodiless, so its body would be parsed as the next request (request smuggling); other
 // codings (gzip, chunked) are not supported.
 //
-// A body with a Content-Encoding (gzip, br...) is refused too (a request without a body may name one), 415 with Accept-Encoding: identity (RFC 9110
-// section 15.5.16): read as plain text, a gzipped CSV would fail with a misleading error, and a body labelled
-// br but sent plain would be scored though the client meant something else.
+// A body with a Content-Encoding (gzip, br...) is refused too (a request without a body may name one), 415
+// with Accept-Encoding: identity (RFC 9110 section 15.5.16): read as plain text, a gzipped CSV would fail with
+// a misleading error, and a body labelled br but sent plain would be scored though the client meant
+// something else.
+inline std::string_view trim_spaces(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 template <class Fields>
 std::optional<response> framing_failure(const http::request_header<Fields>& h, route_id route) {
     const bool body = h.count(http::field::transfer_encoding) > 0 ||
                       (h.count(http::field::content_length) > 0 && h[http::field::content_length] != "0");
     for (const auto& f : h) {
         if (!body || f.name() != http::field::content_encoding) continue;
-        std::string_view coding = f.value();
-        while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
-        while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+        const std::string_view coding = trim_spaces(f.value());
         if (coding.empty() || boost::beast::iequals(coding, "identity")) continue;
         response res = error_response(415, "unsupported_media_type",
                                       "unsupported Content-Encoding '" + std::string(coding) +
@@ -102,9 +107,7 @@ std::optional<response> framing_failure(const http::request_header<Fields>& h, r
         return res;
     }
     if (h.count(http::field::transfer_encoding) == 0) return std::nullopt;
-    std::string_view te = h[http::field::transfer_encoding];
-    while (!te.empty() && (te.front() == ' ' || te.front() == '\t')) te.remove_prefix(1);
-    while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+    const std::string_view te = trim_spaces(h[http::field::transfer_encoding]);
     if (h.count(http::field::transfer_encoding) == 1 && boost::beast::iequals(te, "chunked"))
         return std::nullopt;
     return error_response(400, "bad_request",

@@ -35,7 +35,6 @@ core::summary_options live_groups(const core::compiled_model& m) {
     return o;
 }
 
-
 // Prometheus label values escape backslash, quote and newline.
 std::string label(std::string_view v) {
     std::string out;

@@ -235,11 +235,18 @@ constexpr std::size_t predict_body_room = 960;
 
 // One loan: decode, kernel, policy and explanation on a per-thread batch reshaped only when the model
 // changes, so the hot path allocates nothing but the response.
-response predict(const request& req, app_state& app) {
+// /predict's checks of its head alone: a JSON Content-Type, a model (into `s`). The error, or nullopt.
+std::optional<response> check_predict_head(const request& req, app_state& app, const model_state*& s) {
     if (body_format(req.content_type) != format::json)
         return unsupported_type(req.content_type, "application/json", route_id::predict);
-    const model_state* s = app.serving();
+    s = app.serving();
     if (!s) return not_ready(route_id::predict);
+    return std::nullopt;
+}
+
+response predict(const request& req, app_state& app) {
+    const model_state* s = nullptr;
+    if (auto bad = check_predict_head(req, app, s)) return std::move(*bad);
     const core::compiled_model& m = s->compiled;
 
     struct scratch {
@@ -743,10 +750,10 @@ std::optional<response> refuse_before_body(const request& head, app_state& app) 
     const route_entry* r = find_route(head.path());
     if (!r || head.method != r->method) return handle_request(head, app);  // 404, 405: the body changes nothing
     if (r->id == route_id::predict) {
-        if (body_format(head.content_type) != format::json)
-            return unsupported_type(head.content_type, "application/json", route_id::predict);
-        if (!app.serving()) return not_ready(route_id::predict);
-    } else if (r->id == route_id::batch_predict) {
+        const model_state* s = nullptr;
+        return check_predict_head(head, app, s);
+    }
+    if (r->id == route_id::batch_predict) {
         std::shared_ptr<const model_state> s;
         batch_options o;
         return check_batch_head(head, app, s, o);
@@ -757,12 +764,11 @@ std::optional<response> refuse_before_body(const request& head, app_state& app) 
 std::unique_ptr<body_sink> open_stream(const request& head, app_state& app) {
     const route_entry* r = find_route(head.path());
     if (!r || r->id != route_id::batch_predict || head.method != r->method) return nullptr;
-    format in = body_format(head.content_type);
+    const format in = body_format(head.content_type);
     if (in != format::ndjson && in != format::csv) return nullptr;
-    auto s = app.current();
-    if (!s) return nullptr;
+    std::shared_ptr<const model_state> s;
     batch_options o;
-    if (parse_batch_options(head, s->compiled, o)) return nullptr;  // handle_request reports it
+    if (check_batch_head(head, app, s, o)) return nullptr;  // handle_request reports it
     return std::make_unique<batch_stream>(std::move(s), std::move(o), in, app);
 }
 
