@@ -243,12 +243,24 @@ inline void store_number(const input_field& in, std::size_t input, loan_batch& b
     store_number_aside(in, input, b, loan, x);
 }
 
+namespace detail {
+
+// Writes codes[r] = bin_code(in, x[r]) for r < n, except where x[r] is NaN (missing: the code is left as it is).
+using bin_codes_fn = void (*)(const input_field& in, const double* x, std::size_t n, std::uint16_t* codes);
+// The fastest of those this CPU runs.
+bin_codes_fn bin_codes_for_this_cpu();
+// Value by value (every CPU).
+void bin_codes_scalar(const input_field& in, const double* x, std::size_t n, std::uint16_t* codes);
+// Eight values at a time with AVX-512 (F, DQ); call only where the CPU has it (bin_codes_avx512.cpp).
+void bin_codes_avx512(const input_field& in, const double* x, std::size_t n, std::uint16_t* codes);
+
+}  // namespace detail
+
 // The bin codes of binned input `in` for n values number_fits took, NaN for a value that is missing (its
 // code is left as it is). A decoder that parses a block of values first and bins them after, in this
-// loop of independent iterations, keeps bin_code's chain of dependent loads out of its parsing.
+// loop of independent values, keeps bin_code's chain of dependent loads out of its parsing.
 inline void store_bin_codes(const input_field& in, const double* x, std::size_t n, std::uint16_t* codes) {
-    for (std::size_t r = 0; r < n; ++r)
-        if (x[r] == x[r]) codes[r] = static_cast<std::uint16_t>(bin_code(in, x[r]));
+    detail::bin_codes_for_this_cpu()(in, x, n, codes);
 }
 
 // store_number for loans [loan, loan + n), x[r] the value of loan + r (NaN: missing, its columns left as

@@ -10,6 +10,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "loanrisk/json_writer.hpp"
+#include "loanrisk/kernel.hpp"
 
 namespace loanrisk::core {
 
@@ -386,6 +387,21 @@ void loan_batch::append(const loan_batch& other) {
 // even branch-free, is a chain of dependent loads and compares, and was 15% of a CSV decode (the compiler
 // won't vectorise such a count itself: a floating-point compare may trap). Larger edge lists take the
 // branch-free binary search (values arrive in random bins: a branching one would mispredict).
+namespace detail {
+
+void bin_codes_scalar(const input_field& in, const double* x, std::size_t n, std::uint16_t* codes) {
+    for (std::size_t r = 0; r < n; ++r)
+        if (x[r] == x[r]) codes[r] = static_cast<std::uint16_t>(bin_code(in, x[r]));
+}
+
+bin_codes_fn bin_codes_for_this_cpu() {
+    // The kernel's run-time choice: its avx512 needs F, CD, DQ and BW, every extension bin_codes_avx512 uses.
+    static const bin_codes_fn chosen = best_kernel() == "avx512" ? &bin_codes_avx512 : &bin_codes_scalar;
+    return chosen;
+}
+
+}  // namespace detail
+
 std::size_t bin_of(const std::vector<double>& edges, double x) {
     const double* e = edges.data();
     std::size_t n = edges.size();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -77,6 +78,50 @@ TEST(batch, a_binned_values_code_is_bin_ofs_whatever_the_guess) {
     check(testing::compiled(close));
     check(testing::compiled(many));
     check(testing::compiled(huge));
+}
+
+// store_bin_codes bins a block of values at once (the decoders' column loops): each implementation this CPU
+// runs must give every value bin_of's code, leave the code of a missing value (NaN) as it was, and handle
+// any block length (none, fewer than a vector, a vector and a remainder), for the shipped model's binned
+// inputs and for guess tables whose cells edges cut, that are short, or that the edges' span overflows.
+TEST(batch, every_block_binning_gives_bin_ofs_codes_and_leaves_missing_ones) {
+    std::vector<std::pair<const char*, detail::bin_codes_fn>> implementations = {{"scalar", &detail::bin_codes_scalar}};
+    if (detail::bin_codes_for_this_cpu() == &detail::bin_codes_avx512) implementations.emplace_back("avx512", &detail::bin_codes_avx512);
+    model close = testing::load_shipped_model(), few = close, huge = close;
+    for (auto& f : close.features)
+        if (f.name == "person_income") f.edges.insert(f.edges.begin() + 5, std::nextafter(f.edges[4], 1e308));
+    for (auto& f : few.features)
+        if (f.name == "person_income") f.edges = {10000, 10001};  // the smallest guess table: four cells and two ends, six bytes
+    for (auto& f : huge.features)
+        if (f.name == "person_income") f.edges = {-1e308, 1e308};
+    for (model* m : {&close, &few, &huge})
+        for (auto& f : m->features)
+            if (f.name == "person_income") f.bin_weights.assign(f.edges.size() + 1, 0.0);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (const model& source : {testing::load_shipped_model(), close, few, huge}) {
+        const compiled_model m = testing::compiled(source);
+        std::mt19937_64 rng(5);
+        for (const input_field& in : m.inputs) {
+            if (!in.numeric || in.standardized) continue;
+            std::vector<double> x = {nan, in.domain.min, 1e300, -0.0, 0.0};
+            for (double e : in.edges) x.insert(x.end(), {e, std::nextafter(e, -1e308), std::nextafter(e, 1e308), nan});
+            const double lo = in.edges.front(), hi = in.edges.back(), span = hi - lo;
+            std::uniform_real_distribution<double> u(lo - span / 4, hi + span / 4);
+            for (int k = 0; k < 5000; ++k) x.push_back(k % 17 == 0 ? nan : u(rng));
+            std::erase_if(x, [&](double v) { return v == v && (v < in.domain.min || v > in.domain.max); });
+            for (const auto& [name, bin_codes] : implementations) {
+                for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{13}, x.size()}) {
+                    std::vector<std::uint16_t> codes(n + 1, 0xbeef);  // one past the block: must stay as it is
+                    bin_codes(in, x.data(), n, codes.data());
+                    for (std::size_t r = 0; r < n; ++r) {
+                        const std::uint16_t expected = x[r] == x[r] ? static_cast<std::uint16_t>(bin_of(in.edges, x[r])) : 0xbeef;
+                        ASSERT_EQ(codes[r], expected) << name << ", " << in.name << ", x = " << x[r] << ", n = " << n;
+                    }
+                    ASSERT_EQ(codes[n], 0xbeef) << name << " wrote past the block";
+                }
+            }
+        }
+    }
 }
 
 // Categories are found through a hash table over category_key: long names that share the key (the same
