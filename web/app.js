@@ -485,8 +485,8 @@
         <dt>Assumptions</dt><dd>LGD ${fmtNum(a.LGD, 2)}, approve &lt; ${fmtNum(a.APPROVE_MAX, 2)}, reject ≥ ${fmtNum(a.REJECT_MIN, 2)}</dd>
         <dt>Model</dt><dd><code>${escapeHtml(r.model_version)}</code></dd>
       </dl>
-      <h4>Reason codes <span class="muted small">(features pushing PD up most, logit contribution)</span></h4>
-      ${reasons ? `<table class="reasons" id="result-reasons"><thead><tr><th scope="col">Feature</th><th scope="col">Value</th><th scope="col" class="num">Contribution</th></tr></thead><tbody>${reasons}</tbody></table>` : '<p class="muted">None: no feature raises the PD above the baseline.</p>'}
+      <h4>Reason codes <span class="muted small">(features raising the PD most above the average applicant's, in logit)</span></h4>
+      ${reasons ? `<table class="reasons" id="result-reasons"><thead><tr><th scope="col">Feature</th><th scope="col">Value</th><th scope="col" class="num">Contribution</th></tr></thead><tbody>${reasons}</tbody></table>` : '<p class="muted">None: no feature raises the PD above the average applicant&rsquo;s.</p>'}
       ${warnings ? `<h4>Warnings</h4><ul>${warnings}</ul>` : ''}`;
   }
 

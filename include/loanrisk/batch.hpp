@@ -58,6 +58,7 @@ struct lookup_term {
     std::string name;       // the model feature's name (reason codes report it)
     std::size_t feature;    // index in model::features
     std::vector<float> table;  // weight per code; padded with zeros to a multiple of 16 entries
+    double mean_contribution = 0;  // the feature's average contribution in training (reason codes' reference)
     // crosses: inputs (indices into compiled_model::inputs) and the partner's code count
     bool cross = false;
     std::uint32_t first_input = 0, second_input = 0, stride = 0;
@@ -67,6 +68,7 @@ struct dense_term {
     std::string name;
     std::size_t feature;
     float weight;
+    double mean_contribution = 0;  // the feature's average contribution in training (reason codes' reference)
 };
 
 // The vector kernels' view of the lookup terms. Terms whose codes all come from a few small inputs are

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +34,11 @@ struct dataset {
 };
 
 struct dataset_options {
-    std::vector<std::string> numeric;      // columns that must be numeric
+    std::vector<std::string> numeric;      // columns that must be there and numeric
     std::vector<std::string> categorical;  // columns kept as text even when every value is a number
+    // When set, only the columns it takes are typed and checked; the others stay text, unchecked (columns
+    // nobody uses: excluded, or not in the model being evaluated).
+    std::function<bool(std::string_view)> used;
 };
 
 namespace detail {

@@ -1,5 +1,5 @@
-// Explanations for one loan: scorecard points and reason codes (the features pushing PD up most), for
-// adverse-action notices. Computed only when asked: single predict, or ?explain=true on batches.
+// Explanations for one loan: scorecard points and reason codes (the features pushing PD up most above the
+// average applicant's, for adverse-action notices). Computed only when asked: single predict, or ?explain=true on batches.
 #pragma once
 
 #include <cstddef>
@@ -14,12 +14,12 @@ namespace loanrisk::core {
 struct reason_code {
     std::string_view feature;  // the model's name of the term (valid while the compiled model is)
     std::string value;   // the input as received ("D", "35000"), "a / b" for a cross, "(missing)"
-    double contribution;  // to the logit
+    double contribution;  // to the logit, above the feature's mean contribution in training
 };
 
 struct explanation {
     int score = 0;                     // 600 at odds 50:1 good:bad, 20 points to double the odds
-    std::vector<reason_code> reasons;  // largest positive contributions first, at most `top`
+    std::vector<reason_code> reasons;  // largest contributions above the average first, at most `top`
     std::vector<std::string> warnings; // inputs outside their training range (needs keep_raw)
 };
 

@@ -49,6 +49,10 @@ struct feature {
 
     // numeric and categorical: contribution of a missing value (0 when training saw none)
     double missing_weight = 0;
+
+    // The average of its contribution over the training rows: the average applicant's, which reason codes
+    // measure a loan's contribution from (0 in an artifact without it: reasons then measure from zero).
+    double mean_contribution = 0;
 };
 
 // Training-set PD distribution in bins (deciles of the training PDs), the baseline for PSI.

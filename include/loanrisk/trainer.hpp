@@ -36,6 +36,9 @@ struct train_options {
     // target best: the search is quadratic in it.
     int cross_candidates = 6;
     int folds = 5;
+    // A categorical column with more distinct values in the training rows is refused (an identifier or free
+    // text: each value would be a weight, and the fit's matrix grows with their square).
+    std::size_t max_categories = 1000;
     std::function<void(std::string_view)> log;  // progress lines; may be empty
 };
 
@@ -51,11 +54,18 @@ struct train_report {
 
 result<train_report> train_model(const dataset& data, const train_options& options);
 
-// Column types a data set must have to be scored by `m` (numeric features numeric, the rest text).
+// Column types a data set must have to be scored by `m` (numeric features numeric, the rest text), and the
+// columns it reads: the model's and its target.
 dataset_options columns_for(const core::model& m);
+// The dataset options for training with `o`: the columns it never uses (excluded, ids) are not read.
+dataset_options columns_for(const train_options& o, std::vector<std::string> categorical);
+// The model's features (other than crosses) that `data` has no column for, in model order.
+std::vector<std::string> absent_features(const core::model& m, const dataset& data);
 
 // Scores rows of `data` with the reference scorer; errors name the line and field.
-result<std::vector<double>> score_rows(const core::model& m, const dataset& data, const std::vector<std::uint32_t>& rows);
+// contribution_sums, when given: each feature's contributions summed over the rows (one per model feature).
+result<std::vector<double>> score_rows(const core::model& m, const dataset& data, const std::vector<std::uint32_t>& rows,
+                                       std::vector<double>* contribution_sums = nullptr);
 
 // The 0/1 target column as bytes; errors name the line of the first value that is not 0 or 1.
 result<std::vector<std::uint8_t>> labels(const dataset& data, const std::string& target);

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "loanrisk/batch.hpp"
 #include "loanrisk/dataset.hpp"
 #include "loanrisk/decode.hpp"
@@ -169,10 +172,66 @@ options:
   --categorical NAME   treat a column as categorical even if it holds numbers (repeatable)
   --exclude NAME       do not use a column as a feature (repeatable; id columns are always excluded)
   --domain NAME=MIN:MAX  declared valid range of a numeric column, either side may be empty
-                       (default: >= 0 when the training values are, and 0..1 or 0..100 for
-                       columns named like percent/pct/rate)
+                       (default: >= 0 when the data's values are, and 0..1 or 0..100 for columns
+                       named like percent/pct/rate; each inferred range is printed)
+  --max-categories N   refuse a categorical column with more distinct training values (default 1000:
+                       an identifier or free text makes a weight per value)
   --quiet              no progress on stderr
+
+A missing value is an empty field; NA, NaN, NULL and the like in a numeric column are refused with their
+line. The artifact is written under a temporary name beside --out and renamed over it once it is complete
+and loads back, so a server reloading the file never reads part of one.
 )";
+
+// --out: written under a temporary name beside the file (mkstemp), created before training so that a path
+// that cannot be written fails at once, not after the fit, and renamed over it at the end, keeping the old
+// file's permissions: a server reloading the file (SIGHUP, /admin/reload) never reads part of a model, and a
+// failed run leaves the old one. Anything but a regular file (/dev/stdout) is written as it is.
+class staged_output {
+public:
+    explicit staged_output(const std::string& path) : path_(path) {
+        std::error_code ec;
+        const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
+        struct stat st {};
+        const bool exists = !ec && ::stat(target.c_str(), &st) == 0;
+        if (ec || (exists && !S_ISREG(st.st_mode))) return;
+        final_ = target.string();
+        temp_ = final_ + ".partial-XXXXXX";
+        const int fd = ::mkstemp(temp_.data());
+        if (fd < 0) {
+            temp_.clear();
+            throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+        }
+        mode_t mode = st.st_mode & 07777;
+        if (!exists) {
+            mode = ::umask(0);
+            ::umask(mode);
+            mode = 0666 & ~mode;
+        }
+        ::fchmod(fd, mode);
+        ::close(fd);
+    }
+    staged_output(const staged_output&) = delete;
+    staged_output& operator=(const staged_output&) = delete;
+    ~staged_output() {
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+    }
+
+    void commit(const std::string& bytes) {
+        const std::string& file = temp_.empty() ? path_ : temp_;
+        std::ofstream out(file, std::ios::binary | std::ios::trunc);
+        if (!out || !out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !out.flush())
+            throw std::runtime_error("cannot write " + path_);
+        out.close();
+        if (temp_.empty()) return;
+        if (std::rename(temp_.c_str(), final_.c_str()) != 0)
+            throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+        temp_.clear();
+    }
+
+private:
+    std::string path_, final_, temp_;
+};
 
 int run_train(const flags& f) {
     if (f.has("help")) return print(train_help), 0;
@@ -201,10 +260,12 @@ int run_train(const flags& f) {
         if (!hi.empty() && !train::parse_number(hi, r.max)) throw usage_error{"--domain: bad maximum '" + hi + "'"};
         o.domains.emplace_back(d.substr(0, eq), r);
     }
+    if (f.has("max-categories")) o.max_categories = count_flag(f, "max-categories", 0, 1, 60000);
     if (!f.has("quiet")) o.log = [](std::string_view line) { std::cerr << "train: " << line << '\n'; };
+    std::unique_ptr<staged_output> out;
+    if (f.has("out")) out = std::make_unique<staged_output>(f.get("out"));
 
-    train::dataset_options columns;
-    columns.categorical = f.all("categorical");
+    const train::dataset_options columns = train::columns_for(o, f.all("categorical"));
     auto data = train::load_dataset(f.get("data"), columns);
     if (!data) throw std::runtime_error(data.err().message());
     for (const auto& name : columns.categorical)
@@ -213,13 +274,12 @@ int run_train(const flags& f) {
     if (!report) throw std::runtime_error(report.err().message());
 
     std::string artifact = core::write_model(report->model);
-    if (f.has("out")) {
-        std::ofstream out(f.get("out"), std::ios::binary);
-        if (!out || !out.write(artifact.data(), static_cast<std::streamsize>(artifact.size())))
-            throw std::runtime_error("cannot write " + f.get("out"));
-    } else {
-        print(artifact);
-    }
+    // What serve, score and evaluate will read: a model that does not load is never written.
+    if (auto back = core::parse_model(artifact); !back)
+        throw std::runtime_error("the trained model does not load back (" + back.err().message() +
+                                 "); nothing was written. Please report this with the data's header and options.");
+    if (out) out->commit(artifact);
+    else print(artifact);
     if (o.log) {
         const auto& h = report->holdout;
         o.log("model " + report->model.model_version + ": holdout ROC-AUC " + fixed(h.roc_auc) + ", KS " + fixed(h.ks) +
@@ -235,13 +295,16 @@ constexpr const char* evaluate_help = R"(usage: loanrisk evaluate --model MODEL.
 
 Scores a labelled CSV with a model and prints ROC-AUC, Gini, KS, Brier, log-loss, expected calibration
 error, the calibration table and a threshold table (approve when PD < cut-off, cut-offs 0.05..0.95)
-with approval rate, default rate among approved, recall, precision and false-positive rate.
+with approval rate, default rate among approved, recall, precision and false-positive rate. In that
+table a loan not approved (sent to review or rejected) is a positive and a default is a true one:
+recall = defaults not approved / all defaults; precision = defaults / loans not approved; false-positive
+rate = good loans not approved / all good loans.
 
 options:
   --model FILE     model artifact
   --data FILE      labelled CSV holding the model's feature columns and its target
   --rows WHICH     holdout (rows i % 5 == 4), training, or all (default: holdout when FILE is the
-                   model's training data, all otherwise)
+                   model's training data, byte for byte (its SHA-256), all otherwise)
   --json           print the report as JSON
 )";
 
@@ -252,11 +315,22 @@ int run_evaluate(const flags& f) {
     if (!m) throw std::runtime_error(m.err().message());
     auto data = train::load_dataset(f.get("data"), train::columns_for(*m));
     if (!data) throw std::runtime_error(data.err().message());
+    // Scoring a feature as missing on every row would give other metrics than the model's, quietly.
+    if (const auto absent = train::absent_features(*m, *data); !absent.empty()) {
+        std::string names;
+        for (const auto& name : absent) names += (names.empty() ? "" : ", ") + name;
+        throw std::runtime_error(f.get("data") + ": no column for the model's feature(s) " + names);
+    }
     auto y = train::labels(*data, m->target);
     if (!y) throw std::runtime_error(y.err().message());
 
     std::string which = f.get("rows");
-    if (which.empty()) which = m->training_json.find(data->sha256) != std::string::npos ? "holdout" : "all";
+    if (which.empty()) {
+        which = m->training_json.find(data->sha256) != std::string::npos ? "holdout" : "all";
+        if (which == "all")
+            std::cerr << "evaluate: " << f.get("data") << " is not the model's training file (another SHA-256): every "
+                         "row is scored. If it holds the training rows, saved differently, pass --rows holdout.\n";
+    }
     if (which != "holdout" && which != "training" && which != "all") throw usage_error{"--rows must be holdout, training or all"};
     std::vector<std::uint32_t> rows;
     std::vector<std::uint8_t> labels;
@@ -289,7 +363,8 @@ int run_evaluate(const flags& f) {
     for (const auto& b : e.calibration)
         out += pad(fixed(b.lower, 2), 6) + " - " + pad(fixed(b.upper, 2), 4) + pad(std::to_string(b.count), 8) +
                pad(fixed(b.mean_pd), 10) + pad(fixed(b.default_rate), 14) + "\n";
-    out += "\nthresholds (approve when PD < cut-off)\n"
+    out += "\nthresholds (approve when PD < cut-off; positive: not approved. recall = defaults not approved / defaults,\n"
+           "precision = defaults / not approved, FPR = good loans not approved / good loans)\n"
            " cut-off  approval  default rate      recall   precision        FPR\n"
            "              rate   of approved\n";
     for (const auto& t : e.thresholds)
@@ -668,7 +743,7 @@ int main(int argc, char** argv) {
         if (command == "train")
             return run_train(parse_flags(argc, argv, 2,
                                          {"data", "out", "target", "exposure", "kind", "bins", "l2", "cross", "categorical",
-                                          "exclude", "domain"},
+                                          "exclude", "domain", "max-categories"},
                                          {"no-crosses", "quiet"}));
         if (command == "evaluate") return run_evaluate(parse_flags(argc, argv, 2, {"model", "data", "rows"}, {"json"}));
         if (command == "bench") return run_bench(parse_flags(argc, argv, 2, {"model", "loans", "threads"}, {}));

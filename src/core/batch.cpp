@@ -222,6 +222,7 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
             t.name = f.name;
             t.feature = k;
             t.cross = true;
+            t.mean_contribution = f.mean_contribution;
             t.first_input = static_cast<std::uint32_t>(input_of_feature[f.cross_of[0]]);
             t.second_input = static_cast<std::uint32_t>(input_of_feature[f.cross_of[1]]);
             t.stride = static_cast<std::uint32_t>(b.categories.size() + 2);
@@ -249,11 +250,12 @@ result<compiled_model> compile(std::shared_ptr<const model> source, std::string 
             in.mean = f.mean;
             in.scale = f.scale;
             in.column = static_cast<std::uint32_t>(c.dense.size());
-            c.dense.push_back({f.name, k, static_cast<float>(f.weight)});
+            c.dense.push_back({f.name, k, static_cast<float>(f.weight), f.mean_contribution});
         } else {
             lookup_term t;
             t.name = f.name;
             t.feature = k;
+            t.mean_contribution = f.mean_contribution;
             std::vector<double> table;
             if (in.numeric) {
                 in.edges = f.edges;

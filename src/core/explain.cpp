@@ -43,9 +43,11 @@ void append_input_value(std::string& out, const compiled_model& m, const loan_ba
 }  // namespace
 
 explanation explain(const compiled_model& m, const loan_batch& b, std::size_t loan, std::size_t top) {
-    // Contributions first, as plain numbers, keeping only the `top` largest positive ones in order (a tie
-    // goes to the earlier term, as a stable sort would have it); strings only for those (this runs on every
-    // /predict).
+    // A reason is a feature whose contribution lies above the average applicant's (its mean contribution
+    // over the training rows), by how much: the method of comparing with the average of all applicants
+    // (Regulation B's commentary, 1002.9(b)(2)). Those amounts first, as plain numbers, keeping only the
+    // `top` largest positive ones in order (a tie goes to the earlier term, as a stable sort would have it);
+    // strings only for those (this runs on every /predict).
     struct term_contribution {
         double value;
         bool dense;
@@ -63,12 +65,12 @@ explanation explain(const compiled_model& m, const loan_batch& b, std::size_t lo
     for (std::size_t t = 0; t < m.dense.size(); ++t) {
         double c = static_cast<double>(m.dense[t].weight) * b.dense[t][loan];
         logit += c;
-        offer(c, true, t);
+        offer(c - m.dense[t].mean_contribution, true, t);
     }
     for (std::size_t t = 0; t < m.lookups.size(); ++t) {
         double c = m.lookups[t].table[b.codes[t][loan]];
         logit += c;
-        offer(c, false, t);
+        offer(c - m.lookups[t].mean_contribution, false, t);
     }
     explanation e;
     e.score = score_points(logit);

@@ -249,6 +249,8 @@ model read_model(element root) {
         } else {
             fail(at(path, "type"), "unknown feature type '" + type + "' (expected numeric, categorical or cross)");
         }
+        if (has(fo, "mean_contribution"))
+            f.mean_contribution = finite_number(member(fo, path, "mean_contribution"), at(path, "mean_contribution"));
         m.features.push_back(std::move(f));
     }
     std::size_t exposure = m.find(m.exposure_field);

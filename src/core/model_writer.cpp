@@ -67,6 +67,7 @@ void write_feature(io::json_writer& w, const model& m, const feature& f) {
         break;
     }
     }
+    w.key("mean_contribution").value(f.mean_contribution);
     w.end_object();
 }
 

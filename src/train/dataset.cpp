@@ -3,6 +3,7 @@
 #include "loanrisk/dataset.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -43,25 +44,48 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
 
+std::string_view trimmed(std::string_view s) {
+    const std::size_t first = s.find_first_not_of(" \t");
+    return first == std::string_view::npos ? std::string_view{} : s.substr(first, s.find_last_not_of(" \t") + 1 - first);
+}
+
+// What other tools write for a missing value (R's NA, pandas' NaN, SQL's NULL, Excel's #N/A...). This
+// reader's missing value is an empty field, as the server's CSV decoder reads it.
+bool missing_marker(std::string_view s) {
+    std::string lower(trimmed(s));
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    for (std::string_view m : {"na", "n/a", "#n/a", "nan", "null", "none", "nil", "?", "-", "."})
+        if (lower == m) return true;
+    return false;
+}
+
 // A column is inferred numeric when every non-empty value is a number. When nearly every value is
-// (>= 95% of at least 20), the odd ones out are data errors, reported rather than turning the column
-// into a category.
+// (>= 95% of at least 20), or every other value is a missing-value marker of another tool ("NA"), the odd
+// ones out are data errors, reported rather than turning the column into a category.
 status settle_type(column& c, const std::vector<std::size_t>& lines, const dataset_options& options) {
     bool declared_numeric = contains(options.numeric, c.name);
     if (contains(options.categorical, c.name)) return ok();
-    std::size_t present = 0, numbers = 0, first_bad = 0;
+    std::size_t present = 0, numbers = 0, markers = 0, first_bad = 0;
     bool seen_bad = false;
     for (std::size_t r = 0; r < c.text.size(); ++r) {
         if (blank(c.text[r])) continue;
         ++present;
         double d;
-        if (parse_number(c.text[r], d)) ++numbers;
-        else if (!seen_bad) seen_bad = true, first_bad = r;
+        if (parse_number(c.text[r], d)) {
+            ++numbers;
+            continue;
+        }
+        if (missing_marker(c.text[r])) ++markers;
+        if (!seen_bad) seen_bad = true, first_bad = r;
     }
     bool looks_numeric = present > 0 && numbers == present;
     bool nearly_numeric = present >= 20 && numbers * 20 >= present * 19;
-    if (seen_bad && (declared_numeric || nearly_numeric)) {
-        std::string hint = declared_numeric ? "" : " (the column is otherwise numeric; declare it categorical if it is not)";
+    bool numbers_and_markers = numbers > 0 && numbers + markers == present;
+    if (seen_bad && (declared_numeric || nearly_numeric || numbers_and_markers)) {
+        std::string hint = missing_marker(c.text[first_bad])
+                               ? " (a missing value? write it as an empty field, as the server reads one)"
+                           : declared_numeric ? ""
+                                              : " (the column is otherwise numeric; declare it categorical if it is not)";
         return error{"'" + c.text[first_bad] + "' is not a number" + hint,
                      "line " + std::to_string(lines[first_bad]) + ", column " + c.name};
     }
@@ -94,7 +118,10 @@ result<dataset> parse_dataset(std::string_view csv, const dataset_options& optio
     auto header = reader.next(fields);
     if (!header) return header.err();
     if (!*header) return error{"the CSV is empty (no header line)", "line 1"};
-    for (auto name : fields) {
+    for (auto field : fields) {
+        // Names are read trimmed, as the server's and `score`'s CSV decoders read them: a model trained on
+        // " loan_grade " names its feature loan_grade.
+        const std::string_view name = trimmed(field);
         if (name.empty()) return error{"empty column name in the header", "line " + std::to_string(reader.line())};
         if (ds.find(name)) return error{"duplicate column '" + std::string(name) + "'", "line " + std::to_string(reader.line())};
         ds.columns.push_back(column{std::string(name), false, {}, {}});
@@ -112,7 +139,8 @@ result<dataset> parse_dataset(std::string_view csv, const dataset_options& optio
     for (const auto& name : options.numeric)
         if (!ds.find(name)) return error{"no column named '" + name + "'", "header"};
     for (auto& c : ds.columns)
-        if (auto s = settle_type(c, ds.lines, options); !s) return s.err();
+        if (!options.used || options.used(c.name))
+            if (auto s = settle_type(c, ds.lines, options); !s) return s.err();
     return ds;
 }
 

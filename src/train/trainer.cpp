@@ -64,19 +64,56 @@ core::value_range declared_or_inferred_domain(const context& ctx, const column& 
     for (const auto& [name, r] : ctx.options.domains)
         if (name == c.name) return r;
     // Money amounts, incomes, lengths and rates are never negative; percentages stay within the scale
-    // they are written in. Other columns are unbounded.
-    const auto& v = ctx.sorted_train_values.at(static_cast<std::size_t>(&c - ctx.data.columns.data()));
+    // they are written in. Other columns are unbounded. Inferred from every row of the data, holdout
+    // included: a valid value the training rows happen not to reach must not fail the holdout's scoring.
+    double lowest = std::numeric_limits<double>::infinity(), highest = -lowest;
+    for (double x : c.numbers)
+        if (!std::isnan(x)) lowest = std::min(lowest, x), highest = std::max(highest, x);
     core::value_range r;
-    if (!v.empty() && v.front() >= 0) r.min = 0;
+    if (lowest > highest) return r;  // no values
+    if (lowest >= 0) r.min = 0;
     std::string lower = c.name;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
     bool percent = lower.find("percent") != std::string::npos || lower.find("pct") != std::string::npos ||
                    lower.find("rate") != std::string::npos;
-    if (percent && r.min == 0 && !v.empty()) {
-        if (v.back() <= 1) r.max = 1;
-        else if (v.back() <= 100) r.max = 100;
+    if (percent && r.min == 0) {
+        if (highest <= 1) r.max = 1;
+        else if (highest <= 100) r.max = 100;
     }
     return r;
+}
+
+// Says which domain was inferred for a numeric column (the server refuses values outside it with a 422).
+void say_inferred_domain(const context& ctx, const column& c, const core::value_range& r) {
+    for (const auto& [name, declared] : ctx.options.domains)
+        if (name == c.name) return;
+    if (std::isinf(r.min) && std::isinf(r.max)) return;
+    std::string bounds = "values ";
+    if (std::isfinite(r.min)) io::append_number(bounds += ">= ", r.min);
+    if (std::isfinite(r.min) && std::isfinite(r.max)) bounds += " and ";
+    if (std::isfinite(r.max)) io::append_number(bounds += "<= ", r.max);
+    say(ctx.options, c.name + ": " + bounds + " only (inferred from the data; the server refuses others with a 422; "
+                     "--domain " + c.name + "=MIN:MAX to declare it)");
+}
+
+// The population standard deviation of the values (missing ones replaced by impute) around mean,
+// without overflowing for values near the largest doubles: scaled by the largest deviation first.
+double standard_deviation(const context& ctx, const column& c, double impute, double mean) {
+    double ss = 0, largest = 0;
+    for (auto r : ctx.train_rows) {
+        const double d = (std::isnan(c.numbers[r]) ? impute : c.numbers[r]) - mean;
+        ss += d * d;
+        largest = std::max(largest, std::fabs(d));
+    }
+    const double n = static_cast<double>(ctx.train_rows.size());
+    if (std::isfinite(ss)) return std::sqrt(ss / n);
+    if (!std::isfinite(largest)) return largest;
+    double scaled = 0;
+    for (auto r : ctx.train_rows) {
+        const double d = ((std::isnan(c.numbers[r]) ? impute : c.numbers[r]) - mean) / largest;
+        scaled += d * d;
+    }
+    return largest * std::sqrt(scaled / n);
 }
 
 // Quantile edges: bin k holds edges[k-1] <= x < edges[k]. Ties collapse bins, and no edge sits at the
@@ -119,12 +156,12 @@ std::vector<term> make_terms(const context& ctx, const plan_config& cfg) {
             double sum = 0;
             for (auto r : ctx.train_rows) sum += std::isnan(c.numbers[r]) ? t.f.impute : c.numbers[r];
             t.f.mean = sum / static_cast<double>(ctx.train_rows.size());
-            double ss = 0;
-            for (auto r : ctx.train_rows) {
-                double d = (std::isnan(c.numbers[r]) ? t.f.impute : c.numbers[r]) - t.f.mean;
-                ss += d * d;
+            if (!std::isfinite(t.f.mean)) {  // a sum past the largest double: the mean of each value's share
+                t.f.mean = 0;
+                for (auto r : ctx.train_rows)
+                    t.f.mean += (std::isnan(c.numbers[r]) ? t.f.impute : c.numbers[r]) / static_cast<double>(ctx.train_rows.size());
             }
-            t.f.scale = std::sqrt(ss / static_cast<double>(ctx.train_rows.size()));
+            t.f.scale = standard_deviation(ctx, c, t.f.impute, t.f.mean);
             if (!(t.f.scale > 0)) t.f.scale = 1;
             t.width = 1;
         } else {
@@ -391,10 +428,32 @@ dataset_options columns_for(const core::model& m) {
         if (f.type == core::feature_type::numeric) o.numeric.push_back(f.name);
         else if (f.type == core::feature_type::categorical) o.categorical.push_back(f.name);
     }
+    std::vector<std::string> read = {m.target};
+    for (const auto& f : m.features) read.push_back(f.name);
+    o.used = [read = std::move(read)](std::string_view name) { return std::find(read.begin(), read.end(), name) != read.end(); };
     return o;
 }
 
-result<std::vector<double>> score_rows(const core::model& m, const dataset& data, const std::vector<std::uint32_t>& rows) {
+dataset_options columns_for(const train_options& o, std::vector<std::string> categorical) {
+    dataset_options d;
+    d.categorical = std::move(categorical);
+    d.used = [exclude = o.exclude](std::string_view name) {
+        auto listed = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), name) != v.end(); };
+        return !listed(exclude) && !listed(id_columns);
+    };
+    return d;
+}
+
+std::vector<std::string> absent_features(const core::model& m, const dataset& data) {
+    std::vector<std::string> absent;
+    for (const auto& f : m.features)
+        if (f.type != core::feature_type::cross && !data.find(f.name)) absent.push_back(f.name);
+    return absent;
+}
+
+result<std::vector<double>> score_rows(const core::model& m, const dataset& data, const std::vector<std::uint32_t>& rows,
+                                       std::vector<double>* contribution_sums) {
+    if (contribution_sums) contribution_sums->assign(m.features.size(), 0.0);
     std::vector<const column*> cols;
     for (const auto& f : m.features) cols.push_back(f.type == core::feature_type::cross ? nullptr : data.find(f.name));
     std::vector<double> pds;
@@ -414,6 +473,8 @@ result<std::vector<double>> score_rows(const core::model& m, const dataset& data
         auto s = core::score_reference(m, loan);
         if (!s) return error{s.err().what, "line " + std::to_string(data.lines[r]) + ", column " + s.err().where};
         pds.push_back(s->pd);
+        if (contribution_sums)
+            for (std::size_t k = 0; k < m.features.size(); ++k) (*contribution_sums)[k] += s->contributions[k];
     }
     return pds;
 }
@@ -441,8 +502,13 @@ result<train_report> train_model(const dataset& data, const train_options& optio
         if (!data.find(name)) return error{"no column '" + name + "' in the data", "--domain"};
         if (r.min > r.max) return error{"the minimum of " + name + " is above its maximum", "--domain"};
     }
-    for (const auto& [a, b] : options.crosses)
+    for (std::size_t k = 0; k < options.crosses.size(); ++k) {
+        const auto& [a, b] = options.crosses[k];
         if (a == b) return error{"a cross needs two different columns, got " + a + ":" + b, "--cross"};
+        for (std::size_t j = 0; j < k; ++j)
+            if (options.crosses[j] == std::pair{a, b} || options.crosses[j] == std::pair{b, a})
+                return error{"the cross of " + a + " and " + b + " is given twice", "--cross"};
+    }
 
     const column* exposure = data.find(options.exposure);
     if (!exposure) return error{"no exposure column '" + options.exposure + "' (pass --exposure)", "header"};
@@ -453,21 +519,39 @@ result<train_report> train_model(const dataset& data, const train_options& optio
         const column& c = data.columns[ci];
         auto listed = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), c.name) != v.end(); };
         if (c.name == options.target || listed(options.exclude) || listed(id_columns)) continue;
-        feature_names.push_back(c.name);
+        // A column without a value in the training rows has nothing to learn from (and would be a feature
+        // with no bins or categories): left out, and said.
+        auto no_values = [&] {
+            say(options, "WARNING: column " + c.name + " has no value in the training rows: not used");
+        };
         if (c.numeric) {
-            ctx.numeric_cols.push_back(ci);
             std::vector<double> v;
             for (auto r : ctx.train_rows)
                 if (!std::isnan(c.numbers[r])) v.push_back(c.numbers[r]);
+            if (v.empty()) {
+                no_values();
+                continue;
+            }
             std::sort(v.begin(), v.end());
+            ctx.numeric_cols.push_back(ci);
             ctx.sorted_train_values[ci] = std::move(v);
         } else {
-            ctx.categorical_cols.push_back(ci);
             std::vector<std::string> cats;
             for (auto r : ctx.train_rows)
                 if (!c.text[r].empty()) cats.push_back(c.text[r]);
             std::sort(cats.begin(), cats.end());
             cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
+            if (cats.empty()) {
+                no_values();
+                continue;
+            }
+            if (cats.size() > options.max_categories)
+                return error{"column " + c.name + " has " + std::to_string(cats.size()) +
+                                 " distinct values in the training rows, more than " +
+                                 std::to_string(options.max_categories) +
+                                 " (an identifier or free text?): --exclude it, or raise --max-categories",
+                             "column " + c.name};
+            ctx.categorical_cols.push_back(ci);
             std::vector<std::int32_t> codes(data.rows());
             for (std::size_t r = 0; r < data.rows(); ++r) {
                 if (c.text[r].empty()) { codes[r] = missing_code; continue; }
@@ -477,6 +561,7 @@ result<train_report> train_model(const dataset& data, const train_options& optio
             ctx.categories[ci] = std::move(cats);
             ctx.codes[ci] = std::move(codes);
         }
+        feature_names.push_back(c.name);
     }
     if (feature_names.empty()) return error{"no feature columns left after excluding the target and ids", ""};
     for (const auto& [a, b] : options.crosses)
@@ -485,6 +570,10 @@ result<train_report> train_model(const dataset& data, const train_options& optio
             for (auto ci : ctx.categorical_cols) categorical |= data.columns[ci].name == name;
             if (!categorical) return error{"'" + name + "' is not a categorical feature column", "--cross"};
         }
+    for (const auto& [name, r] : options.domains)
+        for (auto ci : ctx.categorical_cols)
+            if (data.columns[ci].name == name)
+                return error{"'" + name + "' is a categorical column: a domain bounds numbers", "--domain"};
 
     train_report report;
     report.leakage_warnings = leakage_diagnostic(data, ctx.y, ctx.train_rows, feature_names);
@@ -498,13 +587,31 @@ result<train_report> train_model(const dataset& data, const train_options& optio
         cfg = tune(ctx);
     }
     auto terms = make_terms(ctx, cfg);
+    for (const term& t : terms) {
+        if (t.f.type != core::feature_type::numeric) continue;
+        if (!std::isfinite(t.f.scale))
+            return error{"the values of " + t.f.name + " are too far apart to standardize: declare its --domain, or "
+                         "use --kind scorecard (bins)", "column " + t.f.name};
+        say_inferred_domain(ctx, data.columns[t.source], t.f.domain);
+    }
     design x = encode(ctx, terms);
     irls_fit fit = fit_logistic(x, ctx.y, irls_options{cfg.l2}, ctx.train_rows);
     say(options, "fit: " + std::to_string(fit.iterations) + " Newton iterations, converged " + (fit.converged ? "yes" : "no"));
+    // Weights still moving when the iterations ran out are not a model to lend on.
+    if (!fit.converged)
+        return error{"the fit did not converge in " + std::to_string(fit.iterations) +
+                         " Newton iterations (a feature may separate the classes perfectly): try a larger --l2, or "
+                         "--exclude the feature",
+                     ""};
     core::model m = assemble(ctx, terms, fit);
 
-    auto train_pd = score_rows(m, data, ctx.train_rows);
+    std::vector<double> contribution_sums;
+    auto train_pd = score_rows(m, data, ctx.train_rows, &contribution_sums);
     if (!train_pd) return train_pd.err();
+    // The average applicant's contribution of each feature, which reason codes measure from.
+    for (std::size_t k = 0; k < m.features.size(); ++k)
+        m.features[k].mean_contribution =
+            rounded(contribution_sums[k] / static_cast<double>(ctx.train_rows.size()), weight_digits);
     m.training_pd = pd_deciles(*train_pd);
     std::vector<std::uint8_t> y_train, y_holdout;
     for (auto r : ctx.train_rows) y_train.push_back(ctx.y[r]);
@@ -514,6 +621,8 @@ result<train_report> train_model(const dataset& data, const train_options& optio
         auto holdout_pd = score_rows(m, data, ctx.holdout_rows);
         if (!holdout_pd) return holdout_pd.err();
         report.holdout = evaluate(*holdout_pd, y_holdout);
+    } else {
+        report.holdout = evaluate({}, {});  // no rows: metrics undefined (null), not 0
     }
 
     io::json_writer metrics;

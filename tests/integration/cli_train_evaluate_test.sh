@@ -51,6 +51,33 @@ refused "--domain: the minimum of person_age is above its maximum" "$work/t200.c
 refused "--cross: a cross needs two different columns" "$work/t200.csv" --cross loan_grade:loan_grade
 sed '5s/RENT/R\xc9NT/' "$work/t200.csv" > "$work/latin1.csv"
 refused "line 5: not valid UTF-8 (byte 0xc9)" "$work/latin1.csv"
+# Another tool's missing-value marker in a numeric column (R writes NA) is refused with its line, not
+# turned into a category; the same cross twice; a domain on a categorical column.
+awk -F, 'NR == 1 || NR % 10 {print; next} {$8 = "NA"; print}' OFS=, "$work/t200.csv" > "$work/na.csv"
+refused "line 10, column loan_int_rate: 'NA' is not a number (a missing value? write it as an empty field" "$work/na.csv"
+refused "--cross: the cross of loan_intent and loan_grade is given twice" "$work/t200.csv" --cross loan_grade:loan_intent --cross loan_intent:loan_grade
+refused "--domain: 'loan_grade' is a categorical column" "$work/t200.csv" --domain loan_grade=0:1
+
+# --out is written whole or not at all: a path that cannot be written fails before the fit, a failed run
+# leaves the file that was there (and no temporary file beside it), a good run replaces it.
+if "$bin" train --data "$data" --out "$work/no/such/dir/m.json" --quiet 2> "$work/err"; then echo "FAIL: train into a missing directory succeeded"; exit 1; fi
+grep -q "cannot write $work/no/such/dir/m.json" "$work/err" || { echo "FAIL: unclear message:"; cat "$work/err"; exit 1; }
+echo old > "$work/x.json"
+refused "the training rows hold one class only" "$work/oneclass.csv"
+[[ $(cat "$work/x.json") == old ]] || { echo "FAIL: a failed train changed its --out"; exit 1; }
+ls "$work" | grep -q partial && { echo "FAIL: a temporary file was left:"; ls "$work"; exit 1; }
+"$bin" train --data "$work/t200.csv" --out "$work/x.json" --quiet --bins 5 --l2 1 --no-crosses
+"$bin" evaluate --model "$work/x.json" --data "$work/t200.csv" > /dev/null 2>&1 || { echo "FAIL: the trained model does not evaluate"; exit 1; }
+
+# evaluate reads header names trimmed (as score does) and refuses data lacking a feature's column, instead
+# of scoring the feature as missing on every row.
+"$bin" evaluate --model "$src/models/credit_risk_pd.json" --data "$work/t200.csv" --json > "$work/clean.json" 2> /dev/null
+sed '1s/loan_grade/ loan_grade /' "$work/t200.csv" > "$work/spaced.csv"
+"$bin" evaluate --model "$src/models/credit_risk_pd.json" --data "$work/spaced.csv" --json > "$work/spaced.json" 2> /dev/null
+[[ $(grep roc_auc "$work/spaced.json") == $(grep roc_auc "$work/clean.json") ]] || { echo "FAIL: a spaced header name changed the metrics"; exit 1; }
+cut -d, -f1-5,7- "$work/t200.csv" > "$work/no_grade.csv"
+if "$bin" evaluate --model "$src/models/credit_risk_pd.json" --data "$work/no_grade.csv" 2> "$work/err" > /dev/null; then echo "FAIL: evaluate without loan_grade succeeded"; exit 1; fi
+grep -q "no column for the model's feature(s) loan_grade" "$work/err" || { echo "FAIL: unclear message:"; cat "$work/err"; exit 1; }
 
 # Absent data is said clearly.
 if "$bin" train --data "$work/nope.csv" --out "$work/x.json" 2> "$work/err"; then echo "FAIL: train on a missing file succeeded"; exit 1; fi

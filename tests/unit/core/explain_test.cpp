@@ -1,5 +1,6 @@
 // Pins explanations: scorecard points on the 600 / 50:1 / 20-points-to-double scale, and reason codes
-// that are the largest positive contributions, in order, summing with the rest to the logit.
+// that are the contributions lying furthest above the average applicant's (each feature's mean
+// contribution in training; 0 in an artifact without it), in order.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -57,6 +58,35 @@ TEST(explain, negative_contributions_are_never_reasons_and_out_of_range_values_w
     EXPECT_EQ(e.warnings, (std::vector<std::string>{"amount", "rate"}));
 }
 
+// A reason is measured from the feature's mean contribution in training, the average applicant's: a term
+// below zero but above its average is a reason (grade A, -0.5 against an average of -0.9), terms above zero
+// but below their average are not (amount, home), and the amount reported is the difference.
+TEST(explain, reasons_are_measured_from_the_average_applicants_contribution) {
+    auto model = core::parse_model(loanrisk::testing::small_model);
+    ASSERT_TRUE(model);
+    model->features[0].mean_contribution = 0.35;  // amount: bin 2 (+0.3) lies below it
+    model->features[1].mean_contribution = -1.5;  // rate
+    model->features[2].mean_contribution = -0.9;  // grade: A (-0.5) lies 0.4 above it
+    model->features[3].mean_contribution = 0.25;  // home: RENT (+0.2) lies below it
+    auto m = loanrisk::testing::compiled(*model, "amount");
+    core::loan_batch b;
+    b.reset(m, true);
+    // amount 600 -> +0.3; rate 9 -> 0.5 * (9 - 11) / 2 = -0.5; grade A -0.5; home RENT +0.2; cross (A, RENT) +0.05.
+    ASSERT_TRUE(loanrisk::testing::push_loan(
+        m, b, {{"amount", 600.0}, {"rate", 9.0}, {"grade", std::string("A")}, {"home", std::string("RENT")}}));
+    auto e = core::explain(m, b, 0);
+    ASSERT_EQ(e.reasons.size(), 3u);
+    EXPECT_EQ(e.reasons[0].feature, "rate");
+    EXPECT_NEAR(e.reasons[0].contribution, 1.0, 1e-6);  // -0.5 against -1.5
+    EXPECT_EQ(e.reasons[1].feature, "grade");
+    EXPECT_EQ(e.reasons[1].value, "A");
+    EXPECT_NEAR(e.reasons[1].contribution, 0.4, 1e-6);
+    EXPECT_EQ(e.reasons[2].feature, "grade x home");
+    EXPECT_NEAR(e.reasons[2].contribution, 0.05, 1e-6);  // no mean in the artifact: measured from 0
+    // The score is the loan's own logit, whatever the reference.
+    EXPECT_EQ(e.score, core::score_points(-1 + 0.3 - 0.5 - 0.5 + 0.2 + 0.05));
+}
+
 // The reasons are the first `top` of all positive contributions in a stable descending sort (the earlier
 // term first on a tie), for any `top`: explain keeps only the best few as it goes, and must agree.
 TEST(explain, reasons_match_a_stable_sort_of_every_contribution_for_any_top) {
@@ -74,9 +104,10 @@ TEST(explain, reasons_match_a_stable_sort_of_every_contribution_for_any_top) {
     for (std::size_t loan = 0; loan < b.size; ++loan) {
         std::vector<std::pair<double, std::string_view>> all;  // contribution, feature, in term order
         for (std::size_t t = 0; t < m.dense.size(); ++t)
-            all.emplace_back(static_cast<double>(m.dense[t].weight) * b.dense[t][loan], m.dense[t].name);
+            all.emplace_back(static_cast<double>(m.dense[t].weight) * b.dense[t][loan] - m.dense[t].mean_contribution,
+                             m.dense[t].name);
         for (std::size_t t = 0; t < m.lookups.size(); ++t)
-            all.emplace_back(m.lookups[t].table[b.codes[t][loan]], m.lookups[t].name);
+            all.emplace_back(m.lookups[t].table[b.codes[t][loan]] - m.lookups[t].mean_contribution, m.lookups[t].name);
         std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
         for (std::size_t top : {0u, 1u, 2u, 3u, 5u, 40u}) {
             auto e = core::explain(m, b, loan, top);

@@ -92,6 +92,18 @@ TEST(model_loader, rejects_nan_weights) {
               "features[0].transform.weights[1]: expected a number");
 }
 
+// mean_contribution (reason codes' reference) is optional, 0 when absent, and a finite number when given.
+TEST(model_loader, reads_an_optional_mean_contribution) {
+    auto without = parse_model(small_model);
+    ASSERT_TRUE(without);
+    for (const auto& f : without->features) EXPECT_EQ(f.mean_contribution, 0);
+    auto with = parse_model(small_model_with("\"missing_weight\": 0.25}", "\"missing_weight\": 0.25, \"mean_contribution\": -0.125}"));
+    ASSERT_TRUE(with) << with.err().message();
+    EXPECT_EQ(with->features[2].mean_contribution, -0.125);
+    EXPECT_EQ(failure(small_model_with("\"missing_weight\": 0.25}", "\"missing_weight\": 0.25, \"mean_contribution\": null}")),
+              "features[2].mean_contribution: expected a number");
+}
+
 TEST(model_loader, rejects_bin_edges_that_do_not_increase) {
     EXPECT_EQ(failure(small_model_with("[200, 500]", "[500, 500]")),
               "features[0].transform.edges[1]: must be greater than the previous value (strictly increasing)");

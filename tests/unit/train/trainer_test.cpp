@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -88,6 +89,132 @@ TEST(trainer, writes_a_model_that_loads_back_and_scores_like_the_report) {
     EXPECT_NE(m.features[1].missing_weight, 0);  // rate had missing values: its own bin
     EXPECT_EQ(report->holdout.count, 600u);
     EXPECT_GT(report->holdout.roc_auc, 0.7);
+}
+
+// Each feature's mean_contribution (reason codes' reference) is its contribution averaged over the
+// training rows, as the reference scorer computes it, to the 10 digits weights are stored with.
+TEST(trainer, mean_contributions_are_the_training_rows_averages) {
+    auto data = parse_dataset(synthetic_csv(3000, 1));
+    ASSERT_TRUE(data);
+    auto report = train_model(*data, synthetic_options());
+    ASSERT_TRUE(report) << report.err().message();
+    const core::model& m = report->model;
+    std::vector<double> sums(m.features.size(), 0.0);
+    std::size_t rows = 0;
+    for (std::size_t r = 0; r < data->rows(); ++r) {
+        if (is_holdout(r)) continue;
+        core::loan_fields loan;
+        for (const auto& c : data->columns) {
+            if (c.numeric && !std::isnan(c.numbers[r])) loan.emplace(c.name, c.numbers[r]);
+            else if (!c.numeric && !c.text[r].empty()) loan.emplace(c.name, c.text[r]);
+        }
+        auto s = core::score_reference(m, loan);
+        ASSERT_TRUE(s) << s.err().message();
+        for (std::size_t k = 0; k < sums.size(); ++k) sums[k] += s->contributions[k];
+        ++rows;
+    }
+    bool any_nonzero = false;
+    for (std::size_t k = 0; k < sums.size(); ++k) {
+        EXPECT_NEAR(m.features[k].mean_contribution, sums[k] / static_cast<double>(rows), 1e-9) << m.features[k].name;
+        any_nonzero = any_nonzero || m.features[k].mean_contribution != 0;
+    }
+    EXPECT_TRUE(any_nonzero);
+}
+
+// An inferred domain comes from every row: a holdout value the training rows do not reach (a negative
+// amount where training has none) neither fails the run nor is refused when the holdout is scored.
+TEST(trainer, a_holdout_value_outside_the_training_rows_sign_is_scored) {
+    std::string csv = synthetic_csv(1000, 3);
+    const std::size_t row4 = [&] {  // the start of data row 4 (line 6), the first held out
+        std::size_t at = 0;
+        for (int line = 0; line < 5; ++line) at = csv.find('\n', at) + 1;
+        return at;
+    }();
+    const std::size_t amount = csv.find(',', row4) + 1;
+    csv.insert(amount, "-");
+    auto data = parse_dataset(csv);
+    ASSERT_TRUE(data);
+    auto report = train_model(*data, synthetic_options());
+    ASSERT_TRUE(report) << report.err().message();
+    EXPECT_TRUE(std::isinf(report->model.features[0].domain.min));  // amount: a negative value in the data
+    EXPECT_EQ(report->holdout.count, 200u);
+}
+
+// What would make an artifact no one can load, or a model not worth lending on, is refused or left out
+// with a message: the same cross twice (either way round), a domain on a categorical column, a column
+// with too many categories (an identifier); a column without a value in the training rows is not used;
+// with no holdout row the holdout metrics are undefined (NaN, written null), not 0.
+TEST(trainer, refuses_or_leaves_out_what_would_make_a_bad_artifact) {
+    auto data = parse_dataset(synthetic_csv(600, 4));
+    ASSERT_TRUE(data);
+    auto o = synthetic_options();
+    o.crosses = {{"grade", "home"}, {"home", "grade"}};
+    auto twice = train_model(*data, o);
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.err().message(), "--cross: the cross of home and grade is given twice");
+    o = synthetic_options();
+    o.domains = {{"grade", core::value_range{0, 1}}};
+    auto domain = train_model(*data, o);
+    ASSERT_FALSE(domain);
+    EXPECT_EQ(domain.err().message(), "--domain: 'grade' is a categorical column: a domain bounds numbers");
+    o = synthetic_options();
+    o.max_categories = 2;  // grade has three
+    auto many = train_model(*data, o);
+    ASSERT_FALSE(many);
+    EXPECT_NE(many.err().message().find("column grade has 3 distinct values in the training rows, more than 2"),
+              std::string::npos) << many.err().message();
+
+    std::string csv = synthetic_csv(600, 4), with_empty;
+    for (std::size_t at = 0, line = 0; at < csv.size(); ++line) {
+        const std::size_t end = csv.find('\n', at);
+        with_empty += csv.substr(at, end - at) + (line == 0 ? ",empty,blank_text\n" : ",,\n");
+        at = end + 1;
+    }
+    auto empty = parse_dataset(with_empty);
+    ASSERT_TRUE(empty);
+    std::vector<std::string> said;
+    o = synthetic_options();
+    o.log = [&](std::string_view line) { said.emplace_back(line); };
+    auto left_out = train_model(*empty, o);
+    ASSERT_TRUE(left_out) << left_out.err().message();
+    EXPECT_EQ(left_out->model.find("empty"), core::model::npos);
+    EXPECT_EQ(left_out->model.find("blank_text"), core::model::npos);
+    EXPECT_NE(std::find(said.begin(), said.end(), "WARNING: column empty has no value in the training rows: not used"), said.end());
+    ASSERT_TRUE(core::parse_model(core::write_model(left_out->model)));
+
+    auto four = parse_dataset(  // rows 0-3: no holdout row
+        "id,amount,rate,grade,home,bad\n0,1000,10,A,RENT,0\n1,2000,12,B,OWN,1\n2,3000,14,C,RENT,0\n3,4000,16,A,OWN,1\n");
+    ASSERT_TRUE(four);
+    o = synthetic_options();
+    o.bins = 2;
+    auto no_holdout = train_model(*four, o);
+    ASSERT_TRUE(no_holdout) << no_holdout.err().message();
+    EXPECT_EQ(no_holdout->holdout.count, 0u);
+    EXPECT_TRUE(std::isnan(no_holdout->holdout.roc_auc));
+    EXPECT_TRUE(std::isnan(no_holdout->holdout.brier));
+    EXPECT_NE(no_holdout->model.metrics_json.find("\"roc_auc\":null"), std::string::npos) << no_holdout->model.metrics_json;
+}
+
+// The plain pipeline standardizes a column whose values are near the largest doubles (their squares
+// overflow): the scale is finite and the artifact loads back.
+TEST(trainer, plain_standardizes_values_whose_squares_overflow) {
+    std::string csv = synthetic_csv(500, 6);
+    const std::size_t row2 = [&] {
+        std::size_t at = 0;
+        for (int line = 0; line < 3; ++line) at = csv.find('\n', at) + 1;
+        return at;
+    }();
+    const std::size_t amount = csv.find(',', row2) + 1;
+    csv.replace(amount, csv.find(',', amount) - amount, "1e200");
+    auto data = parse_dataset(csv);
+    ASSERT_TRUE(data);
+    auto o = synthetic_options();
+    o.kind = "plain";
+    auto report = train_model(*data, o);
+    ASSERT_TRUE(report) << report.err().message();
+    EXPECT_TRUE(std::isfinite(report->model.features[0].scale));
+    EXPECT_GT(report->model.features[0].scale, 1e197);
+    ASSERT_TRUE(core::parse_model(core::write_model(report->model)));
 }
 
 TEST(trainer, the_same_data_and_options_give_identical_bytes) {
