@@ -235,7 +235,7 @@ void decode_score_encode_csv(benchmark::State& state) {
         score_with_summary(f.m, batch, o, scored);
         out.clear();
         io::append_results_csv_header(out);
-        io::append_results_csv(out, batch, scored, 0, batch.size);
+        io::append_results_csv(out, f.m, batch, scored, 0, batch.size);
         benchmark::DoNotOptimize(out.data());
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * body_loans));

@@ -50,10 +50,13 @@ void append_results_json(std::string& out, const core::compiled_model& m, const 
 // One JSON object per line.
 void append_results_ndjson(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                            const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain = false);
-// CSV: application_id,pd_default,decision,expected_loss (header written by append_results_csv_header).
-void append_results_csv_header(std::string& out);
-void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
-                        std::size_t end);
+// CSV: application_id,pd_default,decision,expected_loss (header written by append_results_csv_header),
+// with `explain` followed by score,reason_1,reason_2,reason_3 (each reason "feature=value", the largest first).
+void append_results_csv_header(std::string& out, bool explain = false);
+void append_results_csv(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                        const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain = false);
+// ",score,reason_1,reason_2,reason_3" of one loan's explanation (empty fields for reasons it lacks).
+void append_csv_explanation(std::string& out, const core::explanation& e);
 
 // The summary object of SPEC section 3.
 void append_summary_json(std::string& out, const core::portfolio_summary& s);

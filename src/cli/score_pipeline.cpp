@@ -356,17 +356,8 @@ private:
                     out += ",ERROR,";
                 }
                 if (job_.explain) {
-                    out += ',';
-                    if (has_loan) {
-                        auto e = core::explain(m_, batch, loan);
-                        io::append_integer(out, e.score);
-                        for (std::size_t r = 0; r < 3; ++r) {
-                            out += ',';
-                            if (r < e.reasons.size()) io::append_csv_field(out, std::string(e.reasons[r].feature) + "=" + e.reasons[r].value);
-                        }
-                    } else {
-                        out += ",,,";
-                    }
+                    if (has_loan) io::append_csv_explanation(out, core::explain(m_, batch, loan));
+                    else out += ",,,,";
                 }
                 if (job_.errors == on_error::report) {
                     out += ',';

@@ -31,6 +31,7 @@ result<long> category_of(const feature& f, const loan_fields& loan) {
     if (it == loan.end() || std::holds_alternative<std::monostate>(it->second)) return missing_code;
     const auto* s = std::get_if<std::string>(&it->second);
     if (!s) return error{"expected a string (one of the model's categories)", f.name};
+    if (s->empty()) return missing_code;  // as an empty CSV field
     auto c = std::find(f.categories.begin(), f.categories.end(), *s);
     return c == f.categories.end() ? unknown_code : static_cast<long>(c - f.categories.begin());
 }

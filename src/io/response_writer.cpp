@@ -26,6 +26,7 @@ char* write_money(char* p, double amount) {
         return p + 4;
     }
     const double cents = std::round(amount * 100);
+    if (!std::isfinite(cents)) return write_number(p, amount);  // past 1.8e306: no cents to write
     // Amounts with cents are written from the integer number of cents: below 1e13 cents a double's
     // spacing is far under a cent, so the two-decimal form (a trailing zero dropped) is exactly the
     // shortest round-trip form to_chars would print, and it is shorter than the scientific form. Whole
@@ -278,7 +279,19 @@ void append_results_ndjson(std::string& out, const core::compiled_model& m, cons
     });
 }
 
-void append_results_csv_header(std::string& out) { out += "application_id,pd_default,decision,expected_loss\n"; }
+void append_results_csv_header(std::string& out, bool explain) {
+    out += explain ? "application_id,pd_default,decision,expected_loss,score,reason_1,reason_2,reason_3\n"
+                   : "application_id,pd_default,decision,expected_loss\n";
+}
+
+void append_csv_explanation(std::string& out, const core::explanation& e) {
+    out += ',';
+    append_integer(out, e.score);
+    for (std::size_t r = 0; r < 3; ++r) {
+        out += ',';
+        if (r < e.reasons.size()) append_csv_field(out, std::string(e.reasons[r].feature) + "=" + e.reasons[r].value);
+    }
+}
 
 char* write_csv_scores(char* p, float pd, core::decision d, double expected_loss) {
     p = write_pd(p, pd);
@@ -299,8 +312,20 @@ char* write_csv_result(char* p, const core::loan_batch& b, const core::scored_ba
     return p;
 }
 
-void append_results_csv(std::string& out, const core::loan_batch& b, const core::scored_batch& s, std::size_t begin,
-                        std::size_t end) {
+void append_results_csv(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
+                        const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain) {
+    if (explain) {
+        append_in_parts(out, begin, end, [&](std::string& to, std::size_t from, std::size_t until) {
+            for (std::size_t i = from; i < until; ++i) {
+                const std::size_t at = to.size();
+                to.resize(at + max_csv_result_chars + 2 * b.id(i).size());
+                to.resize(static_cast<std::size_t>(write_csv_result(to.data() + at, b, s, i) - to.data()) - 1);  // no line feed
+                append_csv_explanation(to, core::explain(m, b, i));
+                to += '\n';
+            }
+        });
+        return;
+    }
     append_rows(out, b, begin, end, max_csv_result_chars, 2,
                 [&](char* p, std::size_t i) { return write_csv_result(p, b, s, i); });
 }

@@ -103,7 +103,7 @@ constexpr const char* openapi_template = R"json({
  "parameters":[
   {"name":"results","in":"query","schema":{"type":"boolean","default":true},"description":"false: the summary alone"},
   {"name":"group_by","in":"query","schema":{"type":"string","default":"loan_grade,loan_intent"},"description":"comma-separated categorical inputs for Expected Loss by group"},
-  {"name":"explain","in":"query","schema":{"type":"boolean","default":false},"description":"add score and reason_codes to every result"},
+  {"name":"explain","in":"query","schema":{"type":"boolean","default":false},"description":"add score and reason_codes to every result (CSV results: score,reason_1,reason_2,reason_3 columns, each reason feature=value)"},
   {"name":"Accept","in":"header","schema":{"type":"string","enum":["application/json","application/x-ndjson","text/csv"]},"description":"results format. NDJSON: one result per line, then one line {summary, count, assumptions, model_version}. CSV: application_id,pd_default,decision,expected_loss rows; count and model version in the X-Loanrisk-Count and X-Loanrisk-Model-Version headers"}],
  "requestBody":{"required":true,"content":{
   "application/json":{"schema":{"$ref":"#/components/schemas/BatchRequest"}},

@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <optional>
@@ -139,18 +140,40 @@ format body_format(std::string_view content_type) {
     return format::unsupported;
 }
 
-// The first media type in Accept that we can produce; JSON otherwise (including */*).
+// A media range's weight: its q parameter (RFC 9110 12.4.2), 1 when it has none or an unreadable one.
+double accept_weight(std::string_view range) {
+    for (std::size_t semi = range.find(';'); semi != std::string_view::npos; semi = range.find(';', semi + 1)) {
+        std::string_view p = range.substr(semi + 1, range.find(';', semi + 1) - semi - 1);
+        while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
+        if (p.size() < 2 || ascii_lower(p[0]) != 'q' || p[1] != '=') continue;
+        p.remove_prefix(2);
+        while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
+        double q = 1;
+        const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), q);
+        return ec == std::errc() && end == p.data() + p.size() && q >= 0 && q <= 1 ? q : 1;
+    }
+    return 1;
+}
+
+// The format of Accept's most preferred media range that we can produce (the first of equal weights; a
+// weight of 0 means "not this one"); JSON when none is (including */*).
 format result_format(std::string_view accept) {
+    format best = format::json;
+    double best_weight = 0;
     while (!accept.empty()) {
         auto comma = accept.find(',');
-        const std::string_view t = media_type(accept.substr(0, comma));
+        const std::string_view range = accept.substr(0, comma);
         accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+        const std::string_view t = media_type(range);
         auto is = [t](std::string_view name) { return is_media(t, name); };
-        if (is("text/csv")) return format::csv;
-        if (is("application/x-ndjson") || is("application/ndjson")) return format::ndjson;
-        if (is("application/json") || is("*/*") || is("application/*")) return format::json;
+        format f = format::unsupported;
+        if (is("text/csv")) f = format::csv;
+        else if (is("application/x-ndjson") || is("application/ndjson")) f = format::ndjson;
+        else if (is("application/json") || is("*/*") || is("application/*")) f = format::json;
+        const double weight = accept_weight(range);
+        if (f != format::unsupported && weight > best_weight) best = f, best_weight = weight;
     }
-    return format::json;
+    return best;
 }
 
 response json_response(int status, std::string body, route_id r) {
@@ -337,7 +360,7 @@ public:
         score_.threads = app.options().score_threads;
         if (!options_.results) return;
         if (options_.out == format::json) body_ += "{\"results\":[";
-        else if (options_.out == format::csv) io::append_results_csv_header(body_);
+        else if (options_.out == format::csv) io::append_results_csv_header(body_, options_.explain);
     }
 
     const core::compiled_model& model() const { return state_->compiled; }
@@ -363,7 +386,7 @@ public:
             } else if (options_.out == format::ndjson) {
                 io::append_results_ndjson(body_, m, batch_, scored_, begin, end, options_.explain);
             } else {
-                io::append_results_csv(body_, batch_, scored_, begin, end);
+                io::append_results_csv(body_, m, batch_, scored_, begin, end, options_.explain);
             }
             if (body_.size() > app_.options().max_response_bytes) {
                 too_large_ = error{"the results of " + std::to_string(count_ + end) +

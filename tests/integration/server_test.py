@@ -318,6 +318,22 @@ def batch_accept_csv_and_ndjson_return_results_in_that_format(s):
     expect(r.status == 200 and len(lines) == 201, len(lines))
     expect(lines[:200] == j["results"], "NDJSON results differ")
     expect(lines[200]["summary"] == j["summary"] and lines[200]["count"] == 200, "NDJSON summary line")
+    # Accept's weights: q=0 excludes a type, the highest weight wins, the first of equal ones.
+    for accept, want in [("text/csv;q=0, application/json", "application/json"),
+                         ("application/json;q=0.1, text/csv", "text/csv"),
+                         ("application/x-ndjson;q=0", "application/json"),
+                         ("text/csv;q=0.5, application/x-ndjson;q=0.9", "application/x-ndjson"),
+                         ("text/csv; q=1.0, application/json", "text/csv")]:
+        r, _ = s.request("POST", "/batch_predict", {"items": rows[:3]}, {"Accept": accept})
+        expect(r.status == 200 and r.getheader("Content-Type").startswith(want), (accept, r.getheader("Content-Type")))
+    # ?explain=true in CSV: the score and three reason columns, as the JSON results have them.
+    _, je, _ = s.json("POST", "/batch_predict?explain=true", {"items": rows[:20]})
+    r, data = s.request("POST", "/batch_predict?explain=true", {"items": rows[:20]}, {"Accept": "text/csv"})
+    got = list(csv.DictReader(io.StringIO(data.decode())))
+    expect(r.status == 200 and len(got) == 20, (r.status, len(got)))
+    for a, b in zip(got, je["results"]):
+        reasons = [f'{c["feature"]}={c["value"]}' for c in b["reason_codes"]] + ["", "", ""]
+        expect(int(a["score"]) == b["score"] and [a["reason_1"], a["reason_2"], a["reason_3"]] == reasons[:3], (a, b))
 
 
 @test

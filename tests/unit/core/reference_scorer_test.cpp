@@ -59,6 +59,8 @@ TEST(reference_scorer, missing_values_use_the_missing_weight_or_the_imputed_valu
     EXPECT_EQ(s->contributions[1], 0.5 * (10 - 11) / 2);
     EXPECT_EQ(s->contributions[2], 0.25);
     EXPECT_EQ(s->contributions[4], 0);
+    // An empty category is missing too, as an empty CSV field is.
+    EXPECT_EQ(score_reference(small(), {{"grade", std::string()}})->contributions[2], 0.25);
 }
 
 TEST(reference_scorer, unknown_categories_and_unseen_pairs_contribute_zero) {

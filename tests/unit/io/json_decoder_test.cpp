@@ -101,10 +101,12 @@ TEST(json_decoder, shipped_model_codes_equal_upper_bound_over_its_edges) {
     EXPECT_GT(checked, 400u);
 }
 
-TEST(json_decoder, unknown_category_missing_and_null) {
+// An empty category is missing, as an empty CSV field is (it was the unknown category: another weight
+// than CSV's for the same loan, with any model whose missing weight is not 0).
+TEST(json_decoder, unknown_category_missing_null_and_empty) {
     EXPECT_EQ(batch(R"([{"grade": "Z", "home": null, "amount": null, "rate": null}, {"grade": "", "home": "RENT"}])"),
               "id=null codes=3,2,3,11 dense=-0.5 exposure=null age=null\n"
-              "id=null codes=3,2,0,8 dense=-0.5 exposure=null age=null\n");
+              "id=null codes=3,3,0,12 dense=-0.5 exposure=null age=null\n");
 }
 
 TEST(json_decoder, cross_codes_combine_both_inputs) {

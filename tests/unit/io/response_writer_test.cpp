@@ -10,6 +10,7 @@
 
 #include "../batch_support.hpp"
 #include "../model_fixture.hpp"
+#include "loanrisk/explain.hpp"
 #include "loanrisk/json_writer.hpp"
 #include "loanrisk/response_writer.hpp"
 
@@ -78,6 +79,10 @@ TEST(response_writer, pd_is_the_shortest_float_text_and_money_is_rounded_to_cent
     s += ' ';
     io::append_money(s, NAN);
     EXPECT_EQ(s, "1234.57 null");
+    // An amount whose cents overflow a double is finite all the same: written whole, not null.
+    s.clear();
+    io::append_money(s, 1.02e308);
+    EXPECT_EQ(s, "1.02e+308");
 }
 
 TEST(response_writer, assumptions_echo_the_policy) {
@@ -141,15 +146,35 @@ TEST(response_writer, results_as_json_ndjson_and_csv) {
 
     std::string csv;
     io::append_results_csv_header(csv);
-    io::append_results_csv(csv, f.b, f.s, 0, 2);
+    io::append_results_csv(csv, f.m, f.b, f.s, 0, 2);
     EXPECT_EQ(csv, "application_id,pd_default,decision,expected_loss\nA-1," + pd0 + "," + d0 + "," + el0 + "\n\"x,\"\"y\"\"\"," +
                        pd1 + "," + d1 + ",\n");
+
+    // ?explain=true with CSV results (and score --explain): score and three reason columns, "feature=value"
+    // fields, empty where a loan has fewer reasons.
+    std::string explained;
+    io::append_results_csv_header(explained, true);
+    io::append_results_csv(explained, f.m, f.b, f.s, 0, 2, true);
+    std::string expected = "application_id,pd_default,decision,expected_loss,score,reason_1,reason_2,reason_3\n";
+    for (std::size_t i = 0; i < 2; ++i) {
+        const core::explanation e = core::explain(f.m, f.b, i);
+        expected += (i == 0 ? "A-1," + pd0 + "," + d0 + "," + el0 : "\"x,\"\"y\"\"\"," + pd1 + "," + d1 + ",") + "," +
+                    std::to_string(e.score);
+        for (std::size_t r = 0; r < 3; ++r) {
+            expected += ',';
+            if (r < e.reasons.size()) io::append_csv_field(expected, std::string(e.reasons[r].feature) + "=" + e.reasons[r].value);
+        }
+        expected += '\n';
+    }
+    EXPECT_EQ(explained, expected);
+    EXPECT_NE(explained.find(",amount="), std::string::npos) << explained;
 }
 
 // append_results_csv writes through a pointer into room it reserves for the rows up front: the longest
 // pieces (ids of nothing but quotes, doubled; 24-character losses; MANUAL_REVIEW; no id at all) fit,
 // and any range of rows gives what the string appends give piece by piece.
 TEST(response_writer, csv_results_fit_their_room_and_match_piece_by_piece_appends) {
+    const core::compiled_model m;  // not read without explain
     core::loan_batch b;
     core::scored_batch s;
     std::mt19937_64 rng(9);
@@ -179,7 +204,7 @@ TEST(response_writer, csv_results_fit_their_room_and_match_piece_by_piece_append
             if (!std::isnan(s.expected_loss[i])) io::append_money(expected, s.expected_loss[i]);
             expected += '\n';
         }
-        io::append_results_csv(got, b, s, begin, end);
+        io::append_results_csv(got, m, b, s, begin, end);
         ASSERT_EQ(got, expected) << begin << ".." << end;
     }
     // Each result written alone into exactly its documented room (a heap block of that size, so that the
@@ -216,23 +241,26 @@ TEST(response_writer, many_results_written_in_parts_equal_one_at_a_time) {
         s.expected_loss[i] = losses[rng() % losses.size()];
     }
     for (const auto& [begin, end] : std::vector<std::pair<std::size_t, std::size_t>>{{0, b.size}, {1, b.size - 3}}) {
-        std::string json = "[", ndjson, csv, explained = "[";
-        std::string json_each = "[", ndjson_each, csv_each, explained_each = "[";
+        std::string json = "[", ndjson, csv, explained = "[", csv_explained;
+        std::string json_each = "[", ndjson_each, csv_each, explained_each = "[", csv_explained_each;
         io::append_results_json(json, f.m, b, s, begin, end);
         io::append_results_ndjson(ndjson, f.m, b, s, begin, end);
-        io::append_results_csv(csv, b, s, begin, end);
+        io::append_results_csv(csv, f.m, b, s, begin, end);
+        io::append_results_csv(csv_explained, f.m, b, s, begin, end, true);
         io::append_results_json(explained, f.m, b, s, begin, end, true);
         for (std::size_t i = begin; i < end; ++i) {
             if (i != begin) json_each += ',', explained_each += ',';
             io::append_results_json(json_each, f.m, b, s, i, i + 1);
             io::append_results_ndjson(ndjson_each, f.m, b, s, i, i + 1);
-            io::append_results_csv(csv_each, b, s, i, i + 1);
+            io::append_results_csv(csv_each, f.m, b, s, i, i + 1);
+            io::append_results_csv(csv_explained_each, f.m, b, s, i, i + 1, true);
             io::append_results_json(explained_each, f.m, b, s, i, i + 1, true);
         }
         EXPECT_TRUE(json == json_each) << begin;  // not EXPECT_EQ: megabytes each
         EXPECT_TRUE(ndjson == ndjson_each) << begin;
         EXPECT_TRUE(csv == csv_each) << begin;
         EXPECT_TRUE(explained == explained_each) << begin;
+        EXPECT_TRUE(csv_explained == csv_explained_each) << begin;
         EXPECT_NE(explained.find("\"reason_codes\""), std::string::npos);
         EXPECT_NE(json.find("\"application_id\":\"\\u0001\\u0002\\u001f\""), std::string::npos);
     }
