@@ -115,8 +115,10 @@ struct compiled_model {
 };
 
 // age_field: the field whose value places a loan in an age band for the summary (ignored when the model
-// has no such numeric input). Fails (start-up error) only when a cross's code space exceeds 16 bits.
-result<compiled_model> compile(std::shared_ptr<const model> m, std::string age_field = "person_age");
+// has no such numeric input); the model's own (model::age_field) without it. Fails (start-up error) only
+// when a cross's code space exceeds 16 bits.
+result<compiled_model> compile(std::shared_ptr<const model> m, std::string age_field);
+result<compiled_model> compile(std::shared_ptr<const model> m);
 
 struct loan_batch {
     std::size_t size = 0;

@@ -67,6 +67,10 @@ struct model {
     std::string kind;           // "scorecard" or "plain": how it was trained, informative only
     std::string target;
     std::string exposure_field;  // numeric input multiplied into Expected Loss
+    // Numeric feature placing a loan in an age band for the summary's approval rates and disparate-impact
+    // ratio; "" for none. An artifact without the key means person_age where the model has that numeric
+    // feature (the artifacts written before the key), else none.
+    std::string age_field;
     double intercept = 0;
     std::vector<feature> features;
     pd_distribution training_pd;
@@ -78,6 +82,9 @@ struct model {
     std::size_t find(std::string_view name) const;
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
+
+// The age field an artifact without the key means: person_age where the model has that numeric feature.
+std::string default_age_field(const model& m);
 
 // Parses and validates an artifact. Errors name the JSON path: "features[3].edges: must be increasing".
 result<model> parse_model(std::string_view json);

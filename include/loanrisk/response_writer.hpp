@@ -55,6 +55,8 @@ void append_results_ndjson(std::string& out, const core::compiled_model& m, cons
 void append_results_csv_header(std::string& out, bool explain = false);
 void append_results_csv(std::string& out, const core::compiled_model& m, const core::loan_batch& b,
                         const core::scored_batch& s, std::size_t begin, std::size_t end, bool explain = false);
+// The columns append_csv_explanation adds, for a header.
+inline constexpr std::string_view csv_explanation_columns = "score,reason_1,reason_2,reason_3";
 // ",score,reason_1,reason_2,reason_3" of one loan's explanation (empty fields for reasons it lacks).
 void append_csv_explanation(std::string& out, const core::explanation& e);
 

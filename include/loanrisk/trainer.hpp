@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,9 @@ struct train_options {
     // A categorical column with more distinct values in the training rows is refused (an identifier or free
     // text: each value would be a weight, and the fit's matrix grows with their square).
     std::size_t max_categories = 1000;
+    // The numeric feature the summary's age bands read (model::age_field); unset: person_age where the model
+    // has it; "": none.
+    std::optional<std::string> age_field;
     std::function<void(std::string_view)> log;  // progress lines; may be empty
 };
 
@@ -57,7 +61,10 @@ result<train_report> train_model(const dataset& data, const train_options& optio
 // Column types a data set must have to be scored by `m` (numeric features numeric, the rest text), and the
 // columns it reads: the model's and its target.
 dataset_options columns_for(const core::model& m);
-// The dataset options for training with `o`: the columns it never uses (excluded, ids) are not read.
+// Whether training with `o` never uses column `name` as a feature: excluded, or an id column.
+bool never_a_feature(const train_options& o, std::string_view name);
+// The dataset options for training with `o`: columns it never uses (not features, nor the target or the
+// exposure) are not checked.
 dataset_options columns_for(const train_options& o, std::vector<std::string> categorical);
 // The model's features (other than crosses) that `data` has no column for, in model order.
 std::vector<std::string> absent_features(const core::model& m, const dataset& data);

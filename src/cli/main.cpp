@@ -5,6 +5,7 @@
 #include <memory>
 #include <thread>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,61 +178,99 @@ options:
                        named like percent/pct/rate; each inferred range is printed)
   --max-categories N   refuse a categorical column with more distinct training values (default 1000:
                        an identifier or free text makes a weight per value)
+  --age-field NAME     the numeric feature whose value places a loan in an age band of the portfolio
+                       summary (approval rates, disparate-impact ratio); "" for none (default:
+                       person_age where the model has it)
   --quiet              no progress on stderr
 
-A missing value is an empty field; NA, NaN, NULL and the like in a numeric column are refused with their
-line. The artifact is written under a temporary name beside --out and renamed over it once it is complete
+A missing value is an empty field; NA, NaN, NULL and the like in a column otherwise of numbers are refused
+with their line. The artifact is written under a temporary name beside --out and renamed over it once it is complete
 and loads back, so a server reloading the file never reads part of one.
 )";
 
 // --out: written under a temporary name beside the file (mkstemp), created before training so that a path
-// that cannot be written fails at once, not after the fit, and renamed over it at the end, keeping the old
-// file's permissions: a server reloading the file (SIGHUP, /admin/reload) never reads part of a model, and a
-// failed run leaves the old one. Anything but a regular file (/dev/stdout) is written as it is.
+// that cannot be written fails at once, not after the fit, and renamed over it at the end with the old
+// file's permissions, owner and group (where the user may set them): a server reloading the file (SIGHUP,
+// /admin/reload) never reads part of a model, and a failed or interrupted run leaves the old one. Written
+// through the descriptor mkstemp opened, then synced with its directory. A path under /dev or /proc
+// (/dev/stdout, /proc/self/fd/1: appended to) or to anything but a regular file is written as it is.
+volatile std::sig_atomic_t staged_temp_set = 0;
+char staged_temp[4096];
+
+void remove_staged_temp(int sig) {
+    if (staged_temp_set) ::unlink(staged_temp);
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
 class staged_output {
 public:
     explicit staged_output(const std::string& path) : path_(path) {
+        if (path.starts_with("/dev/") || path.starts_with("/proc/")) return;
         std::error_code ec;
         const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
         struct stat st {};
         const bool exists = !ec && ::stat(target.c_str(), &st) == 0;
-        if (ec || (exists && !S_ISREG(st.st_mode))) return;
+        if (ec || (exists && !S_ISREG(st.st_mode)) || target.string().size() + 16 >= sizeof staged_temp) return;
         final_ = target.string();
-        temp_ = final_ + ".partial-XXXXXX";
-        const int fd = ::mkstemp(temp_.data());
-        if (fd < 0) {
-            temp_.clear();
-            throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-        }
+        std::string temp = final_ + ".partial-XXXXXX";
+        fd_ = ::mkstemp(temp.data());
+        if (fd_ < 0)
+            throw std::runtime_error("cannot create a temporary file in " + target.parent_path().string() + " (to replace " +
+                                     path + " whole): " + std::strerror(errno));
+        temp_ = temp;
+        std::memcpy(staged_temp, temp_.c_str(), temp_.size() + 1);
+        staged_temp_set = 1;
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_staged_temp);
         mode_t mode = st.st_mode & 07777;
         if (!exists) {
             mode = ::umask(0);
             ::umask(mode);
             mode = 0666 & ~mode;
+        } else if (::fchown(fd_, st.st_uid, st.st_gid) != 0 && ::fchown(fd_, static_cast<uid_t>(-1), st.st_gid) != 0) {
+            std::cerr << "train: warning: " << path << " will belong to this user and group, not to its current owner\n";
         }
-        ::fchmod(fd, mode);
-        ::close(fd);
+        ::fchmod(fd_, mode);
     }
     staged_output(const staged_output&) = delete;
     staged_output& operator=(const staged_output&) = delete;
     ~staged_output() {
-        if (!temp_.empty()) ::unlink(temp_.c_str());
+        if (fd_ >= 0) ::close(fd_);
+        if (!temp_.empty()) {
+            ::unlink(temp_.c_str());
+            staged_temp_set = 0;
+        }
     }
 
     void commit(const std::string& bytes) {
-        const std::string& file = temp_.empty() ? path_ : temp_;
-        std::ofstream out(file, std::ios::binary | std::ios::trunc);
-        if (!out || !out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !out.flush())
-            throw std::runtime_error("cannot write " + path_);
-        out.close();
-        if (temp_.empty()) return;
-        if (std::rename(temp_.c_str(), final_.c_str()) != 0)
-            throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+        auto failed = [&] { return std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno)); };
+        if (fd_ < 0) {
+            // A stream (/dev/stdout reopens what the shell opened: appended to, as `>>` asks, never cut short).
+            const bool stream = path_.starts_with("/dev/") || path_.starts_with("/proc/");
+            std::ofstream out(path_, std::ios::binary | (stream ? std::ios::app : std::ios::trunc));
+            if (!out || !out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !out.flush()) throw failed();
+            return;
+        }
+        for (std::size_t done = 0; done < bytes.size();) {
+            const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw failed();
+            done += static_cast<std::size_t>(n);
+        }
+        if (::fsync(fd_) != 0 || ::close(std::exchange(fd_, -1)) != 0) throw failed();
+        if (std::rename(temp_.c_str(), final_.c_str()) != 0) throw failed();
+        staged_temp_set = 0;
         temp_.clear();
+        const std::string dir = std::filesystem::path(final_).parent_path().string();
+        if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); d >= 0) {  // the rename itself, durable
+            ::fsync(d);
+            ::close(d);
+        }
     }
 
 private:
     std::string path_, final_, temp_;
+    int fd_ = -1;
 };
 
 int run_train(const flags& f) {
@@ -261,6 +301,7 @@ int run_train(const flags& f) {
         o.domains.emplace_back(d.substr(0, eq), r);
     }
     if (f.has("max-categories")) o.max_categories = count_flag(f, "max-categories", 0, 1, 60000);
+    if (f.has("age-field")) o.age_field = f.get("age-field");
     if (!f.has("quiet")) o.log = [](std::string_view line) { std::cerr << "train: " << line << '\n'; };
     std::unique_ptr<staged_output> out;
     if (f.has("out")) out = std::make_unique<staged_output>(f.get("out"));
@@ -743,7 +784,7 @@ int main(int argc, char** argv) {
         if (command == "train")
             return run_train(parse_flags(argc, argv, 2,
                                          {"data", "out", "target", "exposure", "kind", "bins", "l2", "cross", "categorical",
-                                          "exclude", "domain", "max-categories"},
+                                          "exclude", "domain", "max-categories", "age-field"},
                                          {"no-crosses", "quiet"}));
         if (command == "evaluate") return run_evaluate(parse_flags(argc, argv, 2, {"model", "data", "rows"}, {"json"}));
         if (command == "bench") return run_bench(parse_flags(argc, argv, 2, {"model", "loans", "threads"}, {}));

@@ -307,7 +307,7 @@ public:
             h = "application_id,";
         }
         h += "pd_default,decision,expected_loss";
-        if (job_.explain) h += ",score,reason_1,reason_2,reason_3";
+        if (job_.explain) (h += ',') += io::csv_explanation_columns;
         if (job_.errors == on_error::report) h += ",error";
         return h + "\n";
     }

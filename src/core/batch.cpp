@@ -205,6 +205,11 @@ std::vector<lookup_group> plan_register_groups(const compiled_model& c, const st
 
 }  // namespace
 
+result<compiled_model> compile(std::shared_ptr<const model> source) {
+    std::string age_field = source->age_field;
+    return compile(std::move(source), std::move(age_field));
+}
+
 result<compiled_model> compile(std::shared_ptr<const model> source, std::string age_field) {
     compiled_model c;
     const model& m = *source;

@@ -12,6 +12,11 @@
 
 namespace loanrisk::core {
 
+std::string default_age_field(const model& m) {
+    const std::size_t at = m.find("person_age");
+    return at != model::npos && m.features[at].type == feature_type::numeric ? "person_age" : "";
+}
+
 std::size_t model::find(std::string_view name) const {
     for (std::size_t i = 0; i < features.size(); ++i)
         if (features[i].name == name) return i;
@@ -256,6 +261,14 @@ model read_model(element root) {
     std::size_t exposure = m.find(m.exposure_field);
     if (exposure != model::npos && m.features[exposure].type != feature_type::numeric)
         fail("exposure_field", "'" + m.exposure_field + "' must be a numeric feature");
+    if (has(o, "age_field")) {
+        m.age_field = text(member(o, "", "age_field"), "age_field");
+        const std::size_t age = m.find(m.age_field);
+        if (!m.age_field.empty() && (age == model::npos || m.features[age].type != feature_type::numeric))
+            fail("age_field", "'" + m.age_field + "' must be a numeric feature (or \"\" for none)");
+    } else {
+        m.age_field = default_age_field(m);
+    }
 
     std::string dpath = "training_pd_distribution";
     auto d = as_object(member(o, "", dpath), dpath);

@@ -85,16 +85,10 @@ std::size_t count_line_breaks(std::string_view s) {
     return n;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // Why parse_number refused `text`: "nan", "inf" and 1e999 are numbers no double holds finitely, refused
 // with the words JSON uses for them; anything else is not a number at all.
 const char* not_a_number(std::string_view text) {
-    text = trim(text);
+    text = trim_blanks(text);
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     double x = 0;
     const auto r = std::from_chars(text.data(), text.data() + text.size(), x);
@@ -107,7 +101,7 @@ const char* not_a_number(std::string_view text) {
 // from_chars (and so parse_number) refuses a number too small for a double, such as 1e-999, as out of
 // range; JSON reads it as 0, and so does CSV. Overflow (1e999) stays an error in both.
 bool underflows_to_zero(std::string_view text, double& x) {
-    text = trim(text);
+    text = trim_blanks(text);
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     const auto r = std::from_chars(text.data(), text.data() + text.size(), x);
     if (r.ec != std::errc::result_out_of_range || r.ptr != text.data() + text.size()) return false;
@@ -555,7 +549,7 @@ status csv_decoder::header(const std::vector<std::string_view>& names, std::size
     std::vector<std::size_t> id_at(std::size(id_fields), none);
     bool any_input = false;
     for (std::size_t c = 0; c < names.size(); ++c) {
-        const std::string_view name = trim(names[c]);
+        const std::string_view name = trim_blanks(names[c]);
         for (std::size_t r = 0; r < std::size(id_fields); ++r) {
             if (name == id_fields[r] && id_at[r] == none) {
                 id_at[r] = c;
@@ -629,7 +623,7 @@ status csv_decoder::record(const std::vector<std::string_view>& fields, std::siz
         if (in.numeric) {
             if (train::parse_number(text, x) || underflows_to_zero(text, x)) {
                 if (auto s = core::set_number(model_, out, loan, k, x); !s) return reject(s.err());
-            } else if (!trim(text).empty()) {  // blank is missing
+            } else if (!trim_blanks(text).empty()) {  // blank is missing
                 return reject(error{not_a_number(text), ""});
             }
         } else if (!text.empty()) {  // empty is missing

@@ -280,8 +280,9 @@ void append_results_ndjson(std::string& out, const core::compiled_model& m, cons
 }
 
 void append_results_csv_header(std::string& out, bool explain) {
-    out += explain ? "application_id,pd_default,decision,expected_loss,score,reason_1,reason_2,reason_3\n"
-                   : "application_id,pd_default,decision,expected_loss\n";
+    out += "application_id,pd_default,decision,expected_loss";
+    if (explain) (out += ',') += csv_explanation_columns;
+    out += '\n';
 }
 
 void append_csv_explanation(std::string& out, const core::explanation& e) {

@@ -140,40 +140,61 @@ format body_format(std::string_view content_type) {
     return format::unsupported;
 }
 
-// A media range's weight: its q parameter (RFC 9110 12.4.2), 1 when it has none or an unreadable one.
-double accept_weight(std::string_view range) {
+// A media range's weight: its q parameter (RFC 9110 12.4.2), 1 when it has none; nullopt when the q is
+// not a number from 0 to 1 (the range is then ignored, not taken as a first choice).
+std::optional<double> accept_weight(std::string_view range) {
     for (std::size_t semi = range.find(';'); semi != std::string_view::npos; semi = range.find(';', semi + 1)) {
         std::string_view p = range.substr(semi + 1, range.find(';', semi + 1) - semi - 1);
         while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
-        if (p.size() < 2 || ascii_lower(p[0]) != 'q' || p[1] != '=') continue;
-        p.remove_prefix(2);
+        if (p.empty() || ascii_lower(p[0]) != 'q') continue;
+        p.remove_prefix(1);
         while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
+        if (p.empty() || p[0] != '=') return std::nullopt;  // "q = 0": not the grammar
+        p.remove_prefix(1);
         double q = 1;
         const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), q);
-        return ec == std::errc() && end == p.data() + p.size() && q >= 0 && q <= 1 ? q : 1;
+        if (ec != std::errc() || end != p.data() + p.size() || !(q >= 0 && q <= 1)) return std::nullopt;
+        return q;
     }
-    return 1;
+    return 1.0;
 }
 
-// The format of Accept's most preferred media range that we can produce (the first of equal weights; a
-// weight of 0 means "not this one"); JSON when none is (including */*).
+// The format Accept prefers among those we produce (RFC 9110 12.5.1): each format weighs what the most
+// specific range matching it gives (its type, then type/x, then x/x, x a star), 0 when none matches; the
+// heaviest wins, of equal weights the one whose range comes first (then JSON, CSV, NDJSON). JSON when
+// every weight is 0.
 format result_format(std::string_view accept) {
-    format best = format::json;
-    double best_weight = 0;
-    while (!accept.empty()) {
+    struct candidate {
+        format f;
+        std::string_view names[2];  // lower-case media types
+        std::string_view any_subtype;
+        double weight = 0;
+        int specificity = 0;  // of the range that set the weight: 3 its type, 2 type/x, 1 x/x, 0 none
+        std::size_t position = 0;
+    };
+    candidate candidates[] = {{format::json, {"application/json", ""}, "application/*"},
+                              {format::csv, {"text/csv", ""}, "text/*"},
+                              {format::ndjson, {"application/x-ndjson", "application/ndjson"}, "application/*"}};
+    for (std::size_t position = 0; !accept.empty(); ++position) {
         auto comma = accept.find(',');
         const std::string_view range = accept.substr(0, comma);
         accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
         const std::string_view t = media_type(range);
-        auto is = [t](std::string_view name) { return is_media(t, name); };
-        format f = format::unsupported;
-        if (is("text/csv")) f = format::csv;
-        else if (is("application/x-ndjson") || is("application/ndjson")) f = format::ndjson;
-        else if (is("application/json") || is("*/*") || is("application/*")) f = format::json;
-        const double weight = accept_weight(range);
-        if (f != format::unsupported && weight > best_weight) best = f, best_weight = weight;
+        const std::optional<double> weight = accept_weight(range);
+        if (t.empty() || !weight) continue;
+        for (candidate& c : candidates) {
+            const int specificity = is_media(t, c.names[0]) || (!c.names[1].empty() && is_media(t, c.names[1])) ? 3
+                                    : is_media(t, c.any_subtype)                                                   ? 2
+                                    : is_media(t, "*/*")                                                           ? 1
+                                                                                                                   : 0;
+            if (specificity > c.specificity) c.weight = *weight, c.specificity = specificity, c.position = position;
+        }
     }
-    return best;
+    const candidate* best = nullptr;
+    for (const candidate& c : candidates)
+        if (c.weight > 0 && (!best || c.weight > best->weight || (c.weight == best->weight && c.position < best->position)))
+            best = &c;
+    return best ? best->f : format::json;
 }
 
 response json_response(int status, std::string body, route_id r) {

@@ -26,8 +26,7 @@ const column* dataset::find(std::string_view name) const {
 
 bool detail::parse_number_trimmed(std::string_view text, double& out) {
     const std::size_t given = text.size();
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    text = io::trim_blanks(text);
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     if (text.empty()) return false;
     // parse_number has tried the untrimmed text as a plain decimal already.
@@ -42,17 +41,12 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-bool blank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
-
-std::string_view trimmed(std::string_view s) {
-    const std::size_t first = s.find_first_not_of(" \t");
-    return first == std::string_view::npos ? std::string_view{} : s.substr(first, s.find_last_not_of(" \t") + 1 - first);
-}
+bool blank(std::string_view s) { return io::trim_blanks(s).empty(); }
 
 // What other tools write for a missing value (R's NA, pandas' NaN, SQL's NULL, Excel's #N/A...). This
 // reader's missing value is an empty field, as the server's CSV decoder reads it.
 bool missing_marker(std::string_view s) {
-    std::string lower(trimmed(s));
+    std::string lower(io::trim_blanks(s));
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
     for (std::string_view m : {"na", "n/a", "#n/a", "nan", "null", "none", "nil", "?", "-", "."})
         if (lower == m) return true;
@@ -83,7 +77,8 @@ status settle_type(column& c, const std::vector<std::size_t>& lines, const datas
     bool numbers_and_markers = numbers > 0 && numbers + markers == present;
     if (seen_bad && (declared_numeric || nearly_numeric || numbers_and_markers)) {
         std::string hint = missing_marker(c.text[first_bad])
-                               ? " (a missing value? write it as an empty field, as the server reads one)"
+                               ? " (a missing value? write it as an empty field, as the server reads one; or "
+                                 "declare the column categorical)"
                            : declared_numeric ? ""
                                               : " (the column is otherwise numeric; declare it categorical if it is not)";
         return error{"'" + c.text[first_bad] + "' is not a number" + hint,
@@ -121,7 +116,7 @@ result<dataset> parse_dataset(std::string_view csv, const dataset_options& optio
     for (auto field : fields) {
         // Names are read trimmed, as the server's and `score`'s CSV decoders read them: a model trained on
         // " loan_grade " names its feature loan_grade.
-        const std::string_view name = trimmed(field);
+        const std::string_view name = io::trim_blanks(field);
         if (name.empty()) return error{"empty column name in the header", "line " + std::to_string(reader.line())};
         if (ds.find(name)) return error{"duplicate column '" + std::string(name) + "'", "line " + std::to_string(reader.line())};
         ds.columns.push_back(column{std::string(name), false, {}, {}});

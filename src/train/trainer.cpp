@@ -60,40 +60,65 @@ void say(const train_options& o, const std::string& line) {
     if (o.log) o.log(line);
 }
 
+const core::value_range* declared_domain(const train_options& o, std::string_view column) {
+    for (const auto& [name, r] : o.domains)
+        if (name == column) return &r;
+    return nullptr;
+}
+
 core::value_range declared_or_inferred_domain(const context& ctx, const column& c) {
-    for (const auto& [name, r] : ctx.options.domains)
-        if (name == c.name) return r;
+    if (const auto* r = declared_domain(ctx.options, c.name)) return *r;
     // Money amounts, incomes, lengths and rates are never negative; percentages stay within the scale
-    // they are written in. Other columns are unbounded. Inferred from every row of the data, holdout
-    // included: a valid value the training rows happen not to reach must not fail the holdout's scoring.
-    double lowest = std::numeric_limits<double>::infinity(), highest = -lowest;
-    for (double x : c.numbers)
-        if (!std::isnan(x)) lowest = std::min(lowest, x), highest = std::max(highest, x);
+    // they are written in. Other columns are unbounded. Inferred from the training rows (the holdout
+    // decides nothing), whose holdout values outside it are refused before the fit (holdout_outside_domains).
+    const auto& v = ctx.sorted_train_values.at(static_cast<std::size_t>(&c - ctx.data.columns.data()));
     core::value_range r;
-    if (lowest > highest) return r;  // no values
-    if (lowest >= 0) r.min = 0;
+    if (!v.empty() && v.front() >= 0) r.min = 0;
     std::string lower = c.name;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
     bool percent = lower.find("percent") != std::string::npos || lower.find("pct") != std::string::npos ||
                    lower.find("rate") != std::string::npos;
-    if (percent && r.min == 0) {
-        if (highest <= 1) r.max = 1;
-        else if (highest <= 100) r.max = 100;
+    if (percent && r.min == 0 && !v.empty()) {
+        if (v.back() <= 1) r.max = 1;
+        else if (v.back() <= 100) r.max = 100;
     }
     return r;
 }
 
-// Says which domain was inferred for a numeric column (the server refuses values outside it with a 422).
-void say_inferred_domain(const context& ctx, const column& c, const core::value_range& r) {
-    for (const auto& [name, declared] : ctx.options.domains)
-        if (name == c.name) return;
-    if (std::isinf(r.min) && std::isinf(r.max)) return;
+// "values >= 0 and <= 1"
+std::string range_text(const core::value_range& r) {
     std::string bounds = "values ";
     if (std::isfinite(r.min)) io::append_number(bounds += ">= ", r.min);
     if (std::isfinite(r.min) && std::isfinite(r.max)) bounds += " and ";
     if (std::isfinite(r.max)) io::append_number(bounds += "<= ", r.max);
-    say(ctx.options, c.name + ": " + bounds + " only (inferred from the data; the server refuses others with a 422; "
-                     "--domain " + c.name + "=MIN:MAX to declare it)");
+    return bounds;
+}
+
+// Says which domain was inferred for a numeric column (the server refuses values outside it with a 422).
+void say_inferred_domain(const context& ctx, const column& c, const core::value_range& r) {
+    if (declared_domain(ctx.options, c.name) || (std::isinf(r.min) && std::isinf(r.max))) return;
+    say(ctx.options, c.name + ": " + range_text(r) + " only (inferred from the training rows; the server refuses "
+                     "others with a 422; --domain " + c.name + "=MIN:MAX to declare it)");
+}
+
+// A holdout value outside its column's inferred domain (a loan larger than the income where no training
+// row has one): refused before the fit, with its line and how to declare the range.
+status holdout_outside_domains(const context& ctx) {
+    for (std::size_t ci : ctx.numeric_cols) {
+        const column& c = ctx.data.columns[ci];
+        if (declared_domain(ctx.options, c.name)) continue;
+        const core::value_range r = declared_or_inferred_domain(ctx, c);
+        for (auto row : ctx.holdout_rows) {
+            const double x = c.numbers[row];
+            if (std::isnan(x) || r.contains(x)) continue;
+            std::string value;
+            io::append_number(value, x);
+            return error{value + " is outside the range inferred from the training rows (" + range_text(r) +
+                             "): declare the column's valid range with --domain " + c.name + "=MIN:MAX",
+                         "line " + std::to_string(ctx.data.lines[row]) + ", column " + c.name};
+        }
+    }
+    return ok();
 }
 
 // The population standard deviation of the values (missing ones replaced by impute) around mean,
@@ -434,13 +459,15 @@ dataset_options columns_for(const core::model& m) {
     return o;
 }
 
+bool never_a_feature(const train_options& o, std::string_view name) {
+    auto listed = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), name) != v.end(); };
+    return listed(o.exclude) || listed(id_columns);
+}
+
 dataset_options columns_for(const train_options& o, std::vector<std::string> categorical) {
     dataset_options d;
     d.categorical = std::move(categorical);
-    d.used = [exclude = o.exclude](std::string_view name) {
-        auto listed = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), name) != v.end(); };
-        return !listed(exclude) && !listed(id_columns);
-    };
+    d.used = [o](std::string_view name) { return name == o.target || name == o.exposure || !never_a_feature(o, name); };
     return d;
 }
 
@@ -517,8 +544,7 @@ result<train_report> train_model(const dataset& data, const train_options& optio
     std::vector<std::string> feature_names;
     for (std::size_t ci = 0; ci < data.columns.size(); ++ci) {
         const column& c = data.columns[ci];
-        auto listed = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), c.name) != v.end(); };
-        if (c.name == options.target || listed(options.exclude) || listed(id_columns)) continue;
+        if (c.name == options.target || never_a_feature(options, c.name)) continue;
         // A column without a value in the training rows has nothing to learn from (and would be a feature
         // with no bins or categories): left out, and said.
         auto no_values = [&] {
@@ -570,6 +596,13 @@ result<train_report> train_model(const dataset& data, const train_options& optio
             for (auto ci : ctx.categorical_cols) categorical |= data.columns[ci].name == name;
             if (!categorical) return error{"'" + name + "' is not a categorical feature column", "--cross"};
         }
+    const std::string age_field = options.age_field.value_or("person_age");
+    bool age_is_numeric_feature = false;
+    for (auto ci : ctx.numeric_cols) age_is_numeric_feature |= data.columns[ci].name == age_field;
+    if (auto s = holdout_outside_domains(ctx); !s) return s.err();
+    if (options.age_field && !age_field.empty() && !age_is_numeric_feature)
+        return error{"'" + age_field + "' is not a numeric feature column: the age bands read the model's own input",
+                     "--age-field"};
     for (const auto& [name, r] : options.domains)
         for (auto ci : ctx.categorical_cols)
             if (data.columns[ci].name == name)
@@ -590,8 +623,8 @@ result<train_report> train_model(const dataset& data, const train_options& optio
     for (const term& t : terms) {
         if (t.f.type != core::feature_type::numeric) continue;
         if (!std::isfinite(t.f.scale))
-            return error{"the values of " + t.f.name + " are too far apart to standardize: declare its --domain, or "
-                         "use --kind scorecard (bins)", "column " + t.f.name};
+            return error{"the values of " + t.f.name + " are too far apart to standardize: use --kind scorecard "
+                         "(bins), or --exclude the column", "column " + t.f.name};
         say_inferred_domain(ctx, data.columns[t.source], t.f.domain);
     }
     design x = encode(ctx, terms);
@@ -604,6 +637,7 @@ result<train_report> train_model(const dataset& data, const train_options& optio
                          "--exclude the feature",
                      ""};
     core::model m = assemble(ctx, terms, fit);
+    m.age_field = age_is_numeric_feature ? age_field : "";
 
     std::vector<double> contribution_sums;
     auto train_pd = score_rows(m, data, ctx.train_rows, &contribution_sums);

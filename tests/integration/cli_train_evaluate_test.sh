@@ -61,13 +61,32 @@ refused "--domain: 'loan_grade' is a categorical column" "$work/t200.csv" --doma
 # --out is written whole or not at all: a path that cannot be written fails before the fit, a failed run
 # leaves the file that was there (and no temporary file beside it), a good run replaces it.
 if "$bin" train --data "$data" --out "$work/no/such/dir/m.json" --quiet 2> "$work/err"; then echo "FAIL: train into a missing directory succeeded"; exit 1; fi
-grep -q "cannot write $work/no/such/dir/m.json" "$work/err" || { echo "FAIL: unclear message:"; cat "$work/err"; exit 1; }
+grep -q "cannot create a temporary file in $work/no/such/dir (to replace $work/no/such/dir/m.json whole)" "$work/err" || { echo "FAIL: unclear message:"; cat "$work/err"; exit 1; }
 echo old > "$work/x.json"
 refused "the training rows hold one class only" "$work/oneclass.csv"
 [[ $(cat "$work/x.json") == old ]] || { echo "FAIL: a failed train changed its --out"; exit 1; }
 ls "$work" | grep -q partial && { echo "FAIL: a temporary file was left:"; ls "$work"; exit 1; }
 "$bin" train --data "$work/t200.csv" --out "$work/x.json" --quiet --bins 5 --l2 1 --no-crosses
 "$bin" evaluate --model "$work/x.json" --data "$work/t200.csv" > /dev/null 2>&1 || { echo "FAIL: the trained model does not evaluate"; exit 1; }
+# The replaced file keeps its owner, group and mode (a service user reads it); /dev/stdout is written as a
+# stream (an appended log keeps its lines); an interrupted run leaves the old file and no temporary one.
+if [[ $(id -u) == 0 ]]; then
+    chown nobody:nogroup "$work/x.json"; chmod 0640 "$work/x.json"
+    "$bin" train --data "$work/t200.csv" --out "$work/x.json" --quiet --bins 5 --l2 1 --no-crosses
+    [[ $(stat -c '%U:%G %a' "$work/x.json") == "nobody:nogroup 640" ]] || { echo "FAIL: --out lost its owner or mode: $(stat -c '%U:%G %a' "$work/x.json")"; exit 1; }
+fi
+echo "previous line" > "$work/log.txt"
+"$bin" train --data "$work/t200.csv" --out /dev/stdout --quiet --bins 5 --l2 1 --no-crosses >> "$work/log.txt"
+[[ $(head -1 "$work/log.txt") == "previous line" ]] && grep -q '"model_version"' "$work/log.txt" || { echo "FAIL: --out /dev/stdout replaced the log"; exit 1; }
+cp "$work/x.json" "$work/before.json"
+"$bin" train --data "$data" --out "$work/x.json" --quiet & pid=$!
+sleep 1; kill -TERM $pid; wait $pid && { echo "FAIL: an interrupted train exited 0"; exit 1; }
+cmp -s "$work/x.json" "$work/before.json" || { echo "FAIL: an interrupted train changed its --out"; exit 1; }
+ls "$work" | grep -q partial && { echo "FAIL: an interrupted train left a temporary file:"; ls "$work"; exit 1; }
+# The exposure column need not be a feature.
+"$bin" train --data "$work/t200.csv" --out "$work/noexp.json" --quiet --kind plain --exclude loan_amnt
+grep -q '"name": "loan_amnt"' "$work/noexp.json" && { echo "FAIL: an excluded exposure column is a feature"; exit 1; }
+grep -q '"exposure_field": "loan_amnt"' "$work/noexp.json" || { echo "FAIL: no exposure field"; exit 1; }
 
 # evaluate reads header names trimmed (as score does) and refuses data lacking a feature's column, instead
 # of scoring the feature as missing on every row.

@@ -318,12 +318,17 @@ def batch_accept_csv_and_ndjson_return_results_in_that_format(s):
     expect(r.status == 200 and len(lines) == 201, len(lines))
     expect(lines[:200] == j["results"], "NDJSON results differ")
     expect(lines[200]["summary"] == j["summary"] and lines[200]["count"] == 200, "NDJSON summary line")
-    # Accept's weights: q=0 excludes a type, the highest weight wins, the first of equal ones.
+    # Accept's weights: q=0 excludes a type, the highest weight wins, the first of equal ones; each type
+    # weighs what its most specific range gives; a range with a malformed q is ignored.
     for accept, want in [("text/csv;q=0, application/json", "application/json"),
                          ("application/json;q=0.1, text/csv", "text/csv"),
                          ("application/x-ndjson;q=0", "application/json"),
                          ("text/csv;q=0.5, application/x-ndjson;q=0.9", "application/x-ndjson"),
-                         ("text/csv; q=1.0, application/json", "text/csv")]:
+                         ("text/csv; q=1.0, application/json", "text/csv"),
+                         ("application/json;q=0, */*", "text/csv"),
+                         ("text/csv;q = 0, application/json;q=0.5", "application/json"),
+                         ("text/*", "text/csv"),
+                         ("application/*;q=0.2, application/x-ndjson", "application/x-ndjson")]:
         r, _ = s.request("POST", "/batch_predict", {"items": rows[:3]}, {"Accept": accept})
         expect(r.status == 200 and r.getheader("Content-Type").startswith(want), (accept, r.getheader("Content-Type")))
     # ?explain=true in CSV: the score and three reason columns, as the JSON results have them.

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <memory>
 
 #include "../model_fixture.hpp"
+#include "loanrisk/batch.hpp"
 #include "loanrisk/model.hpp"
 
 using loanrisk::core::parse_model;
@@ -90,6 +94,45 @@ TEST(model_loader, rejects_nan_weights) {
     EXPECT_EQ(failure(small_model_with("[0.1, 0.2, 0.3]", "[0.1, NaN, 0.3]")).rfind("not valid JSON", 0), 0u);
     EXPECT_EQ(failure(small_model_with("[0.1, 0.2, 0.3]", "[0.1, null, 0.3]")),
               "features[0].transform.weights[1]: expected a number");
+}
+
+// age_field is optional: without the key person_age where the model has that numeric feature, else none
+// (""); "" for none, else a numeric feature, which compile() uses for the summary's age bands.
+TEST(model_loader, reads_an_optional_age_field_that_names_a_numeric_feature) {
+    auto without = parse_model(small_model);
+    ASSERT_TRUE(without);
+    EXPECT_EQ(without->age_field, "");
+    auto person_age = parse_model(small_model_with("\"name\": \"rate\"", "\"name\": \"person_age\""));
+    ASSERT_TRUE(person_age) << person_age.err().message();
+    EXPECT_EQ(person_age->age_field, "person_age");
+    auto amount = parse_model(small_model_with("\"intercept\"", "\"age_field\": \"amount\", \"intercept\""));
+    ASSERT_TRUE(amount) << amount.err().message();
+    EXPECT_EQ(amount->age_field, "amount");
+    auto compiled = loanrisk::core::compile(std::make_shared<const loanrisk::core::model>(*amount));
+    ASSERT_TRUE(compiled);
+    EXPECT_EQ(compiled->age_field, "amount");
+    auto none = parse_model(small_model_with("\"intercept\"", "\"age_field\": \"\", \"intercept\""));
+    ASSERT_TRUE(none);
+    EXPECT_EQ(loanrisk::core::compile(std::make_shared<const loanrisk::core::model>(*none))->age_input, -1);
+    EXPECT_EQ(failure(small_model_with("\"intercept\"", "\"age_field\": \"grade\", \"intercept\"")),
+              "age_field: 'grade' must be a numeric feature (or \"\" for none)");
+    EXPECT_EQ(failure(small_model_with("\"intercept\"", "\"age_field\": \"age\", \"intercept\"")),
+              "age_field: 'age' must be a numeric feature (or \"\" for none)");
+}
+
+// An artifact written before mean_contribution and age_field existed (the shipped model of 2026-11-26,
+// 14ade601516c5660) still loads: written back it gives its own bytes, so its model_version is still the hash
+// of its content; its reasons measure from 0 and its age bands read person_age.
+TEST(model_loader, an_artifact_from_before_the_optional_keys_still_loads) {
+    const std::string path = LOANRISK_SOURCE_DIR "/tests/unit/core/data/artifact_before_mean_contribution.json";
+    auto m = loanrisk::core::load_model(path);
+    ASSERT_TRUE(m) << m.err().message();
+    EXPECT_EQ(m->model_version, "14ade601516c5660");
+    EXPECT_EQ(m->age_field, "person_age");
+    for (const auto& f : m->features) EXPECT_EQ(f.mean_contribution, 0) << f.name;
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(loanrisk::core::write_model(*m) == bytes);
 }
 
 // mean_contribution (reason codes' reference) is optional, 0 when absent, and a finite number when given.

@@ -65,7 +65,8 @@ TEST(dataset, missing_value_markers_in_a_numeric_column_are_an_error) {
         auto d = parse_dataset(csv);
         ASSERT_FALSE(d) << marker;
         EXPECT_EQ(d.err().message(), "line 3, column rate: '" + std::string(marker) +
-                                         "' is not a number (a missing value? write it as an empty field, as the server reads one)");
+                                         "' is not a number (a missing value? write it as an empty field, as the server reads one; or "
+                                         "declare the column categorical)");
     }
     // A text column holding such a marker stays a text column.
     auto d = parse_dataset("grade\nA\nNA\nB\n");

@@ -121,9 +121,10 @@ TEST(trainer, mean_contributions_are_the_training_rows_averages) {
     EXPECT_TRUE(any_nonzero);
 }
 
-// An inferred domain comes from every row: a holdout value the training rows do not reach (a negative
-// amount where training has none) neither fails the run nor is refused when the holdout is scored.
-TEST(trainer, a_holdout_value_outside_the_training_rows_sign_is_scored) {
+// A domain is inferred from the training rows (the holdout decides nothing): a holdout value outside it (a
+// negative amount where no training row has one) is refused before the fit, with its line and how to declare
+// the range; declared, the range takes it.
+TEST(trainer, a_holdout_value_outside_the_inferred_domain_is_refused_with_a_hint) {
     std::string csv = synthetic_csv(1000, 3);
     const std::size_t row4 = [&] {  // the start of data row 4 (line 6), the first held out
         std::size_t at = 0;
@@ -134,9 +135,17 @@ TEST(trainer, a_holdout_value_outside_the_training_rows_sign_is_scored) {
     csv.insert(amount, "-");
     auto data = parse_dataset(csv);
     ASSERT_TRUE(data);
-    auto report = train_model(*data, synthetic_options());
+    auto refused = train_model(*data, synthetic_options());
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.err().where, "line 6, column amount");
+    EXPECT_NE(refused.err().what.find("is outside the range inferred from the training rows (values >= 0): declare the "
+                                      "column's valid range with --domain amount=MIN:MAX"),
+              std::string::npos) << refused.err().what;
+    auto o = synthetic_options();
+    o.domains = {{"amount", core::value_range{}}};
+    auto report = train_model(*data, o);
     ASSERT_TRUE(report) << report.err().message();
-    EXPECT_TRUE(std::isinf(report->model.features[0].domain.min));  // amount: a negative value in the data
+    EXPECT_TRUE(std::isinf(report->model.features[0].domain.min));
     EXPECT_EQ(report->holdout.count, 200u);
 }
 
@@ -164,10 +173,12 @@ TEST(trainer, refuses_or_leaves_out_what_would_make_a_bad_artifact) {
     EXPECT_NE(many.err().message().find("column grade has 3 distinct values in the training rows, more than 2"),
               std::string::npos) << many.err().message();
 
+    // Two columns with values on holdout rows only: one numeric, one text.
     std::string csv = synthetic_csv(600, 4), with_empty;
     for (std::size_t at = 0, line = 0; at < csv.size(); ++line) {
         const std::size_t end = csv.find('\n', at);
-        with_empty += csv.substr(at, end - at) + (line == 0 ? ",empty,blank_text\n" : ",,\n");
+        const bool held = line > 0 && is_holdout(line - 1);
+        with_empty += csv.substr(at, end - at) + (line == 0 ? ",empty,blank_text\n" : held ? ",7,x\n" : ",,\n");
         at = end + 1;
     }
     auto empty = parse_dataset(with_empty);
@@ -179,7 +190,11 @@ TEST(trainer, refuses_or_leaves_out_what_would_make_a_bad_artifact) {
     ASSERT_TRUE(left_out) << left_out.err().message();
     EXPECT_EQ(left_out->model.find("empty"), core::model::npos);
     EXPECT_EQ(left_out->model.find("blank_text"), core::model::npos);
-    EXPECT_NE(std::find(said.begin(), said.end(), "WARNING: column empty has no value in the training rows: not used"), said.end());
+    EXPECT_TRUE(empty->find("empty")->numeric);
+    EXPECT_FALSE(empty->find("blank_text")->numeric);
+    for (const char* name : {"empty", "blank_text"})
+        EXPECT_NE(std::find(said.begin(), said.end(), "WARNING: column " + std::string(name) + " has no value in the training rows: not used"),
+                  said.end()) << name;
     ASSERT_TRUE(core::parse_model(core::write_model(left_out->model)));
 
     auto four = parse_dataset(  // rows 0-3: no holdout row
@@ -193,6 +208,26 @@ TEST(trainer, refuses_or_leaves_out_what_would_make_a_bad_artifact) {
     EXPECT_TRUE(std::isnan(no_holdout->holdout.roc_auc));
     EXPECT_TRUE(std::isnan(no_holdout->holdout.brier));
     EXPECT_NE(no_holdout->model.metrics_json.find("\"roc_auc\":null"), std::string::npos) << no_holdout->model.metrics_json;
+}
+
+// The summary's age field: person_age where the model has it (not in this data: none), or the numeric
+// feature --age-field names; a column that is not one is refused before the fit.
+TEST(trainer, the_age_field_is_a_numeric_feature_or_none) {
+    auto data = parse_dataset(synthetic_csv(600, 7));
+    ASSERT_TRUE(data);
+    auto o = synthetic_options();
+    auto plain = train_model(*data, o);
+    ASSERT_TRUE(plain) << plain.err().message();
+    EXPECT_EQ(plain->model.age_field, "");
+    o.age_field = "rate";
+    auto rate = train_model(*data, o);
+    ASSERT_TRUE(rate) << rate.err().message();
+    EXPECT_EQ(rate->model.age_field, "rate");
+    ASSERT_TRUE(core::parse_model(core::write_model(rate->model)));
+    o.age_field = "grade";
+    auto grade = train_model(*data, o);
+    ASSERT_FALSE(grade);
+    EXPECT_EQ(grade.err().message(), "--age-field: 'grade' is not a numeric feature column: the age bands read the model's own input");
 }
 
 // The plain pipeline standardizes a column whose values are near the largest doubles (their squares
