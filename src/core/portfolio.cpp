@@ -183,6 +183,7 @@ portfolio_summary summarize(const compiled_model& m, const portfolio_accumulator
     s.mean_pd = acc.count ? acc.pd_sum / n : nan;
     s.mean_expected_loss = acc.expected_loss_count ? acc.expected_loss_total / static_cast<double>(acc.expected_loss_count) : nan;
     double lowest = INFINITY, highest = -INFINITY;
+    std::size_t bands = 0;
     for (std::size_t i = 0; i < acc.band_count.size(); ++i) {
         if (!acc.band_count[i]) {
             s.band_approval_rate[i] = nan;
@@ -192,8 +193,10 @@ portfolio_summary summarize(const compiled_model& m, const portfolio_accumulator
         s.band_approval_rate[i] = r;
         lowest = std::min(lowest, r);
         highest = std::max(highest, r);
+        ++bands;
     }
-    if (highest > 0) s.disparate_impact_ratio = lowest / highest;
+    // A ratio compares bands: with loans in one band only there is nothing to compare (1 would read as parity).
+    if (bands >= 2 && highest > 0) s.disparate_impact_ratio = lowest / highest;
     // PSI = sum (actual - expected) * ln(actual / expected); empty bins floored at 1e-4 as is customary.
     s.psi_expected = m.source->training_pd.fractions;
     if (acc.count) {

@@ -242,6 +242,22 @@ TEST(scorer, an_empty_batch_gives_an_empty_summary) {
     EXPECT_FALSE(s.disparate_impact_ratio);
 }
 
+// The disparate-impact ratio compares age bands: with loans in one band only it is undefined (null), not 1.
+TEST(scorer, one_age_band_has_no_disparate_impact_ratio) {
+    auto model = loanrisk::testing::load_shipped_model();
+    auto m = loanrisk::testing::compiled(model);
+    core::loan_batch b;
+    b.reset(m);
+    for (double age : {30.0, 31.0, 33.0})
+        ASSERT_TRUE(loanrisk::testing::push_loan(m, b, {{"person_age", age}, {"loan_grade", std::string("A")}}));
+    auto one = core::summarize(m, run(m, b, 1).acc, {});
+    EXPECT_EQ(one.band_approval_rate[1], 1.0);
+    EXPECT_FALSE(one.disparate_impact_ratio);
+    ASSERT_TRUE(loanrisk::testing::push_loan(m, b, {{"person_age", 50.0}, {"loan_grade", std::string("A")}}));
+    auto two = core::summarize(m, run(m, b, 1).acc, {});
+    EXPECT_TRUE(two.disparate_impact_ratio);
+}
+
 TEST(scorer, a_pd_printed_as_the_threshold_is_not_approved) {
     // Regression: float PDs were compared with double thresholds, so a PD printed "0.7" was approved under
     // approve_max 0.7 (float(0.7) < 0.7).
