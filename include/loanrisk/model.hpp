@@ -53,6 +53,7 @@ struct feature {
     // The average of its contribution over the training rows: the average applicant's, which reason codes
     // measure a loan's contribution from (0 in an artifact without it: reasons then measure from zero).
     double mean_contribution = 0;
+    bool mean_contribution_written = false;  // the artifact has the key (written back as read)
 };
 
 // Training-set PD distribution in bins (deciles of the training PDs), the baseline for PSI.
@@ -71,6 +72,7 @@ struct model {
     // ratio; "" for none. An artifact without the key means person_age where the model has that numeric
     // feature (the artifacts written before the key), else none.
     std::string age_field;
+    bool age_field_written = false;  // the artifact has the key (written back as read)
     double intercept = 0;
     std::vector<feature> features;
     pd_distribution training_pd;

@@ -1,6 +1,7 @@
 // The one binary: `loanrisk serve | score | train | evaluate | bench`. Parses flags, calls the library,
 // reports start-up failures as one clear line and a non-zero exit.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -174,8 +175,9 @@ options:
   --categorical NAME   treat a column as categorical even if it holds numbers (repeatable)
   --exclude NAME       do not use a column as a feature (repeatable; id columns are always excluded)
   --domain NAME=MIN:MAX  declared valid range of a numeric column, either side may be empty
-                       (default: >= 0 when the data's values are, and 0..1 or 0..100 for columns
-                       named like percent/pct/rate; each inferred range is printed)
+                       (default: >= 0 when the training rows' values are, and 0..1 or 0..100 for
+                       columns named like percent/pct/rate; each inferred range is printed, and a
+                       holdout value outside one stops the run with its line)
   --max-categories N   refuse a categorical column with more distinct training values (default 1000:
                        an identifier or free text makes a weight per value)
   --age-field NAME     the numeric feature whose value places a loan in an age band of the portfolio
@@ -192,10 +194,13 @@ and loads back, so a server reloading the file never reads part of one.
 // that cannot be written fails at once, not after the fit, and renamed over it at the end with the old
 // file's permissions, owner and group (where the user may set them): a server reloading the file (SIGHUP,
 // /admin/reload) never reads part of a model, and a failed or interrupted run leaves the old one. Written
-// through the descriptor mkstemp opened, then synced with its directory. A path under /dev or /proc
-// (/dev/stdout, /proc/self/fd/1: appended to) or to anything but a regular file is written as it is.
+// through the descriptor mkstemp opened, then synced with its directory. A name for an open descriptor
+// (/dev/stdout, /dev/fd/1, /proc/self/fd/1: appended to, as the shell opened it) or a path to anything but a
+// regular file is written as it is.
 volatile std::sig_atomic_t staged_temp_set = 0;
 char staged_temp[4096];
+constexpr int staged_signals[] = {SIGINT, SIGTERM, SIGHUP};
+struct sigaction staged_previous[std::size(staged_signals)];
 
 void remove_staged_temp(int sig) {
     if (staged_temp_set) ::unlink(staged_temp);
@@ -203,32 +208,51 @@ void remove_staged_temp(int sig) {
     std::raise(sig);
 }
 
+bool names_a_descriptor(const std::string& path) {
+    return path == "/dev/stdout" || path == "/dev/stderr" || path.starts_with("/dev/fd/") ||
+           (path.starts_with("/proc/") && path.find("/fd/") != std::string::npos);
+}
+
 class staged_output {
 public:
     explicit staged_output(const std::string& path) : path_(path) {
-        if (path.starts_with("/dev/") || path.starts_with("/proc/")) return;
+        if (names_a_descriptor(path)) return;
         std::error_code ec;
         const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
         struct stat st {};
         const bool exists = !ec && ::stat(target.c_str(), &st) == 0;
         if (ec || (exists && !S_ISREG(st.st_mode)) || target.string().size() + 16 >= sizeof staged_temp) return;
         final_ = target.string();
-        std::string temp = final_ + ".partial-XXXXXX";
-        fd_ = ::mkstemp(temp.data());
-        if (fd_ < 0)
-            throw std::runtime_error("cannot create a temporary file in " + target.parent_path().string() + " (to replace " +
-                                     path + " whole): " + std::strerror(errno));
-        temp_ = temp;
-        std::memcpy(staged_temp, temp_.c_str(), temp_.size() + 1);
+        // The handler's copy of the name is in place before mkstemp creates the file (it writes the name
+        // first): a signal at any point removes what exists. Signals the shell had ignored (nohup, a
+        // background job's SIGINT) stay ignored.
+        const std::string pattern = final_ + ".partial-XXXXXX";
+        std::memcpy(staged_temp, pattern.c_str(), pattern.size() + 1);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
         staged_temp_set = 1;
-        for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_staged_temp);
+        for (std::size_t k = 0; k < std::size(staged_signals); ++k) {
+            struct sigaction handler {};
+            handler.sa_handler = remove_staged_temp;
+            ::sigaction(staged_signals[k], nullptr, &staged_previous[k]);
+            if (staged_previous[k].sa_handler != SIG_IGN) ::sigaction(staged_signals[k], &handler, nullptr);
+        }
+        fd_ = ::mkstemp(staged_temp);
+        if (fd_ < 0) {
+            const int e = errno;
+            release();
+            throw std::runtime_error("cannot create a temporary file in " + target.parent_path().string() + " (to replace " +
+                                     path + " whole): " + std::strerror(e));
+        }
+        temp_ = staged_temp;
         mode_t mode = st.st_mode & 07777;
         if (!exists) {
             mode = ::umask(0);
             ::umask(mode);
             mode = 0666 & ~mode;
-        } else if (::fchown(fd_, st.st_uid, st.st_gid) != 0 && ::fchown(fd_, static_cast<uid_t>(-1), st.st_gid) != 0) {
-            std::cerr << "train: warning: " << path << " will belong to this user and group, not to its current owner\n";
+        } else if (::fchown(fd_, st.st_uid, st.st_gid) != 0) {
+            const bool group_kept = ::fchown(fd_, static_cast<uid_t>(-1), st.st_gid) == 0;
+            std::cerr << "train: warning: " << path << " will belong to this user" << (group_kept ? "" : " and group")
+                      << ", not to its current owner\n";
         }
         ::fchmod(fd_, mode);
     }
@@ -236,17 +260,15 @@ public:
     staged_output& operator=(const staged_output&) = delete;
     ~staged_output() {
         if (fd_ >= 0) ::close(fd_);
-        if (!temp_.empty()) {
-            ::unlink(temp_.c_str());
-            staged_temp_set = 0;
-        }
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        release();
     }
 
     void commit(const std::string& bytes) {
         auto failed = [&] { return std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno)); };
         if (fd_ < 0) {
             // A stream (/dev/stdout reopens what the shell opened: appended to, as `>>` asks, never cut short).
-            const bool stream = path_.starts_with("/dev/") || path_.starts_with("/proc/");
+            const bool stream = names_a_descriptor(path_);
             std::ofstream out(path_, std::ios::binary | (stream ? std::ios::app : std::ios::trunc));
             if (!out || !out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !out.flush()) throw failed();
             return;
@@ -259,8 +281,8 @@ public:
         }
         if (::fsync(fd_) != 0 || ::close(std::exchange(fd_, -1)) != 0) throw failed();
         if (std::rename(temp_.c_str(), final_.c_str()) != 0) throw failed();
-        staged_temp_set = 0;
         temp_.clear();
+        release();
         const std::string dir = std::filesystem::path(final_).parent_path().string();
         if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); d >= 0) {  // the rename itself, durable
             ::fsync(d);
@@ -269,6 +291,13 @@ public:
     }
 
 private:
+    // The signals' previous dispositions back, and the handler's name dropped.
+    void release() {
+        if (final_.empty() || !staged_temp_set) return;
+        for (std::size_t k = 0; k < std::size(staged_signals); ++k) ::sigaction(staged_signals[k], &staged_previous[k], nullptr);
+        staged_temp_set = 0;
+    }
+
     std::string path_, final_, temp_;
     int fd_ = -1;
 };

@@ -254,8 +254,10 @@ model read_model(element root) {
         } else {
             fail(at(path, "type"), "unknown feature type '" + type + "' (expected numeric, categorical or cross)");
         }
-        if (has(fo, "mean_contribution"))
+        if (has(fo, "mean_contribution")) {
             f.mean_contribution = finite_number(member(fo, path, "mean_contribution"), at(path, "mean_contribution"));
+            f.mean_contribution_written = true;
+        }
         m.features.push_back(std::move(f));
     }
     std::size_t exposure = m.find(m.exposure_field);
@@ -263,6 +265,7 @@ model read_model(element root) {
         fail("exposure_field", "'" + m.exposure_field + "' must be a numeric feature");
     if (has(o, "age_field")) {
         m.age_field = text(member(o, "", "age_field"), "age_field");
+        m.age_field_written = true;
         const std::size_t age = m.find(m.age_field);
         if (!m.age_field.empty() && (age == model::npos || m.features[age].type != feature_type::numeric))
             fail("age_field", "'" + m.age_field + "' must be a numeric feature (or \"\" for none)");

@@ -67,9 +67,9 @@ void write_feature(io::json_writer& w, const model& m, const feature& f) {
         break;
     }
     }
-    // Written only when set: an artifact from before the key must write back to its own bytes, or its
-    // model_version would no longer be the hash of its content and it would not load.
-    if (f.mean_contribution != 0) w.key("mean_contribution").value(f.mean_contribution);
+    // Written back as read: an artifact without the key (from before it) must write back to its own bytes,
+    // or its model_version would no longer be the hash of its content and it would not load.
+    if (f.mean_contribution_written) w.key("mean_contribution").value(f.mean_contribution);
     w.end_object();
 }
 
@@ -81,7 +81,7 @@ std::string write_with_version(const model& m, const std::string& version) {
     w.key("kind").value(m.kind);
     w.key("target").value(m.target);
     w.key("exposure_field").value(m.exposure_field);
-    if (m.age_field != default_age_field(m)) w.key("age_field").value(m.age_field);  // as mean_contribution
+    if (m.age_field_written) w.key("age_field").value(m.age_field);  // as mean_contribution
     w.key("intercept").value(m.intercept);
     w.key("features").begin_array();
     for (const auto& f : m.features) write_feature(w, m, f);

@@ -135,7 +135,10 @@ request request_from(const http::request_header<Fields>& h) {
             case http::field::accept_encoding: k = 4; break;
             default: continue;
         }
+        // Accept, If-None-Match and Accept-Encoding are lists: repeated lines are one list (RFC 9110 5.3).
+        const bool list = k == 1 || k == 3 || k == 4;
         if (!seen[k]) *wanted[k] = std::string(f.value());
+        else if (list) (*wanted[k] += ", ") += f.value();
         seen[k] = true;
     }
     return req;

@@ -146,11 +146,13 @@ std::optional<double> accept_weight(std::string_view range) {
     for (std::size_t semi = range.find(';'); semi != std::string_view::npos; semi = range.find(';', semi + 1)) {
         std::string_view p = range.substr(semi + 1, range.find(';', semi + 1) - semi - 1);
         while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
-        if (p.empty() || ascii_lower(p[0]) != 'q') continue;
-        p.remove_prefix(1);
         while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
-        if (p.empty() || p[0] != '=') return std::nullopt;  // "q = 0": not the grammar
-        p.remove_prefix(1);
+        const std::size_t equals = p.find('=');
+        std::string_view name = p.substr(0, equals);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        if (name.size() != 1 || ascii_lower(name[0]) != 'q') continue;  // another parameter (qs=1)
+        if (equals != 1) return std::nullopt;                           // "q = 0": not the grammar
+        p.remove_prefix(2);
         double q = 1;
         const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), q);
         if (ec != std::errc() || end != p.data() + p.size() || !(q >= 0 && q <= 1)) return std::nullopt;
@@ -187,7 +189,9 @@ format result_format(std::string_view accept) {
                                     : is_media(t, c.any_subtype)                                                   ? 2
                                     : is_media(t, "*/*")                                                           ? 1
                                                                                                                    : 0;
-            if (specificity > c.specificity) c.weight = *weight, c.specificity = specificity, c.position = position;
+            // Two names of one format (NDJSON's) at the same specificity: the better of their weights.
+            if (specificity > c.specificity || (specificity == c.specificity && specificity > 0 && *weight > c.weight))
+                c.weight = *weight, c.specificity = specificity, c.position = position;
         }
     }
     const candidate* best = nullptr;

@@ -638,6 +638,7 @@ result<train_report> train_model(const dataset& data, const train_options& optio
                      ""};
     core::model m = assemble(ctx, terms, fit);
     m.age_field = age_is_numeric_feature ? age_field : "";
+    m.age_field_written = m.age_field != core::default_age_field(m);  // the key only when it says something
 
     std::vector<double> contribution_sums;
     auto train_pd = score_rows(m, data, ctx.train_rows, &contribution_sums);
@@ -645,7 +646,8 @@ result<train_report> train_model(const dataset& data, const train_options& optio
     // The average applicant's contribution of each feature, which reason codes measure from.
     for (std::size_t k = 0; k < m.features.size(); ++k)
         m.features[k].mean_contribution =
-            rounded(contribution_sums[k] / static_cast<double>(ctx.train_rows.size()), weight_digits);
+            rounded(contribution_sums[k] / static_cast<double>(ctx.train_rows.size()), weight_digits),
+        m.features[k].mean_contribution_written = true;
     m.training_pd = pd_deciles(*train_pd);
     std::vector<std::uint8_t> y_train, y_holdout;
     for (auto r : ctx.train_rows) y_train.push_back(ctx.y[r]);

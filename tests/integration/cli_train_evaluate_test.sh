@@ -78,6 +78,18 @@ fi
 echo "previous line" > "$work/log.txt"
 "$bin" train --data "$work/t200.csv" --out /dev/stdout --quiet --bins 5 --l2 1 --no-crosses >> "$work/log.txt"
 [[ $(head -1 "$work/log.txt") == "previous line" ]] && grep -q '"model_version"' "$work/log.txt" || { echo "FAIL: --out /dev/stdout replaced the log"; exit 1; }
+# A regular file under /dev (tmpfs) is replaced, not appended to.
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+    shm=/dev/shm/loanrisk-test-$$.json
+    echo '{"old": true}' > "$shm"
+    "$bin" train --data "$work/t200.csv" --out "$shm" --quiet --bins 5 --l2 1 --no-crosses
+    head -c 1 "$shm" | grep -q '{' && ! grep -q '"old"' "$shm" || { rm -f "$shm"; echo "FAIL: --out under /dev/shm was appended to"; exit 1; }
+    rm -f "$shm"
+fi
+# A hangup the shell ignores (nohup) stays ignored: the run completes.
+( trap '' HUP; exec "$bin" train --data "$data" --out "$work/hup.json" --quiet ) & pid=$!
+sleep 1; kill -HUP $pid; wait $pid || { echo "FAIL: train under an ignored SIGHUP did not complete"; exit 1; }
+[[ -s $work/hup.json ]] || { echo "FAIL: no model after an ignored SIGHUP"; exit 1; }
 cp "$work/x.json" "$work/before.json"
 "$bin" train --data "$data" --out "$work/x.json" --quiet & pid=$!
 sleep 1; kill -TERM $pid; wait $pid && { echo "FAIL: an interrupted train exited 0"; exit 1; }

@@ -328,9 +328,23 @@ def batch_accept_csv_and_ndjson_return_results_in_that_format(s):
                          ("application/json;q=0, */*", "text/csv"),
                          ("text/csv;q = 0, application/json;q=0.5", "application/json"),
                          ("text/*", "text/csv"),
-                         ("application/*;q=0.2, application/x-ndjson", "application/x-ndjson")]:
+                         ("application/*;q=0.2, application/x-ndjson", "application/x-ndjson"),
+                         ("application/ndjson;q=0, application/x-ndjson", "application/x-ndjson"),
+                         ("text/csv;qs=1", "text/csv")]:
         r, _ = s.request("POST", "/batch_predict", {"items": rows[:3]}, {"Accept": accept})
         expect(r.status == 200 and r.getheader("Content-Type").startswith(want), (accept, r.getheader("Content-Type")))
+    # Accept on two lines is one list.
+    c = s.conn()
+    body = json.dumps({"items": rows[:3]}).encode()
+    c.putrequest("POST", "/batch_predict")
+    for name, value in [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                        ("Accept", "application/json;q=0"), ("Accept", "text/csv")]:
+        c.putheader(name, value)
+    c.endheaders(body)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    expect(r.status == 200 and r.getheader("Content-Type").startswith("text/csv"), r.getheader("Content-Type"))
     # ?explain=true in CSV: the score and three reason columns, as the JSON results have them.
     _, je, _ = s.json("POST", "/batch_predict?explain=true", {"items": rows[:20]})
     r, data = s.request("POST", "/batch_predict?explain=true", {"items": rows[:20]}, {"Accept": "text/csv"})

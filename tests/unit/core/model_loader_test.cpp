@@ -135,6 +135,21 @@ TEST(model_loader, an_artifact_from_before_the_optional_keys_still_loads) {
     EXPECT_TRUE(loanrisk::core::write_model(*m) == bytes);
 }
 
+// The optional keys are written back as read, whatever their value: an artifact naming the default age
+// field, or a mean contribution of 0, keeps its bytes (and so its content hash) through parse and write.
+TEST(model_loader, optional_keys_are_written_back_as_read) {
+    std::string text = small_model_with("\"intercept\"", "\"age_field\": \"\", \"intercept\"");
+    text.replace(text.find("\"missing_weight\": 0.15}}"), 24, "\"missing_weight\": 0.15}, \"mean_contribution\": 0}");
+    auto m = parse_model(text);
+    ASSERT_TRUE(m) << m.err().message();
+    const std::string once = loanrisk::core::write_model(*m);
+    EXPECT_NE(once.find("\"age_field\": \"\""), std::string::npos) << once;
+    EXPECT_NE(once.find("\"mean_contribution\": 0"), std::string::npos) << once;
+    auto again = parse_model(once);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(loanrisk::core::write_model(*again), once);
+}
+
 // mean_contribution (reason codes' reference) is optional, 0 when absent, and a finite number when given.
 TEST(model_loader, reads_an_optional_mean_contribution) {
     auto without = parse_model(small_model);

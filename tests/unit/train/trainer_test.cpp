@@ -224,6 +224,19 @@ TEST(trainer, the_age_field_is_a_numeric_feature_or_none) {
     ASSERT_TRUE(rate) << rate.err().message();
     EXPECT_EQ(rate->model.age_field, "rate");
     ASSERT_TRUE(core::parse_model(core::write_model(rate->model)));
+    // A person_age column: the default, which the artifact then need not name.
+    std::string csv = synthetic_csv(600, 7);
+    csv.replace(0, csv.find(','), "person_age");
+    for (std::size_t at = csv.find('\n') + 1, r = 0; at < csv.size(); at = csv.find('\n', at) + 1, ++r) {
+        const std::string age = std::to_string(20 + r % 50);
+        csv.replace(at, csv.find(',', at) - at, age);
+    }
+    auto with_age = parse_dataset(csv);
+    ASSERT_TRUE(with_age);
+    auto aged = train_model(*with_age, synthetic_options());
+    ASSERT_TRUE(aged) << aged.err().message();
+    EXPECT_EQ(aged->model.age_field, "person_age");
+    EXPECT_EQ(core::write_model(aged->model).find("\"age_field\""), std::string::npos);
     o.age_field = "grade";
     auto grade = train_model(*data, o);
     ASSERT_FALSE(grade);
