@@ -209,8 +209,10 @@ inline std::size_t bin_code(const input_field& in, double x) {
     return bin_of(in.edges, x);
 }
 
-// The code of a category value: its index in in.categories, or in.unknown_code().
+// The code of a category value: its index in in.categories, in.unknown_code(), or in.missing_code() for ""
+// (an empty CSV field or JSON string is a missing value, whichever decoder read it).
 inline std::uint16_t category_code(const input_field& in, std::string_view value) {
+    if (value.empty()) return in.missing_code();
     const std::uint64_t key = category_key(value);
     const std::size_t mask = in.slot_key.size() - 1;
     for (std::size_t h = category_slot(key, in.slot_key.size()); in.slot_code[h]; h = (h + 1) & mask)

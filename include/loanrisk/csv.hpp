@@ -50,7 +50,8 @@ private:
     std::vector<std::string> unescaped_;  // storage for quoted fields that held ""
 };
 
-// `s` without the spaces and tabs around it: how CSV header names and numbers are read.
+// `s` without the spaces and tabs around it: how CSV header names and numbers are read, and HTTP header
+// values and their list items (RFC 9110's optional whitespace).
 inline std::string_view trim_blanks(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

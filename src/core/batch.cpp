@@ -449,7 +449,7 @@ status set_number(const compiled_model& m, loan_batch& b, std::size_t loan, int 
 status set_category(const compiled_model& m, loan_batch& b, std::size_t loan, int input, std::string_view value) {
     const input_field& in = m.inputs[static_cast<std::size_t>(input)];
     if (in.numeric) return error{"expected a number", ""};
-    if (!value.empty()) b.codes[in.column][loan] = category_code(in, value);  // "" is missing, as an empty CSV field
+    b.codes[in.column][loan] = category_code(in, value);
     return ok();
 }
 

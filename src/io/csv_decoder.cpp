@@ -501,10 +501,7 @@ std::size_t csv_decoder::fill_plain(const char* origin, const char* limit, std::
             core::store_numbers(in, static_cast<std::size_t>(input), out, loan, values.data(), rows);
         } else {
             std::uint16_t* codes = out.codes[in.column].data() + loan;
-            for (std::size_t r = 0; r < rows; ++r) {
-                const std::string_view text = field(c, r);
-                if (!text.empty()) codes[r] = core::category_code(in, text);  // empty is missing
-            }
+            for (std::size_t r = 0; r < rows; ++r) codes[r] = core::category_code(in, field(c, r));  // "" missing
         }
     }
     for (std::size_t r = 0; r < rows; ++r) {  // the id: the first id column, in priority order, that is not empty

@@ -145,7 +145,7 @@ bool set_expected_value(const core::input_field& in, std::size_t input, od::valu
     }
     std::string_view text;
     if (v.get_string().get(text) != simdjson::SUCCESS) return false;
-    if (!text.empty()) out.codes[in.column][loan] = core::category_code(in, text);  // "" is missing, as in CSV
+    out.codes[in.column][loan] = core::category_code(in, text);
     return true;
 }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "http_types.hpp"
+#include "loanrisk/csv.hpp"
 #include "loanrisk/decode.hpp"
 #include "loanrisk/server.hpp"
 #include "router.hpp"
@@ -85,19 +86,13 @@ inline std::size_t read_buffer_limit(const server_options& o) { return o.max_hea
 // with Accept-Encoding: identity (RFC 9110 section 15.5.16): read as plain text, a gzipped CSV would fail with
 // a misleading error, and a body labelled br but sent plain would be scored though the client meant
 // something else.
-inline std::string_view trim_spaces(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 template <class Fields>
 std::optional<response> framing_failure(const http::request_header<Fields>& h, route_id route) {
     const bool body = h.count(http::field::transfer_encoding) > 0 ||
                       (h.count(http::field::content_length) > 0 && h[http::field::content_length] != "0");
     for (const auto& f : h) {
         if (!body || f.name() != http::field::content_encoding) continue;
-        const std::string_view coding = trim_spaces(f.value());
+        const std::string_view coding = io::trim_blanks(f.value());
         if (coding.empty() || boost::beast::iequals(coding, "identity")) continue;
         response res = error_response(415, "unsupported_media_type",
                                       "unsupported Content-Encoding '" + std::string(coding) +
@@ -107,7 +102,7 @@ std::optional<response> framing_failure(const http::request_header<Fields>& h, r
         return res;
     }
     if (h.count(http::field::transfer_encoding) == 0) return std::nullopt;
-    const std::string_view te = trim_spaces(h[http::field::transfer_encoding]);
+    const std::string_view te = io::trim_blanks(h[http::field::transfer_encoding]);
     if (h.count(http::field::transfer_encoding) == 1 && boost::beast::iequals(te, "chunked"))
         return std::nullopt;
     return error_response(400, "bad_request",

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "documents.hpp"
+#include "loanrisk/csv.hpp"
 #include "loanrisk/decode.hpp"
 #include "loanrisk/explain.hpp"
 #include "loanrisk/json_writer.hpp"
@@ -114,10 +115,7 @@ std::string lower(std::string_view s) {
 // /predict's path).
 std::string_view media_type(std::string_view header) {
     auto semi = header.find(';');
-    std::string_view t = header.substr(0, semi);
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    return t;
+    return io::trim_blanks(header.substr(0, semi));
 }
 
 // Media types are case-insensitive: `t` against a lower-case name.
@@ -144,12 +142,9 @@ format body_format(std::string_view content_type) {
 // not a number from 0 to 1 (the range is then ignored, not taken as a first choice).
 std::optional<double> accept_weight(std::string_view range) {
     for (std::size_t semi = range.find(';'); semi != std::string_view::npos; semi = range.find(';', semi + 1)) {
-        std::string_view p = range.substr(semi + 1, range.find(';', semi + 1) - semi - 1);
-        while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
-        while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
+        std::string_view p = io::trim_blanks(range.substr(semi + 1, range.find(';', semi + 1) - semi - 1));
         const std::size_t equals = p.find('=');
-        std::string_view name = p.substr(0, equals);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        const std::string_view name = io::trim_blanks(p.substr(0, equals));
         if (name.size() != 1 || ascii_lower(name[0]) != 'q') continue;  // another parameter (qs=1)
         if (equals != 1) return std::nullopt;                           // "q = 0": not the grammar
         p.remove_prefix(2);
@@ -653,10 +648,8 @@ bool is_static_path(std::string_view path) { return path.substr(0, static_prefix
 bool etag_matches(std::string_view header, std::string_view tag) {
     while (!header.empty()) {
         auto comma = header.find(',');
-        std::string_view t = header.substr(0, comma);
+        std::string_view t = io::trim_blanks(header.substr(0, comma));
         header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
         if (t.substr(0, 2) == "W/") t.remove_prefix(2);
         if (t == "*" || t == tag) return true;
     }

@@ -152,10 +152,13 @@ TEST(batch, a_category_is_found_among_names_that_share_their_key) {
         ASSERT_TRUE(set_category(c, b, 0, input, grade->categories[k]).ok());
         EXPECT_EQ(b.codes[c.inputs[input].column][0], k) << grade->categories[k];
     }
-    for (std::string other : {"GRADE_LONG_999", "GRADE_LONG_1000", "GRADE_LONG_10", "", "H", "a", "GRADE_L"}) {
+    for (std::string other : {"GRADE_LONG_999", "GRADE_LONG_1000", "GRADE_LONG_10", "H", "a", "GRADE_L"}) {
         ASSERT_TRUE(set_category(c, b, 0, input, other).ok());
         EXPECT_EQ(b.codes[c.inputs[input].column][0], c.inputs[input].unknown_code()) << other;
     }
+    // "" is missing, as an empty CSV field is (category_code itself says so for every decoder).
+    ASSERT_TRUE(set_category(c, b, 0, input, "").ok());
+    EXPECT_EQ(b.codes[c.inputs[input].column][0], c.inputs[input].missing_code());
 }
 
 // Lookup groups of the shipped model: the four categorical inputs with their own terms and their three
