@@ -726,6 +726,9 @@ options:
   --min-body-rate B     a body may take --read-timeout plus a second per B bytes received (default: 1024)
   --idle-timeout S      seconds a keep-alive connection may wait for its next request (default: 75)
   --drain-timeout S     seconds in-flight requests get on SIGTERM/SIGINT (default: 15)
+  --release-memory-after S  seconds without a request in progress before memory freed by requests goes
+                        back to the kernel; until then the next requests reuse it instead of faulting
+                        in fresh pages (default: 10; 0 = at once, glibc's own behaviour)
   --tls-cert FILE       PEM certificate chain: serve HTTPS (with --tls-key)
   --tls-key FILE        PEM private key
   --access-log          one line per request on stderr (off by default)
@@ -746,9 +749,10 @@ double env_or_flag(const flags& f, const std::string& name, const char* env, dou
     return fallback;
 }
 
-double seconds_flag(const flags& f, const std::string& name, double fallback) {
+double seconds_flag(const flags& f, const std::string& name, double fallback, bool zero_allowed = false) {
     double v = number_flag(f, name, fallback);
-    if (!(v > 0 && v <= 86400)) throw usage_error{"--" + name + " must be between 0 and 86400 seconds"};
+    if (!((v > 0 || (zero_allowed && v == 0)) && v <= 86400))
+        throw usage_error{"--" + name + (zero_allowed ? " must be from 0 to 86400 seconds" : " must be between 0 and 86400 seconds")};
     return v;
 }
 
@@ -777,6 +781,7 @@ int run_serve(const flags& f) {
     o.min_body_rate = static_cast<double>(count_flag(f, "min-body-rate", o.min_body_rate, 1, 1e12));
     o.idle_timeout = seconds_flag(f, "idle-timeout", o.idle_timeout);
     o.drain_timeout = seconds_flag(f, "drain-timeout", o.drain_timeout);
+    o.release_memory_after = seconds_flag(f, "release-memory-after", o.release_memory_after, true);
     o.tls_cert = f.get("tls-cert");
     o.tls_key = f.get("tls-key");
     if (o.tls_cert.empty() != o.tls_key.empty()) throw usage_error{"--tls-cert and --tls-key go together"};
@@ -822,7 +827,7 @@ int main(int argc, char** argv) {
                                          {"model", "host", "port", "threads", "score-threads", "approve-max", "reject-min",
                                           "lgd", "max-body-bytes", "max-response-bytes", "max-items", "max-header-bytes",
                                           "max-connections", "read-timeout", "min-body-rate", "idle-timeout", "drain-timeout",
-                                          "tls-cert", "tls-key"},
+                                          "release-memory-after", "tls-cert", "tls-key"},
                                          {"access-log", "no-reuse-port", "version"}));
         if (command == "score")
             return run_score(parse_flags(argc, argv, 2,

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "app_state.hpp"
+#include "heap.hpp"
 #include "loanrisk/decode.hpp"
 #include "loanrisk/server.hpp"
 #include "http_wire.hpp"
@@ -89,6 +91,26 @@ struct server_context {
     std::optional<ssl::context> tls;
     std::atomic<std::size_t> active{0};
     std::atomic<std::size_t> next_worker{0};
+    std::atomic<std::size_t> requests_in_progress{0};
+    std::atomic<std::uint64_t> requests_finished{0};
+};
+
+// Sets a connection busy (a request has begun arriving) or idle, for the drain and for the server's count of
+// requests in progress; idle again when the connection ends.
+struct busy_mark {
+    connection_slot& slot;
+    server_context& ctx;
+    void set(bool busy) {
+        if (busy == slot.busy) return;
+        slot.busy = busy;
+        if (busy) {
+            ++ctx.requests_in_progress;
+        } else {
+            --ctx.requests_in_progress;
+            ++ctx.requests_finished;
+        }
+    }
+    ~busy_mark() { set(false); }
 };
 
 // Logs an I/O failure on stderr, except the ordinary ends of a connection: a client that went away (also
@@ -199,6 +221,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         std::list<connection_slot*>::iterator it;
         ~unregister() { w.connections.erase(it); }
     } guard{w, it};
+    busy_mark busy{slot, ctx};
 
     app_state& app = ctx.app;
     const server_options& o = ctx.options;
@@ -207,7 +230,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
     std::vector<char> chunk;
     bool unread = false;
     for (;;) {
-        slot.busy = false;
+        busy.set(false);
         if (app.draining()) break;
         // Idle until the first bytes of the next request; then the read timeout covers the rest, so a
         // client trickling its headers a byte at a time is cut after --read-timeout, not --idle-timeout.
@@ -221,7 +244,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             buffer.commit(n);
         }
         // A request has begun arriving: a drain lets it finish (only idle connections are closed).
-        slot.busy = true;
+        busy.set(true);
         raw.expires_after(millis(o.read_timeout));
         http::request_parser<http::empty_body> head_parser;
         wire::apply_limits(head_parser, o);
@@ -359,7 +382,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
     }
     if constexpr (plain) {  // under TLS the session's shutdown follows
         if (unread && !app.draining()) {
-            slot.busy = false;  // a drain cancels it like an idle connection
+            busy.set(false);  // a drain cancels it like an idle connection
             close_stream(raw);
             co_await linger(raw);
         }
@@ -471,6 +494,30 @@ void start_drain(server_context& ctx) {
     }, asio::detached);
 }
 
+// Gives freed memory back to the kernel once no request has been in progress for --release-memory-after
+// seconds, if one finished since the last time (heap.hpp: until then it is kept for the next requests).
+asio::awaitable<void> release_memory_when_idle(server_context& ctx) {
+    const auto after = millis(ctx.options.release_memory_after);
+    const auto tick = std::clamp<clock_type::duration>(after / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    std::uint64_t seen = ctx.requests_finished.load(), released = seen;
+    auto quiet_since = clock_type::now();
+    for (;;) {
+        t.expires_after(tick);
+        auto [ec] = co_await t.async_wait(use_tuple);
+        if (ec || ctx.app.draining()) co_return;
+        const auto now = clock_type::now();
+        const std::uint64_t finished = ctx.requests_finished.load();
+        if (finished != seen || ctx.requests_in_progress.load() > 0) {
+            seen = finished;
+            quiet_since = now;
+        } else if (finished != released && now - quiet_since >= after) {
+            heap::release_freed_memory();
+            released = finished;
+        }
+    }
+}
+
 asio::awaitable<void> handle_signals(server_context& ctx, asio::signal_set& signals) {
     for (;;) {
         auto [ec, sig] = co_await signals.async_wait(use_tuple);
@@ -494,6 +541,7 @@ asio::awaitable<void> handle_signals(server_context& ctx, asio::signal_set& sign
 
 int run(const server_options& options_in) {
     server_options options = options_in;
+    if (options.release_memory_after > 0) heap::keep_freed_memory();  // before any thread starts
     const unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     app_state app(options, threads);
     auto loaded = app.load(options.model_path);
@@ -543,6 +591,8 @@ int run(const server_options& options_in) {
     // Optional so it can go before the io_context it was made on (ASan caught it outliving it).
     std::optional<asio::signal_set> signals(std::in_place, ctx.workers[0]->ioc, SIGINT, SIGTERM, SIGHUP);
     asio::co_spawn(ctx.workers[0]->ioc, handle_signals(ctx, *signals), asio::detached);
+    if (options.release_memory_after > 0)
+        asio::co_spawn(ctx.workers[0]->ioc, release_memory_when_idle(ctx), asio::detached);
     std::signal(SIGPIPE, SIG_IGN);
 
     const auto& m = *app.current()->model;

@@ -31,5 +31,7 @@ expect 2 "loanrisk bench: --threads must be a whole number between 1 and 1024" b
 expect 2 "loanrisk score: --threads must be a whole number between 0 and 1024" score --threads 2.7
 expect 2 "loanrisk score: --block-bytes must be a whole number between 1024 and 1e+09" score --block-bytes 1500.5
 expect 2 "loanrisk bench: --loans must be a whole number between 1 and 1e+09" bench --loans 1.5
+expect 2 "loanrisk serve: --release-memory-after must be from 0 to 86400 seconds" serve --release-memory-after -1
+expect 2 "loanrisk serve: --idle-timeout must be between 0 and 86400 seconds" serve --idle-timeout 0
 expect 1 "loanrisk evaluate: /nonexistent.json: cannot open model file" evaluate --model /nonexistent.json --data x.csv
 echo PASS
