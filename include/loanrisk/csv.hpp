@@ -81,6 +81,43 @@ inline constexpr bool special_byte(char c, char delimiter) {
 
 }  // namespace detail
 
+// How many bytes of `s` are `c`: 16 bytes per compare with SSE2, else eight per step. std::count's loop
+// widens every byte to 64 bits (1.8 GB/s here against 20 GB/s and more: 16 ms of every 29 MB NDJSON body).
+inline std::size_t count_byte(std::string_view s, char c) {
+    const char* p = s.data();
+    std::size_t n = s.size(), count = 0;
+#if defined(__SSE2__) && defined(__x86_64__)
+    const __m128i x = _mm_set1_epi8(c);
+    while (n >= 16) {
+        // Up to 255 compares counted in the bytes of `hits` (a hit subtracts -1), then summed.
+        __m128i hits = _mm_setzero_si128();
+        for (int k = 0; k < 255 && n >= 16; ++k, p += 16, n -= 16)
+            hits = _mm_sub_epi8(hits, _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), x));
+        const __m128i sums = _mm_sad_epu8(hits, _mm_setzero_si128());
+        count += static_cast<std::size_t>(_mm_cvtsi128_si64(sums)) +
+                 static_cast<std::size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+    }
+#else
+    const std::uint64_t pattern = detail::broadcast(c);
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        count += static_cast<std::size_t>(std::popcount(detail::zero_bytes(w ^ pattern)));
+    }
+#endif
+    for (; n > 0; ++p, --n) count += *p == c;
+    return count;
+}
+
+// Line breaks as csv_reader counts them: LF, CRLF and a lone CR each once.
+inline std::size_t count_line_breaks(std::string_view s) {
+    std::size_t count = count_byte(s, '\n');
+    // A CR counts only when no LF follows it (the LF already counted the CRLF); most data has no CR.
+    for (std::size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1))
+        if (i + 1 == s.size() || s[i + 1] != '\n') ++count;
+    return count;
+}
+
 // Index of the first byte at or after `i` that ends an unquoted field (delimiter, LF, CR) or is a
 // stray quote, or s.size(). An unquoted field can end at any of four bytes and memchr looks for one,
 // so this checks eight bytes per step instead: most of a typical file is unquoted fields.

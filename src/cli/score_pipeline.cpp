@@ -191,7 +191,7 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
     return last_end;
 }
 
-std::size_t count_lines(std::string_view s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t count_lines(std::string_view s) { return io::count_byte(s, '\n'); }
 
 // Decodes whole records with a fresh decoder positioned at the block's place in the stream.
 struct block_decoder {
@@ -247,7 +247,7 @@ public:
             std::size_t line = b.lines_before + 1;
             for (std::size_t at = b.text.find('\r'); at != std::string::npos; at = b.text.find('\r', at + 1))
                 if (at + 1 == b.text.size() || b.text[at + 1] != '\n') {
-                    line += static_cast<std::size_t>(std::count(b.text.begin(), b.text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+                    line += count_lines(std::string_view(b.text).substr(0, at));
                     break;
                 }
             whole = error{"the block's lines hold " + std::to_string(b.rows) + " rows but decode to " +

@@ -77,14 +77,6 @@ bool odd_quotes(std::string_view s) {
     return odd;
 }
 
-// Line breaks as csv_reader counts them: LF, CRLF and a lone CR each once.
-std::size_t count_line_breaks(std::string_view s) {
-    auto n = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));  // a vectorised count
-    for (std::size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1))
-        if (i + 1 == s.size() || s[i + 1] != '\n') ++n;
-    return n;
-}
-
 // Why parse_number refused `text`: "nan", "inf" and 1e999 are numbers no double holds finitely, refused
 // with the words JSON uses for them; anything else is not a number at all.
 const char* not_a_number(std::string_view text) {
@@ -238,7 +230,7 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
     cut.push_back(n);
     const std::size_t count = cut.size() - 1, before = out.size;
     const std::string_view sample = text.substr(0, std::size_t{64} << 10);
-    const double loans_per_byte = static_cast<double>(std::count(sample.begin(), sample.end(), '\n') + 1) /
+    const double loans_per_byte = static_cast<double>(count_byte(sample, '\n') + 1) /
                                   static_cast<double>(sample.size());
     // Room for part t's loans, at most what max_items allows and 2^20 (past that, growing is cheap next to
     // decoding): a text of blank lines after a sample of records reserves no more.

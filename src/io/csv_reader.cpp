@@ -12,16 +12,6 @@
 namespace loanrisk::io {
 namespace {
 
-// Line breaks inside a quoted field, counted as record ends are: LF, CRLF and a lone CR each once.
-std::size_t count_line_breaks(std::string_view s) {
-    auto count = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-    // A CR counts only when no LF follows it (the LF already counted the CRLF); most data has no CR.
-    for (std::size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1)) {
-        if (i + 1 == s.size() || s[i + 1] != '\n') ++count;
-    }
-    return count;
-}
-
 error error_at(std::string what, std::size_t line, std::size_t offset) {
     return error{std::move(what), "line " + std::to_string(line), offset};
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "json_item.hpp"
+#include "loanrisk/csv.hpp"
 #include "loanrisk/decode.hpp"
 
 namespace loanrisk::io {
@@ -70,7 +71,7 @@ status ndjson_decoder::drain(core::loan_batch& out, bool final) {
         pieces_ = detail::decode_lines_in_pieces(std::string_view(carry_.data(), last + 1), model_, out, rest);
         if (pieces_) {
             begin = last + 1;
-            line_ += static_cast<std::size_t>(std::count(carry_.data(), carry_.data() + begin, '\n'));
+            line_ += count_byte(std::string_view(carry_.data(), begin), '\n');
             items_ += out.size - before;
         }
     }

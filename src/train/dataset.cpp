@@ -101,7 +101,7 @@ result<dataset> parse_dataset(std::string_view csv, const dataset_options& optio
     // Category names go into the model artifact, which is JSON: text in another encoding is refused here,
     // where its line can be named, not written as an artifact no one could load.
     if (const std::size_t at = io::first_invalid_utf8(csv); at < csv.size()) {
-        const auto line = 1 + std::count(csv.begin(), csv.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+        const auto line = 1 + io::count_byte(csv.substr(0, at), '\n');
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(csv[at]));
         return error{std::string("not valid UTF-8 (byte ") + hex + "): convert the file to UTF-8 first, e.g. iconv -f "

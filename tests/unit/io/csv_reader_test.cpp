@@ -294,3 +294,24 @@ TEST(special_scan, the_vector_and_byte_classifiers_agree_on_every_byte) {
         }
     }
 }
+
+TEST(csv_text, count_byte_counts_every_occurrence_at_any_length_and_alignment) {
+    // Every length around the 16-byte steps and the 255-step sums, at every offset into the buffer, against
+    // a plain loop; a text of nothing but the byte fills every counter of the sums to its limit.
+    std::string text;
+    for (int i = 0; i < 9000; ++i) text += "a\n,\"\r\x80\n\xff"[(i * 7 + i / 13) % 8];
+    auto plain = [](std::string_view s, char c) {
+        std::size_t n = 0;
+        for (char x : s) n += x == c;
+        return n;
+    };
+    for (std::size_t from : {0, 1, 7, 15})
+        for (std::size_t len : {0, 1, 15, 16, 17, 255, 4079, 4080, 4081, 8191, 8900}) {
+            const std::string_view s = std::string_view(text).substr(from, len);
+            for (char c : {'\n', '\r', '"', '\x80', '\xff', 'z'})
+                EXPECT_EQ(loanrisk::io::count_byte(s, c), plain(s, c)) << from << " + " << len << " byte " << int(c);
+        }
+    const std::string all(16 * 255 * 3 + 9, '\n');
+    EXPECT_EQ(loanrisk::io::count_byte(all, '\n'), all.size());
+    EXPECT_EQ(loanrisk::io::count_line_breaks("a\r\nb\rc\n\r"), 4u);
+}
