@@ -23,8 +23,8 @@ struct server_options {
     double min_body_rate = 1024;  // bytes/s a body must average once it has taken longer than read_timeout
     double idle_timeout = 75;   // seconds a keep-alive connection may wait for its next request
     double drain_timeout = 15;  // seconds in-flight requests get on SIGTERM/SIGINT
-    // Seconds without a request in progress after which memory requests freed goes back to the kernel; until
-    // then it is kept for the next requests. 0: given back at once, as glibc does by default.
+    // Seconds after the last large request (body or results of 1 MiB or more) after which the memory requests
+    // freed goes back to the kernel; until then it is kept for the next ones. 0: glibc's own policy.
     double release_memory_after = 10;
     unsigned score_threads = 0; // threads scoring one large batch; 0 = one per core
     std::string tls_cert, tls_key;  // both set: HTTPS

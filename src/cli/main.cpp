@@ -726,9 +726,10 @@ options:
   --min-body-rate B     a body may take --read-timeout plus a second per B bytes received (default: 1024)
   --idle-timeout S      seconds a keep-alive connection may wait for its next request (default: 75)
   --drain-timeout S     seconds in-flight requests get on SIGTERM/SIGINT (default: 15)
-  --release-memory-after S  seconds without a request in progress before memory freed by requests goes
-                        back to the kernel; until then the next requests reuse it instead of faulting
-                        in fresh pages (default: 10; 0 = at once, glibc's own behaviour)
+  --release-memory-after S  seconds after the last large request (body or results of 1 MiB or more)
+                        before memory requests freed goes back to the kernel; until then the next ones
+                        reuse it instead of faulting in fresh pages (default: 10; 0 = glibc's own policy;
+                        malloc tunables in the environment, GLIBC_TUNABLES or MALLOC_*, are kept)
   --tls-cert FILE       PEM certificate chain: serve HTTPS (with --tls-key)
   --tls-key FILE        PEM private key
   --access-log          one line per request on stderr (off by default)

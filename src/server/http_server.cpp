@@ -91,27 +91,12 @@ struct server_context {
     std::optional<ssl::context> tls;
     std::atomic<std::size_t> active{0};
     std::atomic<std::size_t> next_worker{0};
-    std::atomic<std::size_t> requests_in_progress{0};
-    std::atomic<std::uint64_t> requests_finished{0};
+    std::atomic<std::uint64_t> large_requests{0};  // ended so far (large_request_bytes)
 };
 
-// Sets a connection busy (a request has begun arriving) or idle, for the drain and for the server's count of
-// requests in progress; idle again when the connection ends.
-struct busy_mark {
-    connection_slot& slot;
-    server_context& ctx;
-    void set(bool busy) {
-        if (busy == slot.busy) return;
-        slot.busy = busy;
-        if (busy) {
-            ++ctx.requests_in_progress;
-        } else {
-            --ctx.requests_in_progress;
-            ++ctx.requests_finished;
-        }
-    }
-    ~busy_mark() { set(false); }
-};
+// A request whose body or results reach this leaves large blocks to free: while such requests keep coming,
+// the server keeps what they free for the next ones (release_memory_when_idle).
+constexpr std::size_t large_request_bytes = 1 << 20;
 
 // Logs an I/O failure on stderr, except the ordinary ends of a connection: a client that went away (also
 // mid-body: partial_message), a timeout, a reset.
@@ -221,7 +206,6 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         std::list<connection_slot*>::iterator it;
         ~unregister() { w.connections.erase(it); }
     } guard{w, it};
-    busy_mark busy{slot, ctx};
 
     app_state& app = ctx.app;
     const server_options& o = ctx.options;
@@ -230,7 +214,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
     std::vector<char> chunk;
     bool unread = false;
     for (;;) {
-        busy.set(false);
+        slot.busy = false;
         if (app.draining()) break;
         // Idle until the first bytes of the next request; then the read timeout covers the rest, so a
         // client trickling its headers a byte at a time is cut after --read-timeout, not --idle-timeout.
@@ -244,7 +228,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
             buffer.commit(n);
         }
         // A request has begun arriving: a drain lets it finish (only idle connections are closed).
-        busy.set(true);
+        slot.busy = true;
         raw.expires_after(millis(o.read_timeout));
         http::request_parser<http::empty_body> head_parser;
         wire::apply_limits(head_parser, o);
@@ -301,6 +285,14 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
         }
 
         std::optional<response> res;
+        // Counted once this request's blocks are freed, however it ends.
+        struct large_request_count {
+            std::atomic<std::uint64_t>& counter;
+            std::size_t bytes = 0;  // the larger of its body and its results
+            ~large_request_count() {
+                if (bytes >= large_request_bytes) ++counter;
+            }
+        } large{ctx.large_requests};
         raw.expires_after(millis(o.read_timeout));
         if (auto sink = open_stream(req, app)) {
             // Streamed body: decoded and scored chunk by chunk, never held whole.
@@ -327,6 +319,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                     if (!res) report("read body", ec2);
                     break;
                 }
+                large.bytes += got;
                 bool fed = true;
                 try {
                     fed = !got || sink->feed(std::string_view(chunk.data(), got));
@@ -366,6 +359,7 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 deadline.received += n3;
                 ec2 = ec3;
             }
+            large.bytes = body_parser.get().body().size();
             if (ec2) {
                 res = wire::parse_failure(ec2, route_of(req.target), o);
                 if (!res) {
@@ -378,11 +372,12 @@ asio::awaitable<void> serve_connection(Stream& stream, beast::tcp_stream& raw, s
                 res = wire::handle_guarded(req, app);
             }
         }
+        large.bytes = std::max(large.bytes, res->body.size());
         if (!co_await send(stream, raw, ctx, std::move(*res), keep_alive, http10, meta)) break;
     }
     if constexpr (plain) {  // under TLS the session's shutdown follows
         if (unread && !app.draining()) {
-            busy.set(false);  // a drain cancels it like an idle connection
+            slot.busy = false;  // a drain cancels it like an idle connection
             close_stream(raw);
             co_await linger(raw);
         }
@@ -494,26 +489,27 @@ void start_drain(server_context& ctx) {
     }, asio::detached);
 }
 
-// Gives freed memory back to the kernel once no request has been in progress for --release-memory-after
-// seconds, if one finished since the last time (heap.hpp: until then it is kept for the next requests).
+// Gives freed memory back to the kernel once no large request (large_request_bytes) has ended for
+// --release-memory-after seconds, if one did since the last time (heap.hpp: until then it is kept for the
+// next ones). Small requests (probes, /stats polls, /predict) do not hold it, and neither does a large
+// request still arriving: what it holds is in use, not free, and a trim now costs it nothing.
 asio::awaitable<void> release_memory_when_idle(server_context& ctx) {
     const auto after = millis(ctx.options.release_memory_after);
     const auto tick = std::clamp<clock_type::duration>(after / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
     asio::steady_timer t(co_await asio::this_coro::executor);
-    std::uint64_t seen = ctx.requests_finished.load(), released = seen;
+    std::uint64_t seen = ctx.large_requests.load(), released = seen;
     auto quiet_since = clock_type::now();
     for (;;) {
         t.expires_after(tick);
         auto [ec] = co_await t.async_wait(use_tuple);
         if (ec || ctx.app.draining()) co_return;
         const auto now = clock_type::now();
-        const std::uint64_t finished = ctx.requests_finished.load();
-        if (finished != seen || ctx.requests_in_progress.load() > 0) {
-            seen = finished;
+        if (const std::uint64_t ended = ctx.large_requests.load(); ended != seen) {
+            seen = ended;
             quiet_since = now;
-        } else if (finished != released && now - quiet_since >= after) {
+        } else if (ended != released && now - quiet_since >= after) {
             heap::release_freed_memory();
-            released = finished;
+            released = ended;
         }
     }
 }
@@ -541,7 +537,9 @@ asio::awaitable<void> handle_signals(server_context& ctx, asio::signal_set& sign
 
 int run(const server_options& options_in) {
     server_options options = options_in;
-    if (options.release_memory_after > 0) heap::keep_freed_memory();  // before any thread starts
+    if (options.release_memory_after > 0)  // before any thread starts
+        if (const std::string note = heap::keep_freed_memory(); !note.empty())
+            std::cerr << "loanrisk serve: " << note << '\n';
     const unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     app_state app(options, threads);
     auto loaded = app.load(options.model_path);
