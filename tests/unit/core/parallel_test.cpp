@@ -108,3 +108,40 @@ TEST(parallel, run_shared_rethrows_the_lowest_units_exception_after_all_units_fi
                  std::runtime_error);
     EXPECT_EQ(finished, 4);
 }
+
+TEST(parallel, run_parts_keeps_its_threads_for_the_next_call) {
+    // A pool thread's thread_local survives from one call to the next; a thread started per call starts at 0.
+    thread_local int parts_here = 0;
+    int most = 0;
+    for (int call = 0; call < 20; ++call)
+        run_parts(2, [&](std::size_t t) {
+            if (t == 1) most = std::max(most, ++parts_here);
+        });
+    EXPECT_GE(most, 2) << "every second part ran on a fresh thread";
+    EXPECT_LE(loanrisk::core::detail::pool_threads(), loanrisk::core::max_pool_threads);
+}
+
+TEST(parallel, parts_of_callers_on_two_threads_all_run_at_once) {
+    // Four parts that each wait for the other three: they finish only if all four run at the same time.
+    std::mutex m;
+    std::condition_variable cv;
+    int arrived = 0;
+    bool all_met = true;
+    auto call = [&] {
+        run_parts(2, [&](std::size_t) {
+            std::unique_lock<std::mutex> lock(m);
+            if (++arrived == 4) cv.notify_all();
+            if (!cv.wait_for(lock, std::chrono::seconds(30), [&] { return arrived >= 4; })) all_met = false;
+        });
+    };
+    std::thread other(call);
+    call();
+    other.join();
+    EXPECT_TRUE(all_met) << "a part waited 30 s for the others";
+}
+
+TEST(parallel, a_part_may_run_parts_of_its_own) {
+    std::atomic<int> inner{0};
+    run_parts(3, [&](std::size_t) { run_parts(3, [&](std::size_t) { ++inner; }); });
+    EXPECT_EQ(inner, 9);
+}
