@@ -452,7 +452,9 @@ Bulk rescoring: reads loans as CSV (with a header line) or NDJSON from a file or
 line per input row, in input order, to a file or stdout, and the portfolio summary (the same as the
 server's) as JSON to --summary FILE or stderr. Streams in blocks on every core: memory stays bounded
 whatever the input size. Usable as a stage of Spark (RDD.pipe), Hadoop Streaming or Dask: stdin to stdout,
---no-header, and mergeable partial summaries.
+--no-header, and mergeable partial summaries. NDJSON is one loan object per line: a JSON document of loans
+({"items": [...]} or [...]) is refused with the jq filter that converts it, and so is a first line (like a
+CSV header) that names none of the model's input fields.
 
 options:
   --model FILE           model artifact (default: models/credit_risk_pd.json here, else the installed one)
@@ -461,7 +463,9 @@ options:
   --format csv|ndjson    input format (default: from the file name, else the first character)
   --output-format csv|ndjson   output format (default: as the input)
   --no-header            no header line on CSV output
-  --keep-columns         pass each input record through, with the scores appended
+  --keep-columns         pass each input record through, with the scores appended (an input that has
+                         score's columns already is refused; a bad record whose fields do not line up is
+                         written with its input columns empty)
   --explain              add score points and the top 3 reason codes
   --on-error fail|skip|report  a bad row stops the run with its line and field (fail, the default),
                          is left out and counted in the summary (skip), or gets an output line with

@@ -193,6 +193,62 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
 
 std::size_t count_lines(std::string_view s) { return io::count_byte(s, '\n'); }
 
+// The columns `score` writes after the input's: an input that has one already (a scored file) would carry it
+// twice under --keep-columns, and which of the two a reader takes depends on the reader.
+constexpr std::string_view added_columns[] = {"pd_default", "decision", "expected_loss", "score",
+                                              "reason_1",   "reason_2", "reason_3",      "error"};
+
+void refuse_added_column(std::string_view name, std::size_t line) {
+    if (std::find(std::begin(added_columns), std::end(added_columns), name) != std::end(added_columns))
+        throw std::runtime_error("line " + std::to_string(line) + ": the input has a " + std::string(name) +
+                                 " field already (a scored file?): with --keep-columns it would be written twice; "
+                                 "drop the scored columns first");
+}
+
+// When the text (from its first non-blank byte) is a JSON document of loans rather than NDJSON: what it is,
+// and the jq filter that turns it into NDJSON.
+std::optional<std::pair<std::string, std::string>> json_document(std::string_view text) {
+    auto skip = [&](std::size_t i) { return std::min(text.find_first_not_of(" \t\r\n", i), text.size()); };
+    std::size_t i = skip(0);
+    if (i < text.size() && text[i] == '[') return std::pair{"a JSON array", ".[]"};
+    if (i == text.size() || text[i] != '{') return std::nullopt;
+    i = skip(i + 1);
+    if (text.substr(i, 7) != "\"items\"") return std::nullopt;
+    i = skip(i + 7);
+    if (i == text.size() || text[i] != ':') return std::nullopt;
+    i = skip(i + 1);
+    if (i == text.size() || text[i] != '[') return std::nullopt;
+    return std::pair{"a JSON batch document ({\"items\": [...]})", ".items[]"};
+}
+
+// NDJSON's first object, checked as a CSV header is: one whose fields are all strangers to the model (renamed
+// or miscased fields) would score every loan as all-missing without a word; ids alone do not count, as they
+// do not for a CSV header. Field names are those of the object and of its "data" object; `{}` passes. A line that does not parse is left to the decoder, which names the error.
+void check_first_object(std::string_view line, std::size_t line_number, const core::compiled_model& m, bool keep_columns) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object object;
+    if (parser.parse(line.data(), line.size()).get(object)) return;
+    std::vector<std::string_view> names;
+    for (auto [key, value] : object) {
+        names.push_back(key);
+        simdjson::dom::object data;
+        if (key == "data" && !value.get(data))
+            for (auto field : data) names.push_back(field.key);
+    }
+    bool known = names.empty();
+    for (std::string_view name : names) {
+        if (keep_columns) refuse_added_column(name, line_number);
+        known = known || m.find_input(name) >= 0 || name == m.exposure_field;
+    }
+    if (known) return;
+    std::string inputs, found;
+    for (const auto& in : m.inputs) inputs += (inputs.empty() ? "" : ", ") + in.name;
+    for (std::string_view name : names) found += (found.empty() ? "" : ", ") + std::string(name);
+    throw std::runtime_error("line " + std::to_string(line_number) + ": the object names none of the model's input "
+                             "fields (" + inputs + "), only " + found + " (names are case-sensitive): is this data "
+                             "for this model?");
+}
+
 // Decodes whole records with a fresh decoder positioned at the block's place in the stream.
 struct block_decoder {
     const core::compiled_model& m;
@@ -219,7 +275,9 @@ struct block_decoder {
 class pipeline {
 public:
     pipeline(const score_job& job, const core::compiled_model& m, bool csv_in, bool csv_out, std::string header)
-        : job_(job), m_(m), csv_in_(csv_in), csv_out_(csv_out), header_(std::move(header)) {}
+        : job_(job), m_(m), csv_in_(csv_in), csv_out_(csv_out), header_(std::move(header)) {
+        if (csv_in_) header_fields_ = csv_field_count(header_);
+    }
 
     block_result run(const block& b) const {
         block_result r;
@@ -313,6 +371,25 @@ public:
     }
 
 private:
+    // Fields of a CSV record, or 0 when it does not tokenize.
+    static std::size_t csv_field_count(std::string_view record) {
+        io::csv_reader reader(record, ',', false);
+        std::vector<std::string_view> fields;
+        auto got = reader.next(fields);
+        return got && *got ? fields.size() : 0;
+    }
+
+    // Whether a record that failed to decode can still be passed through (--keep-columns): a CSV record with
+    // the header's number of fields (a bad value; its columns still line up), an NDJSON line that is one JSON
+    // object. Any other is written without its input columns, which would misplace the scores (CSV) or not
+    // be JSON at all; its line number is in the error.
+    bool passes_through(std::string_view record) const {
+        if (csv_in_) return csv_field_count(record) == header_fields_;
+        simdjson::dom::parser parser;
+        simdjson::dom::object object;
+        return !parser.parse(record.data(), record.size()).get(object);
+    }
+
     // `records` holds the rows' text when they are passed through or some failed; else it is empty.
     // The common CSV output (id or row number, then the scores; no extra columns) written through a
     // pointer into room reserved for the whole block: a std::string append checks size and capacity for
@@ -340,9 +417,12 @@ private:
             const bool has_loan = loan < loan_record.size() && loan_record[loan] == k;
             if (!has_loan && job_.errors != on_error::report) continue;
             const std::size_t row = b.rows_before + k + 1;
+            const bool keep = job_.keep_columns && (has_loan || passes_through(records[k].text));
             if (csv_out_) {
-                if (job_.keep_columns && csv_in_) {
+                if (keep && csv_in_) {
                     out += records[k].text;
+                } else if (job_.keep_columns && csv_in_) {
+                    out.append(header_fields_ - 1, ',');  // the record's columns left empty
                 } else if (has_loan && batch.id_present[loan]) {
                     io::append_csv_field(out, batch.id(loan));
                 } else {
@@ -365,10 +445,10 @@ private:
                 }
                 out += '\n';
             } else {
-                std::string_view rec = job_.keep_columns ? records[k].text : std::string_view();
+                std::string_view rec = keep ? records[k].text : std::string_view();
                 while (!csv_in_ && !rec.empty() && (rec.back() == ' ' || rec.back() == '\t' || rec.back() == '\r'))
                     rec.remove_suffix(1);  // JSON allows space after the object
-                if (job_.keep_columns && !csv_in_ && rec.ends_with('}')) {
+                if (keep && !csv_in_ && rec.ends_with('}')) {
                     // Scores join the item's own fields: the object is reopened before its closing brace.
                     rec.remove_suffix(1);
                     out += rec;
@@ -404,6 +484,7 @@ private:
     const core::compiled_model& m_;
     bool csv_in_, csv_out_;
     std::string header_;
+    std::size_t header_fields_ = 0;
 };
 
 // ---- partial summaries: the accumulator as JSON, and back ---------------------------------------------
@@ -773,7 +854,29 @@ int run_score_job(const score_job& requested) {
                                              "input's format (") + (csv ? "csv" : "ndjson") + ")");
     std::string header;
     std::size_t header_lines = 0;
+    if (!csv) {
+        const std::size_t first = std::min(pending.find_first_not_of(" \t\r\n"), pending.size());
+        const std::size_t first_line = 1 + count_lines(std::string_view(pending).substr(0, first));
+        if (auto doc = json_document(pending))
+            throw std::runtime_error("line " + std::to_string(first_line) + ": " + doc->first + " is not NDJSON (one "
+                                     "loan object per line): convert it first, e.g. jq -c '" + doc->second + "' FILE");
+        // The first object's line whole (or the limit of one line), read before it is checked.
+        const std::size_t max_line = io::decode_limits{}.max_line_bytes;
+        while (!eof && pending.find('\n', first) == std::string::npos && pending.size() - first <= max_line)
+            eof = read_more(pending, job.block_bytes, fileno(in), job.input);
+        if (first < pending.size())
+            check_first_object(std::string_view(pending).substr(first, pending.find('\n', first) - first), first_line, m,
+                               job.keep_columns);
+    }
     if (csv) {
+        // Blank lines before the header are skipped, as the server's CSV decoder skips them.
+        for (;;) {
+            const std::size_t blank = pending.starts_with("\n") ? 1 : pending.starts_with("\r\n") ? 2 : 0;
+            if (blank == 0) break;
+            pending.erase(0, blank);
+            consumed += blank;
+            ++header_lines;
+        }
         // The header is the first record; it may in principle hold quoted line breaks. Records are cut at
         // LF (CRLF included): a file whose lines end in a lone CR (classic Mac) would read as one header
         // and zero loans, so it is refused, as is a first line longer than a record may be.
@@ -803,18 +906,28 @@ int run_score_job(const score_job& requested) {
         end = std::min(end + 1, pending.size());
         header = pending.substr(0, end);
         if (!header.ends_with('\n')) header += '\n';
-        header_lines = count_lines(pending.substr(0, end));
+        const std::size_t first_line = header_lines + 1;
+        header_lines += count_lines(pending.substr(0, end));
         pending.erase(0, end);
         consumed += end;
         // A header the decoder refuses (a column twice, no model field) would fail every row: it is an error
-        // of the whole input in every --on-error mode, reported once.
+        // of the whole input in every --on-error mode, reported once. An empty input has no header to check.
         io::csv_decoder check(m, {});
+        check.continue_at(first_line - 1, consumed - end);
         core::loan_batch none;
         none.reset(m);
-        if (auto s = check.feed(header, none); !s) throw std::runtime_error(s.err().message());
+        if (header.find_first_not_of("\r\n") == std::string::npos) {
+        } else if (auto s = check.feed(header, none); !s) {
+            throw std::runtime_error(s.err().message());
+        } else if (job.keep_columns) {
+            io::csv_reader names(header);
+            std::vector<std::string_view> fields;
+            if (auto got = names.next(fields); got && *got)
+                for (std::string_view name : fields) refuse_added_column(io::trim_blanks(name), first_line);
+        }
         // Allowed (a missing feature is imputed as the model says), but a renamed column would otherwise
         // lower the scores' quality without a word.
-        if (const auto absent = check.inputs_without_column(); !absent.empty()) {
+        if (const auto absent = check.inputs_without_column(); !absent.empty() && header.find_first_not_of("\r\n") != std::string::npos) {
             std::string names;
             for (const auto& a : absent) names += (names.empty() ? "" : ", ") + a;
             std::fprintf(stderr, "loanrisk score: warning: the header has no column for %s: every row scores %s as "

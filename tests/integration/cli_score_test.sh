@@ -209,6 +209,55 @@ score --input "$work/bad.csv" --on-error report --output "$work/rp.csv" --summar
 [[ $(wc -l < "$work/rp.csv") == 6 ]] || fail "report keeps one line per row"
 grep -q '^2,,ERROR,,"line 3, column person_age: expected a number"$' "$work/rp.csv" || fail "report line: $(sed -n 3p "$work/rp.csv")"
 
+# Blank lines before the header are skipped, as the server does: the rows score, named at their own lines.
+{ printf '\n\r\n'; sed '3s/,21,/,abc,/' "$work/p.csv"; } > "$work/lead.csv"
+score --input "$work/lead.csv" --on-error report --output "$work/lead_out.csv" --summary "$work/lead.json"
+[[ $(grep -c ',ERROR,' "$work/lead_out.csv") == 1 ]] || fail "blank lines before the header: $(cat "$work/lead_out.csv")"
+grep -q '"line 5, column person_age: expected a number"' "$work/lead_out.csv" || fail "line after blank lines: $(cat "$work/lead_out.csv")"
+[[ $(summary_field "$work/lead.json" rows_scored) == 4 ]] || fail "blank lines before the header: rows_scored"
+
+# A JSON document of loans is not NDJSON, and NDJSON whose first object names no model field (renamed or
+# miscased fields) would score every loan as all-missing: both refused, with what to do.
+printf '{"items": [%s]}\n' "$(sed -n 1p "$work/p.ndjson")" > "$work/batch.json"
+if score --input "$work/batch.json" --output /dev/null --summary /dev/null 2> "$work/err"; then fail "a JSON batch document was scored"; fi
+grep -q "line 1: a JSON batch document .* is not NDJSON .*jq -c '.items\[\]'" "$work/err" || fail "batch document message: $(cat "$work/err")"
+printf '[%s]\n' "$(sed -n 1p "$work/p.ndjson")" > "$work/array.json"
+if score --input "$work/array.json" --format ndjson --output /dev/null --summary /dev/null 2> "$work/err"; then fail "a JSON array was scored"; fi
+grep -q "a JSON array is not NDJSON" "$work/err" || fail "array message: $(cat "$work/err")"
+sed 's/"person_/"Person_/g; s/"loan_/"Loan_/g; s/"cb_/"Cb_/g' "$work/p.ndjson" > "$work/camel.ndjson"
+if score --input "$work/camel.ndjson" --output /dev/null --summary /dev/null 2> "$work/err"; then fail "miscased fields were scored"; fi
+grep -q "line 1: the object names none of the model's input fields .*only application_id, Person_age" "$work/err" ||
+    fail "miscased fields message: $(cat "$work/err")"
+{ echo '{}'; cat "$work/p.ndjson"; } > "$work/empty_first.ndjson"
+score --input "$work/empty_first.ndjson" --output /dev/null --summary /dev/null || fail "an empty first object (all missing) is a loan"
+
+# --keep-columns: an input scored already would carry the scores twice (refused); a bad record whose fields
+# do not line up with the header, or a line that is not one JSON object, is written without its input.
+score --input "$work/p.csv" --keep-columns --output "$work/kept.csv" --summary /dev/null
+if score --input "$work/kept.csv" --keep-columns --output /dev/null --summary /dev/null 2> "$work/err"; then fail "a scored CSV was scored again with its scores kept"; fi
+grep -q "line 1: the input has a pd_default field already" "$work/err" || fail "scored CSV message: $(cat "$work/err")"
+score --input "$work/p.ndjson" --keep-columns --output "$work/kept.ndjson" --summary /dev/null
+if score --input "$work/kept.ndjson" --keep-columns --output /dev/null --summary /dev/null 2> "$work/err"; then fail "a scored NDJSON was scored again"; fi
+grep -q "the input has a pd_default field already" "$work/err" || fail "scored NDJSON message: $(cat "$work/err")"
+{ sed -n 1,2p "$work/p.csv"; sed -n 3p "$work/p.csv" | cut -d, -f1-11; sed -n 5p "$work/p.csv" | sed 's/$/,extra/'; sed -n 6p "$work/p.csv"; } > "$work/ragged.csv"
+score --input "$work/ragged.csv" --keep-columns --on-error report --output "$work/ragged_out.csv" --summary /dev/null
+python3 - "$work/ragged_out.csv" <<'PY' || fail "ragged rows misplace the scores: $(cat "$work/ragged_out.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["decision"] for r in rows][1:3] == ["ERROR", "ERROR"], rows
+assert all(r["decision"] in ("APPROVE", "MANUAL_REVIEW", "REJECT") for r in rows[::3]), rows
+assert all(len(r) == 16 and None not in r for r in rows), rows
+PY
+printf '%s\n' '{"person_age": 22,}' 'garbage}' '{"person_age": 22} {"person_age": 23}' '{"person_age": "x"}' \
+    '{"person_age": 30}' > "$work/bad_lines.ndjson"
+score --input "$work/bad_lines.ndjson" --keep-columns --on-error report --output "$work/bad_lines_out.ndjson" --summary /dev/null
+python3 - "$work/bad_lines_out.ndjson" <<'PY' || fail "bad NDJSON lines with --keep-columns: $(cat "$work/bad_lines_out.ndjson")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l["decision"] for l in lines] == ["ERROR"] * 4 + ["APPROVE"], lines
+assert lines[3]["person_age"] == "x" and lines[4]["person_age"] == 30, lines
+PY
+
 if [[ -f $data ]]; then
     # Many small blocks on many threads: order preserved, the same bytes as one block on one thread.
     score --input "$data" --output "$work/one.csv" --summary "$work/one.json" --threads 1 --block-bytes 100000000
