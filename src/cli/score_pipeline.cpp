@@ -647,8 +647,9 @@ bool read_more(std::string& pending, std::size_t bytes, int in, const std::strin
     return end;
 }
 
-// Whether --summary names standard output (where the summary follows the scored rows, or stands alone).
-bool summary_to_stdout(const std::string& path) { return path == "-" || path == "/dev/stdout"; }
+// Whether --output or --summary names standard output (where the summary follows the scored rows, or stands
+// alone).
+bool names_stdout(const std::string& path) { return path == "-" || path == "/dev/stdout"; }
 
 // The identity of a regular file (an open one, or by path), to tell when two names are one file.
 std::optional<std::pair<dev_t, ino_t>> regular_file(const struct stat& st) {
@@ -678,33 +679,38 @@ bool same_file(const std::string& a, const std::string& b) {
 void refuse_shared_files(const score_job& job, const struct stat& input, bool summary_on_stdout) {
     const auto in = regular_file(input);
     auto refuse = [](const std::string& flag, const std::string& path, const char* other, const char* lost) {
-        throw std::runtime_error(flag + " " + path + " is the " + other + " file: writing it would destroy " + lost);
+        throw std::runtime_error(flag + (path.empty() ? "" : " " + path) + " is the " + other +
+                                 " file: writing it would destroy " + lost);
     };
-    const bool to_file = job.output != "-", summary_to_file = !job.summary_path.empty() && !summary_on_stdout;
+    const bool to_file = !names_stdout(job.output), summary_to_file = !job.summary_path.empty() && !summary_on_stdout;
+    struct stat out {};
+    const bool stdout_file = fstat(STDOUT_FILENO, &out) == 0 && regular_file(out);
     if (to_file && in && regular_file(job.output) == in) refuse("--output", job.output, "input", "the input");
+    // `score --input f.csv >> f.csv` would read its own rows back without end.
+    if (!to_file && in && stdout_file && regular_file(out) == in) refuse("standard output", "", "input", "the input");
     if (!summary_to_file) return;
     if (in && regular_file(job.summary_path) == in) refuse("--summary", job.summary_path, "input", "the input");
-    struct stat out {};
     const bool summary_is_output =
         to_file ? same_file(job.summary_path, job.output)
-                : fstat(STDOUT_FILENO, &out) == 0 && regular_file(out) && regular_file(out) == regular_file(job.summary_path);
+                : stdout_file && regular_file(out) == regular_file(job.summary_path);
     if (summary_is_output) refuse("--summary", job.summary_path, "output", "the scored rows");
 }
 
-// The temporary summary file of the run in progress, for the signal handler (see summary_file): the name is
-// written first, then the flag set; the handler reads the name only when the flag is.
-char interrupted_summary[4096];
-volatile std::sig_atomic_t interrupted_summary_set = 0;
+// The temporary files of the run in progress (output, summary), for the signal handler (see staged_file):
+// the name is written first, then the flag set; the handler reads a name only when its flag is.
+enum staged_slot { output_slot, summary_slot };
+char interrupted_temp[2][4096];
+volatile std::sig_atomic_t interrupted_temp_set[2] = {0, 0};
+// What an interruption leaves, said on stderr: set before the handler is installed.
+char interrupted_text[160] = "\nloanrisk score: interrupted; the scored output is incomplete\n";
 
-// SIGINT / SIGTERM / SIGHUP during a run: the temporary summary is removed and the interruption said, then
+// SIGINT / SIGTERM / SIGHUP during a run: the temporary files are removed and the interruption said, then
 // the conventional 128 + signal exit; SIGPIPE (the reader of the output went away, `| head`) the same
 // without a word. Only async-signal-safe calls.
 extern "C" void on_interrupt(int sig) {
-    if (interrupted_summary_set) ::unlink(interrupted_summary);
-    if (sig != SIGPIPE) {
-        static const char text[] = "\nloanrisk score: interrupted; the scored output is incomplete\n";
-        [[maybe_unused]] auto n = ::write(STDERR_FILENO, text, sizeof text - 1);
-    }
+    for (int k = 0; k < 2; ++k)
+        if (interrupted_temp_set[k]) ::unlink(interrupted_temp[k]);
+    if (sig != SIGPIPE) [[maybe_unused]] auto n = ::write(STDERR_FILENO, interrupted_text, std::strlen(interrupted_text));
     ::_exit(128 + sig);
 }
 
@@ -712,24 +718,32 @@ void handle_interruptions() {
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, on_interrupt);
 }
 
-// The --summary file. A regular file (or one not there yet; a symbolic link counts as the file it points
-// to) is written under a new temporary name beside it (mkstemp: never a file someone placed there) and
-// renamed over it once the run has succeeded, keeping the old file's permissions: a failed or interrupted
-// run leaves the summary that was there, or none, never an empty or partial one. Anything else (/dev/null,
-// /dev/stderr, a pipe) is written as it is. Opened before any scoring, so a path that cannot be written
-// fails first.
-class summary_file {
+// Names of a descriptor (/dev/stdout, /dev/fd/N...): written from where the descriptor is, never truncated
+// (opening /dev/stdout with "w" would empty a file the shell appends to).
+bool names_a_descriptor(const std::string& path) {
+    return path == "/dev/stdout" || path == "/dev/stderr" || path.starts_with("/dev/fd/") ||
+           (path.starts_with("/proc/") && path.find("/fd/") != std::string::npos);
+}
+
+// The --output or --summary file. A regular file (or one not there yet; a symbolic link counts as the file
+// it points to) is written under a new temporary name beside it (mkstemp: never a file someone placed there)
+// and renamed over it once the run has succeeded, keeping the old file's permissions: a failed or
+// interrupted run leaves the file that was there, or none, never an empty, partial or cut-off one. Anything
+// else (/dev/null, a pipe, a descriptor's name) is written as it is. Opened before any scoring, so a path that
+// cannot be written fails first.
+class staged_file {
 public:
-    explicit summary_file(const std::string& path) : path_(path) {
+    staged_file(const std::string& path, staged_slot slot, const char* what) : path_(path), what_(what), slot_(slot) {
         std::error_code ec;
         const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
         struct stat st {};
         const bool exists = !ec && ::stat(target.c_str(), &st) == 0;
-        if (!ec && (!exists || S_ISREG(st.st_mode)) && target.string().size() + 16 < sizeof interrupted_summary) {
+        if (!ec && !names_a_descriptor(path) && (!exists || S_ISREG(st.st_mode)) &&
+            target.string().size() + 16 < sizeof interrupted_temp[slot]) {
             final_ = target.string();
             std::string name = final_ + ".partial-XXXXXX";
             const int fd = ::mkstemp(name.data());
-            if (fd < 0) throw std::runtime_error("cannot write the summary " + path + ": " + std::strerror(errno));
+            if (fd < 0) throw failed();
             mode_t mode = st.st_mode & 07777;
             if (!exists) {
                 mode = ::umask(0);
@@ -738,40 +752,48 @@ public:
             }
             ::fchmod(fd, mode);
             temp_ = name;
-            std::memcpy(interrupted_summary, temp_.c_str(), temp_.size() + 1);
-            interrupted_summary_set = 1;
+            std::memcpy(interrupted_temp[slot], temp_.c_str(), temp_.size() + 1);
+            interrupted_temp_set[slot] = 1;
             f_ = ::fdopen(fd, "wb");
         } else {
-            f_ = std::fopen(path.c_str(), "wb");
+            f_ = std::fopen(path.c_str(), names_a_descriptor(path) ? "ab" : "wb");
         }
-        if (!f_) throw std::runtime_error("cannot write the summary " + path + ": " + std::strerror(errno));
+        if (!f_) throw failed();
     }
-    summary_file(const summary_file&) = delete;
-    summary_file& operator=(const summary_file&) = delete;
-    ~summary_file() { discard(); }
+    staged_file(const staged_file&) = delete;
+    staged_file& operator=(const staged_file&) = delete;
+    ~staged_file() { discard(); }
 
     std::FILE* stream() const { return f_; }
+    // Whether it is written under a temporary name, put in place by commit().
+    bool staged() const { return !temp_.empty(); }
     // Closes the file and puts it in place.
     void commit() {
         const bool closed = std::fclose(std::exchange(f_, nullptr)) == 0;
         if (!closed || (!temp_.empty() && std::rename(temp_.c_str(), final_.c_str()) != 0)) {
-            const int e = errno;
+            const auto e = failed();
             discard();
-            throw std::runtime_error("cannot write the summary " + path_ + ": " + std::strerror(e));
+            throw e;
         }
-        interrupted_summary_set = 0;
+        interrupted_temp_set[slot_] = 0;
         temp_.clear();
     }
     // Drops what was written (a failed run).
     void discard() {
         if (f_) std::fclose(std::exchange(f_, nullptr));
-        interrupted_summary_set = 0;
+        interrupted_temp_set[slot_] = 0;
         if (!temp_.empty()) ::unlink(temp_.c_str());
         temp_.clear();
     }
 
 private:
+    std::runtime_error failed() const {
+        return std::runtime_error(std::string("cannot write the ") + what_ + " " + path_ + ": " + std::strerror(errno));
+    }
+
     std::string path_, final_, temp_;
+    const char* what_;
+    staged_slot slot_;
     std::FILE* f_ = nullptr;
 };
 
@@ -821,13 +843,18 @@ int run_score_job(const score_job& requested) {
     if (job.input == "-" && isatty(STDIN_FILENO))
         std::fputs("loanrisk score: reading CSV or NDJSON from the terminal (end with Ctrl-D; --input FILE reads a "
                    "file)\n", stderr);
-    const bool summary_on_stdout = summary_to_stdout(job.summary_path);
+    const bool summary_on_stdout = names_stdout(job.summary_path);
     refuse_shared_files(job, st, summary_on_stdout);
     handle_interruptions();
-    std::optional<summary_file> summary;
-    if (!job.summary_path.empty() && !summary_on_stdout) summary.emplace(job.summary_path);
-    std::FILE* out = job.output == "-" ? stdout : std::fopen(job.output.c_str(), "wb");
-    if (!out) throw std::runtime_error("cannot write " + job.output + ": " + std::strerror(errno));
+    std::optional<staged_file> summary, output;
+    if (!job.summary_path.empty() && !summary_on_stdout) summary.emplace(job.summary_path, summary_slot, "summary");
+    if (!names_stdout(job.output)) output.emplace(job.output, output_slot, "output");
+    std::FILE* out = output ? output->stream() : stdout;
+    if (output && output->staged())
+        std::snprintf(interrupted_text, sizeof interrupted_text, "\nloanrisk score: interrupted; the output file was "
+                                                                 "left as it was\n");
+    // Rows reach a pipe or terminal block by block, as they are scored; a file gets them whole at the end.
+    const bool flush_each_block = !(output && output->staged());
 
     // First read: settles the format and, for CSV, the header. A pipe may give a few bytes at a time: the
     // byte-order mark and the first non-blank byte are read in full before anything is decided on them.
@@ -1055,7 +1082,8 @@ int run_score_job(const score_job& requested) {
             cv.notify_all();
             break;
         }
-        if (std::fwrite(r.out.data(), 1, r.out.size(), out) != r.out.size() || std::ferror(out)) {
+        if (std::fwrite(r.out.data(), 1, r.out.size(), out) != r.out.size() || std::ferror(out) ||
+            (flush_each_block && std::fflush(out) != 0)) {
             // A full disk or a closed pipe: stop, never report success with output missing.
             fatal = error{std::string("cannot write the output: ") + std::strerror(errno), job.output};
             std::lock_guard lock(mu);
@@ -1087,6 +1115,7 @@ int run_score_job(const score_job& requested) {
     if (fatal) {
         // The reader may be blocked reading a stream that never ends: report and leave without joining.
         std::fflush(out);
+        if (output) output->discard();
         if (summary) summary->discard();
         if (progress) std::fputs("\n", stderr);
         const bool bad_row = !fatal->code.empty();  // a decoder's error, not an I/O failure
@@ -1107,10 +1136,11 @@ int run_score_job(const score_job& requested) {
     if (read_failure) throw std::runtime_error(*read_failure);
     write_summary_file(job, m, acc, totals, job.summary_path, job.partial_summary,
                        summary_on_stdout ? out : summary ? summary->stream() : stderr);
-    // The scored rows are all written before the summary is put in place: a run whose output fails
-    // leaves the summary that was there.
-    if (std::fflush(out) != 0 || std::ferror(out) || (out != stdout && std::fclose(out) != 0))
+    // The scored rows are all in place before the summary is: a run whose output fails leaves the summary
+    // that was there.
+    if (std::fflush(out) != 0 || std::ferror(out))
         throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
+    if (output) output->commit();
     if (summary) summary->commit();
     return 0;
 }
@@ -1155,8 +1185,8 @@ int merge_summaries(const score_job& requested, const std::vector<std::string>& 
         throw std::runtime_error("the partials were scored with the policy " + policy_text(*policy) +
                                  ", which --approve-max, --reject-min or --lgd contradict");
     job.rules = *policy;
-    std::optional<summary_file> out;
-    if (!job.summary_path.empty() && !summary_to_stdout(job.summary_path)) out.emplace(job.summary_path);
+    std::optional<staged_file> out;
+    if (!job.summary_path.empty() && !names_stdout(job.summary_path)) out.emplace(job.summary_path, summary_slot, "summary");
     write_summary_file(job, m, total, totals, job.summary_path, false,
                        out ? out->stream() : job.summary_path.empty() ? stderr : stdout);
     if (out) out->commit();

@@ -128,6 +128,39 @@ grep -q "interrupted; the scored output is incomplete" "$work/int.err" || fail "
 [[ $(cat "$work/kept.json") == '{"kept":true}' ]] || fail "an interrupted run changed the summary file"
 ls "$work" | grep -q partial && fail "a temporary summary was left: $(ls "$work")"
 
+# The output file likewise: a failed or interrupted run leaves the one that was there, never an emptied,
+# partial or cut-off one (it was opened, and emptied, before the input was read).
+echo keep > "$work/old_out.csv"
+if score --input "$work/bad_row.csv" --output "$work/old_out.csv" --summary /dev/null 2> /dev/null; then fail "bad_row.csv passed"; fi
+[[ $(cat "$work/old_out.csv") == keep ]] || fail "a failed run changed the output file"
+{ cat "$work/p.csv"; sleep 5; } | "$bin" score --model "$src/models/credit_risk_pd.json" --quiet --output "$work/old_out.csv" \
+    --summary /dev/null 2> "$work/int.err" &
+pid=$!
+sleep 1
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[[ $rc == 143 ]] || fail "SIGTERM with --output: exit $rc, expected 143"
+grep -q "interrupted; the output file was left as it was" "$work/int.err" || fail "SIGTERM message: $(cat "$work/int.err")"
+[[ $(cat "$work/old_out.csv") == keep ]] || fail "an interrupted run changed the output file"
+ls "$work" | grep -q partial && fail "a temporary output was left: $(ls "$work")"
+score --input "$work/p.csv" --output "$work/old_out.csv" --summary /dev/null
+[[ $(wc -l < "$work/old_out.csv") == 6 ]] || fail "a successful run did not replace the output"
+# /dev/stdout is written where standard output is (appended by the shell, not emptied); standard output
+# being the input would read its own rows back without end: refused.
+echo keep > "$work/app.csv"
+score --input "$work/p.csv" --output /dev/stdout --summary /dev/null >> "$work/app.csv"
+[[ $(head -1 "$work/app.csv") == keep && $(wc -l < "$work/app.csv") == 7 ]] || fail "/dev/stdout emptied the file: $(cat "$work/app.csv")"
+cp "$work/p.csv" "$work/self.csv"
+if score --input "$work/self.csv" --summary /dev/null >> "$work/self.csv" 2> "$work/err"; then fail "stdout appending to the input passed"; fi
+grep -q "standard output is the input file" "$work/err" || fail "stdout-is-input message: $(cat "$work/err")"
+cmp "$work/p.csv" "$work/self.csv" || fail "a refused run changed its input"
+# Rows written to standard output (a pipe stage) leave with their block, not when a buffer fills.
+{ cat "$work/p.csv"; sleep 4; } | score --summary /dev/null > "$work/staged.csv" &
+pid=$!
+sleep 2
+[[ $(wc -l < "$work/staged.csv") == 6 ]] || fail "the rows waited for the end of the input: $(wc -l < "$work/staged.csv") lines after 2 s"
+wait $pid
+
 # A model input the CSV has no column for is scored as missing, and said once on stderr.
 cut -d, -f1-7,9- "$work/p.csv" > "$work/no_amount.csv"
 score --input "$work/no_amount.csv" --output /dev/null --summary /dev/null 2> "$work/warn"
