@@ -32,8 +32,10 @@ public:
         job j(f, n);
         std::unique_lock<std::mutex> lock(m_);
         queue_.push_back(&j);
-        // Idle threads for the other parts, started when too few are idle (a failed start leaves its parts here).
-        for (std::size_t idle = threads_ - busy_; idle < n - 1 && threads_ < max_pool_threads; ++idle) {
+        unclaimed_ += n - 1;
+        // An idle thread for every part waiting, this job's and others' (a failed start leaves parts to their
+        // callers).
+        while (threads_ - busy_ < unclaimed_ && threads_ < max_pool_threads) {
             try {
                 std::thread([this] { work(); }).detach();
                 ++threads_;
@@ -65,6 +67,7 @@ private:
     // The job's next part; the job leaves the queue with its last. Under m_.
     std::size_t claim(job& j) {
         const std::size_t t = j.next++;
+        --unclaimed_;
         if (j.next == j.parts) std::erase(queue_, &j);
         return t;
     }
@@ -90,7 +93,8 @@ private:
     std::condition_variable work_;
     std::deque<job*> queue_;
     std::size_t threads_ = 0;
-    std::size_t busy_ = 0;  // threads running a part
+    std::size_t busy_ = 0;       // threads running a part
+    std::size_t unclaimed_ = 0;  // parts of the queued jobs that no thread has taken yet
 };
 
 part_pool& pool() {
