@@ -50,6 +50,55 @@ private:
     std::vector<std::string> unescaped_;  // storage for quoted fields that held ""
 };
 
+// Where CSV records end, read as the tokenizer reads RFC 4180: a quote opens a quoted field only at the start
+// of a field, and a doubled quote inside one is a quote. Anywhere else a quote is data, which the decoder
+// refuses for that record alone: counting every quote instead let one stray quote (O"NEIL) join the rest of
+// the input into one record, lost with it (or refused as too long, depending on where the body was cut).
+struct csv_quotes {
+    bool quoted = false;         // inside a quoted field
+    bool quote_pending = false;  // a quote inside one: its end, or the first of a doubled quote
+    bool field_start = true;
+
+    bool inside() const { return quoted || quote_pending; }
+    static bool starts_field_after(char c) { return c == ',' || c == '\n' || c == '\r'; }
+    // Steps over one byte; true for a line feed that ends the record.
+    bool step(char c) {
+        if (quote_pending) {
+            quote_pending = false;
+            if (c == '"') return false;  // a doubled quote: still inside
+            quoted = false;              // that quote closed the field; c comes after it
+        } else if (quoted) {
+            quote_pending = c == '"';
+            return false;
+        }
+        if (c == '"' && field_start) {
+            quoted = true;
+            field_start = false;
+            return false;
+        }
+        field_start = starts_field_after(c);
+        return c == '\n';
+    }
+    // Steps over [begin, end). Only quotes change the state, so the bytes between them are skipped with
+    // memchr; outside a quoted field a quote opens one when the byte before it ends a field.
+    void span(const char* begin, const char* end) {
+        for (const char* p = begin; p < end;) {
+            if (!quote_pending) {
+                const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+                if (!quoted && q != p) field_start = starts_field_after(q ? q[-1] : end[-1]);
+                if (q == nullptr) return;
+                p = q;
+            }
+            step(*p++);
+        }
+    }
+    // Steps over the line [begin, end) and its line feed; true when that ends the record.
+    bool line(const char* begin, const char* end) {
+        span(begin, end);
+        return step('\n');
+    }
+};
+
 // `s` without the spaces and tabs around it: how CSV header names and numbers are read, and HTTP header
 // values and their list items (RFC 9110's optional whitespace).
 inline std::string_view trim_blanks(std::string_view s) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "loanrisk/batch.hpp"
+#include "loanrisk/csv.hpp"
 #include "loanrisk/result.hpp"
 
 namespace loanrisk::io {
@@ -133,7 +134,7 @@ private:
     std::string carry_;                 // the unfinished last record
     std::size_t line_ = 0, items_ = 0;  // lines consumed; loans decoded
     std::size_t offset_ = 0;            // body offset of carry_[0]
-    bool in_quotes_ = false;            // whether carry_ ends inside a quoted field
+    csv_quotes quotes_;                 // the quote state where carry_ ends
     bool have_header_ = false;
     std::vector<column_role> columns_;         // per CSV column
     std::vector<std::size_t> id_columns_;     // columns holding id fields, in id_fields priority order

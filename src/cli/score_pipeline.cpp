@@ -67,51 +67,6 @@ bool blank_line(std::string_view s, bool csv) {
     return csv ? s.empty() || s == "\r" : s.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
-// Where CSV records end, read as the decoder reads RFC 4180: a quote opens a quoted field only at the start
-// of a field, and a doubled quote inside one is a quote. Anywhere else a quote is data, which the decoder
-// refuses for that record alone: counting every quote instead let one stray quote (O"NEIL) join the rest of
-// the input into one record, lost with it.
-struct csv_quotes {
-    bool quoted = false;         // inside a quoted field
-    bool quote_pending = false;  // a quote inside one: its end, or the first of a doubled quote
-    bool field_start = true;
-
-    bool inside() const { return quoted || quote_pending; }
-    // Steps over one byte; true for a line feed that ends the record.
-    bool step(char c) {
-        if (quote_pending) {
-            quote_pending = false;
-            if (c == '"') return false;  // a doubled quote: still inside
-            quoted = false;              // that quote closed the field; c comes after it
-        } else if (quoted) {
-            quote_pending = c == '"';
-            return false;
-        }
-        if (c == '"' && field_start) {
-            quoted = true;
-            field_start = false;
-            return false;
-        }
-        field_start = c == ',' || c == '\n';
-        return c == '\n';
-    }
-    // Steps over the line [begin, end) and its line feed; true when that ends the record. Only quotes
-    // matter, so the bytes between them are skipped with memchr: outside a quoted field a quote opens one
-    // when it starts its field (the line's first byte starts a record, or a comma comes before it).
-    bool line(const char* begin, const char* end) {
-        for (const char* p = begin; p < end;) {
-            if (!quote_pending) {
-                const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
-                if (q == nullptr) break;
-                if (!quoted) field_start = q == begin || q[-1] == ',';
-                p = q;
-            }
-            step(*p++);
-        }
-        return step('\n');
-    }
-};
-
 // The most a record may hold while the reader waits for its end under --on-error skip or report.
 constexpr std::size_t max_pending_record_bytes = std::size_t{64} << 20;
 
@@ -163,7 +118,7 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
         return end;
     }
     std::size_t start = 0, line = 1, start_line = 1, last_end = 0, count = 0;
-    csv_quotes quotes;
+    io::csv_quotes quotes;
     auto take = [&](std::string_view rec) {
         if (blank_line(rec, csv)) return;
         if (out) out->push_back({rec.substr(0, rec.size() - (rec.ends_with('\r') ? 1 : 0)), start_line});
@@ -909,7 +864,7 @@ int run_score_job(const score_job& requested) {
         // and zero loans, so it is refused, as is a first line longer than a record may be.
         constexpr std::size_t max_header_bytes = 1 << 20;
         std::size_t end = 0;
-        csv_quotes quotes;
+        io::csv_quotes quotes;
         for (;;) {
             bool cr_at_end = false;  // a CR that is the last byte read so far: what follows decides
             for (; end < pending.size(); ++end) {

@@ -29,52 +29,43 @@ constexpr std::size_t none = static_cast<std::size_t>(-1);
 // million columns costs its decoder one row of offsets (8 MB), not 256.
 constexpr std::size_t max_plain_rows = 256, max_plain_fields = 256 * 16;
 
-// One past the first record end in `s`, or `none`. `quoted` is the quote state at s[0] on entry and at
-// the returned position on return. A record ends at a line end outside quotes: LF, or a CR not followed
-// by LF. `after_cr`: the byte before s[0] was a CR outside quotes, whose record ends unless s starts
-// with the LF of a CRLF.
-std::size_t first_record_end(std::string_view s, bool& quoted, bool after_cr) {
+// Whether byte i of `s` (stepped over, outside a quoted field) ends a record: a LF, or a CR not followed by a
+// LF. A CR as the last byte may be the first half of a CRLF: its record waits for the next chunk.
+bool ends_record(std::string_view s, std::size_t i) {
+    return s[i] == '\n' || (s[i] == '\r' && i + 1 < s.size() && s[i + 1] != '\n');
+}
+
+// One past the first record end in `s`, or `none`. `quotes` is the quote state at s[0] on entry and at the
+// returned position on return. `after_cr`: the byte before s[0] was a CR outside quotes, whose record ends
+// unless s starts with the LF of a CRLF.
+std::size_t first_record_end(std::string_view s, csv_quotes& quotes, bool after_cr) {
     if (after_cr && !s.empty() && s[0] != '\n') return 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
-        if (c == '"') quoted = !quoted;
-        else if (!quoted && (c == '\n' || (c == '\r' && i + 1 < s.size() && s[i + 1] != '\n'))) return i + 1;
+        quotes.step(s[i]);
+        if (!quotes.inside() && ends_record(s, i)) return i + 1;
     }
     return none;
 }
 
-// One past the last record end in `s`, or 0; `quoted` as above but updated to the state at s's end. A
-// CR as the last byte may be the first half of a CRLF, so its record waits for the next chunk.
-// `quote_free`: whether s holds no quote (with `quoted` false on entry), which its decoding may rely on.
-std::size_t last_record_end(std::string_view s, bool& quoted, bool& quote_free) {
-    quote_free = !quoted && s.find('"') == std::string_view::npos;
+// One past the last record end in `s`, or 0; `quotes` as above but updated to the state at s's end.
+// `quote_free`: whether s holds no quote (and did not start inside a quoted field), which its decoding may
+// rely on.
+std::size_t last_record_end(std::string_view s, csv_quotes& quotes, bool& quote_free) {
+    quote_free = !quotes.inside() && s.find('"') == std::string_view::npos;
     if (quote_free) {  // most bodies: the last LF, or a lone CR after it (only the tail is searched for one)
         const std::size_t lf = s.rfind('\n');
         std::size_t last = lf == std::string_view::npos ? 0 : lf + 1;
         for (std::size_t cr = s.find('\r', last); cr != std::string_view::npos && cr + 1 < s.size(); cr = s.find('\r', cr + 1))
             last = cr + 1;  // not followed by a LF: none follows the last
+        if (!s.empty()) quotes.field_start = csv_quotes::starts_field_after(s.back());
         return last;
     }
     std::size_t last = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
-        if (c == '"') quoted = !quoted;
-        else if (!quoted && (c == '\n' || (c == '\r' && i + 1 < s.size() && s[i + 1] != '\n'))) last = i + 1;
+        quotes.step(s[i]);
+        if (!quotes.inside() && ends_record(s, i)) last = i + 1;
     }
     return last;
-}
-
-// Whether `s` holds an odd number of quotes, found by memchr: most bodies hold none, and one fast pass
-// shows it.
-bool odd_quotes(std::string_view s) {
-    bool odd = false;
-    const char* const end = s.data() + s.size();
-    for (const char* p = s.data(); p != end; ++p) {
-        p = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
-        if (p == nullptr) break;
-        odd = !odd;
-    }
-    return odd;
 }
 
 // Why parse_number refused `text`: "nan", "inf" and 1e999 are numbers no double holds finitely, refused
@@ -146,8 +137,8 @@ status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
     std::size_t rest_offset = offset_ + carry_.size();  // body offset of chunk[0]
     if (!carry_.empty()) {
         // Finish the record carry_ holds and decode it there; the records after it are decoded in place.
-        const bool after_cr = !in_quotes_ && carry_.back() == '\r';
-        const std::size_t end = first_record_end(chunk, in_quotes_, after_cr);
+        const bool after_cr = !quotes_.inside() && carry_.back() == '\r';
+        const std::size_t end = first_record_end(chunk, quotes_, after_cr);
         if (end == none) {
             carry_.append(chunk);
         } else {
@@ -161,7 +152,7 @@ status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
     }
     if (carry_.empty()) {
         bool quote_free = false;
-        const std::size_t end = last_record_end(rest, in_quotes_, quote_free);
+        const std::size_t end = last_record_end(rest, quotes_, quote_free);
         if (end > 0) {
             if (auto s = decode_records(rest.substr(0, end), rest_offset, out, quote_free); !s) return fail(s.err());
         }
@@ -171,7 +162,7 @@ status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
     // Bounded memory: a record is held until its end arrives, so its length is capped here.
     if (carry_.size() > limits_.max_line_bytes) {
         std::string what = "record longer than " + std::to_string(limits_.max_line_bytes) + " bytes";
-        if (in_quotes_) what += " (it is inside a quoted field: is a quote unbalanced?)";
+        if (quotes_.inside()) what += " (it is inside a quoted field: is a quote unbalanced?)";
         return fail(error{std::move(what), line_at(line_ + 1), offset_, "line_too_long"});
     }
     return ok();
@@ -183,7 +174,7 @@ status csv_decoder::finish(core::loan_batch& out) {
         if (auto s = decode_records(carry_, offset_, out); !s) return fail(s.err());
         offset_ += carry_.size();
         carry_.clear();
-        in_quotes_ = false;
+        quotes_ = {};
     }
     if (!have_header_)
         return fail(error{"no header line: expected a first line naming the fields", "", 0, "malformed_csv"});
@@ -194,8 +185,8 @@ status csv_decoder::finish(core::loan_batch& out) {
 status csv_decoder::decode_records(std::string_view text, std::size_t base, core::loan_batch& out, bool quote_free) {
     std::size_t done = 0;
     while (!have_header_ && done < text.size()) {
-        bool quoted = false;
-        const std::size_t end = first_record_end(text.substr(done), quoted, false);
+        csv_quotes quotes;
+        const std::size_t end = first_record_end(text.substr(done), quotes, false);
         const std::size_t next = end == none ? text.size() : done + end;
         if (auto s = decode_general(text.substr(done, next - done), base + done, out); !s) return s;
         done = next;
@@ -219,10 +210,11 @@ status csv_decoder::decode_in_parts(std::string_view text, std::size_t base, cor
     std::vector<std::size_t> cut{0};
     for (std::size_t t = 1; t < parts; ++t) {
         std::size_t p = std::max(n * t / parts, cut.back());
-        bool quoted = !quote_free && odd_quotes(text.substr(cut.back(), p - cut.back()));
+        csv_quotes quotes;  // a record starts at the cut before
+        if (!quote_free) quotes.span(text.data() + cut.back(), text.data() + p);
         for (; p < n; ++p) {
-            if (text[p] == '"') quoted = !quoted;
-            else if (text[p] == '\n' && !quoted) break;
+            quotes.step(text[p]);
+            if (text[p] == '\n' && !quotes.inside()) break;
         }
         if (p + 1 >= n) break;
         cut.push_back(p + 1);
@@ -327,8 +319,8 @@ status csv_decoder::decode_plain(std::string_view text, std::size_t base, core::
                 continue;
             }
             if (stop == n) break;
-            bool quoted = false;
-            const std::size_t end = first_record_end(text.substr(stop), quoted, false);
+            csv_quotes quotes;
+            const std::size_t end = first_record_end(text.substr(stop), quotes, false);
             if (end != none) after = stop + end;
         }
         if (auto s = decode_general(text.substr(general, after - general), base + general, out); !s) return s;

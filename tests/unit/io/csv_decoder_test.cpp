@@ -166,6 +166,38 @@ TEST(csv_decoder, malformed_quoting_names_the_line) {
               "quotes inside it) @9");
 }
 
+TEST(csv_decoder, a_stray_quote_is_its_records_error_wherever_the_body_is_cut) {
+    // O"Neil: a quote inside an unquoted field is data the tokenizer refuses, for its record alone. Read as
+    // opening a quoted field, it joined everything after it into one record: refused as too long (413) or
+    // not, depending on where the body was cut and how it was shared out among threads.
+    std::string text = "application_id,amount,rate,grade,home,notes,ID\n";
+    for (int r = 0; r < 400; ++r)
+        text += "L" + std::to_string(r) + ",300,13,B,OWN," + (r == 9 ? "O\"Neil" : "plain") + ",x\n";
+    const std::size_t at = text.find("O\"Neil");
+    const std::string expected = "malformed_csv line 11: quote character inside an unquoted field (quote the whole "
+                                 "field and double the quotes inside it) @" +
+                                 std::to_string(at + 1);  // where the quote is
+    decode_limits small;
+    small.max_line_bytes = 1000;  // past the body after the quote
+    small.csv_part_bytes = 512;
+    for (std::size_t threads : {1, 2, 5}) {
+        small.threads = threads;
+        EXPECT_EQ(decode(text, small), expected) << threads << " threads";
+        for (std::size_t cut = at - 20; cut < at + 40; ++cut)
+            ASSERT_EQ(decode_chunks({std::string_view(text).substr(0, cut), std::string_view(text).substr(cut)}, small),
+                      expected)
+                << "cut at " << cut << ", " << threads << " threads";
+    }
+    // A quote that opens its field still spans lines, whatever the cut: "a\nb" is one field.
+    const std::string quoted = "grade,notes\nA,\"a\nb\"\nB,\"say \"\"hi\"\"\"\n";
+    for (std::size_t cut = 0; cut <= quoted.size(); ++cut)
+        ASSERT_EQ(decode_chunks({std::string_view(quoted).substr(0, cut), std::string_view(quoted).substr(cut)}),
+                  decode(quoted))
+            << "cut at " << cut;
+    const std::string loans = decode(quoted);
+    EXPECT_EQ(std::count(loans.begin(), loans.end(), '\n'), 2) << loans;
+}
+
 TEST(csv_decoder, an_error_keeps_the_records_before_it_and_sticks) {
     loan_batch b = empty_batch(small_compiled());
     csv_decoder d(small_compiled());
