@@ -41,22 +41,27 @@ using namespace loanrisk;
 constexpr const char* version_text = "loanrisk 0.1.0";
 
 // A subcommand's flags: each known flag takes a value unless listed as a switch; repeats accumulate.
+struct usage_error {
+    std::string message;
+};
+
 struct flags {
     std::map<std::string, std::vector<std::string>> values;
     bool has(const std::string& name) const { return values.count(name) != 0; }
+    // The value of a flag that takes one (given twice, which one was meant is unknown: `score --input a
+    // --input b` scored only b); all() reads the flags that may repeat.
     std::string get(const std::string& name, const std::string& fallback = "") const {
         auto it = values.find(name);
-        return it == values.end() ? fallback : it->second.back();
+        if (it == values.end()) return fallback;
+        if (it->second.size() > 1)
+            throw usage_error{"--" + name + " is given " + std::to_string(it->second.size()) + " times; it takes one value"};
+        return it->second.back();
     }
     const std::vector<std::string>& all(const std::string& name) const {
         static const std::vector<std::string> none;
         auto it = values.find(name);
         return it == values.end() ? none : it->second;
     }
-};
-
-struct usage_error {
-    std::string message;
 };
 
 flags parse_flags(int argc, char** argv, int first, const std::vector<std::string>& with_value,

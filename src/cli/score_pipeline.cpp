@@ -51,7 +51,11 @@ struct block {
 struct row_error {
     std::size_t line;
     std::string message;
+    std::string partial = {};  // in a merged summary: the partial summary that listed it (its line is that input's)
 };
+
+// A summary lists this many of a run's bad rows (their count is complete).
+constexpr std::size_t max_listed_errors = 100;
 
 struct block_result {
     std::string out;
@@ -549,6 +553,10 @@ void write_summary_file(const score_job& job, const core::compiled_model& m, con
         io::append_integer(out, static_cast<std::int64_t>(t.errors[i].line));
         out += ",\"error\":";
         io::append_string(out, t.errors[i].message);
+        if (!t.errors[i].partial.empty()) {
+            out += ",\"partial\":";
+            io::append_string(out, t.errors[i].partial);
+        }
         out += '}';
     }
     out += "],\"assumptions\":";
@@ -1051,7 +1059,7 @@ int run_score_job(const score_job& requested) {
         totals.scored += r.scored;
         totals.error_count += r.errors.size();
         for (auto& e : r.errors)
-            if (totals.errors.size() < 100) totals.errors.push_back(std::move(e));
+            if (totals.errors.size() < max_listed_errors) totals.errors.push_back(std::move(e));
         bytes_done += r.input_bytes;
         if (progress) {
             auto now = std::chrono::steady_clock::now();
@@ -1133,6 +1141,15 @@ int merge_summaries(const score_job& requested, const std::vector<std::string>& 
         if (!doc["rows"].get_uint64().get(n)) totals.rows += n;
         if (!doc["rows_scored"].get_uint64().get(n)) totals.scored += n;
         if (!doc["rows_skipped"].get_uint64().get(n)) totals.error_count += n;
+        simdjson::dom::array errors;
+        if (!doc["errors"].get(errors))
+            for (simdjson::dom::element e : errors) {
+                std::uint64_t line = 0;
+                std::string_view message;
+                if (totals.errors.size() < max_listed_errors && !e["line"].get_uint64().get(line) &&
+                    !e["error"].get_string().get(message))
+                    totals.errors.push_back({static_cast<std::size_t>(line), std::string(message), path});
+            }
     }
     const auto& given = job.policy_given;
     if ((given.approve_max && job.rules.approve_max != policy->approve_max) ||

@@ -242,6 +242,18 @@ score --input "$work/bad.csv" --on-error report --output "$work/rp.csv" --summar
 [[ $(wc -l < "$work/rp.csv") == 6 ]] || fail "report keeps one line per row"
 grep -q '^2,,ERROR,,"line 3, column person_age: expected a number"$' "$work/rp.csv" || fail "report line: $(sed -n 3p "$work/rp.csv")"
 
+# Merged partials keep the bad rows they list, each with the partial that listed it (lines are its input's).
+score --input "$work/bad.csv" --on-error skip --output /dev/null --summary "$work/pa.json" --summary-format partial
+score --input "$work/bad.csv" --on-error skip --output /dev/null --summary "$work/pb.json" --summary-format partial
+"$bin" score --model "$src/models/credit_risk_pd.json" --merge-summaries --input "$work/pa.json" --input "$work/pb.json" \
+    --summary "$work/merged_errors.json"
+python3 - "$work" <<'PY' || fail "merged errors: $(cat "$work/merged_errors.json")"
+import json, sys
+s = json.load(open(sys.argv[1] + "/merged_errors.json"))
+assert s["rows_skipped"] == 2, s
+assert [(e["line"], e["partial"].endswith(p)) for e, p in zip(s["errors"], ("pa.json", "pb.json"))] == [(3, True), (3, True)], s["errors"]
+PY
+
 # Blank lines before the header are skipped, as the server does: the rows score, named at their own lines.
 { printf '\n\r\n'; sed '3s/,21,/,abc,/' "$work/p.csv"; } > "$work/lead.csv"
 score --input "$work/lead.csv" --on-error report --output "$work/lead_out.csv" --summary "$work/lead.json"
