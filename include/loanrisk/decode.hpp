@@ -109,6 +109,7 @@ public:
     void continue_at(std::size_t lines_before, std::size_t body_offset) {
         line_ = lines_before;
         offset_ = body_offset;
+        bom_seen_ = 3;
     }
 
 private:
@@ -135,6 +136,7 @@ private:
     std::size_t line_ = 0, items_ = 0;  // lines consumed; loans decoded
     std::size_t offset_ = 0;            // body offset of carry_[0]
     csv_quotes quotes_;                 // the quote state where carry_ ends
+    std::size_t bom_seen_ = 0;          // bytes of a byte-order mark opening the body so far (3: none to look for)
     bool have_header_ = false;
     std::vector<column_role> columns_;         // per CSV column
     std::vector<std::size_t> id_columns_;     // columns holding id fields, in id_fields priority order

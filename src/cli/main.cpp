@@ -48,14 +48,12 @@ struct usage_error {
 struct flags {
     std::map<std::string, std::vector<std::string>> values;
     bool has(const std::string& name) const { return values.count(name) != 0; }
-    // The value of a flag that takes one (given twice, which one was meant is unknown: `score --input a
-    // --input b` scored only b); all() reads the flags that may repeat.
+    // The value of a flag that takes one: the last given, so that a later one overrides a default put before
+    // it (`tools/dev serve --port 9090`, LOANRISK_OPTS after the systemd unit's flags); all() reads the flags
+    // that collect every value.
     std::string get(const std::string& name, const std::string& fallback = "") const {
         auto it = values.find(name);
-        if (it == values.end()) return fallback;
-        if (it->second.size() > 1)
-            throw usage_error{"--" + name + " is given " + std::to_string(it->second.size()) + " times; it takes one value"};
-        return it->second.back();
+        return it == values.end() ? fallback : it->second.back();
     }
     const std::vector<std::string>& all(const std::string& name) const {
         static const std::vector<std::string> none;
@@ -529,6 +527,10 @@ int run_score(const flags& f) {
         if (f.all("input").empty()) throw usage_error{"--merge-summaries needs the partial summaries as --input FILE"};
         return cli::merge_summaries(job, f.all("input"));
     }
+    // Several inputs are for --merge-summaries: one run scores one input (the last would win, the others unread).
+    if (f.all("input").size() > 1)
+        throw usage_error{"--input is given " + std::to_string(f.all("input").size()) +
+                          " times: score reads one input (several are for --merge-summaries)"};
     job.input = f.get("input", "-");
     job.output = f.get("output", "-");
     job.input_format = format_flag(f, "format");

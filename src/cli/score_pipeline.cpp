@@ -152,16 +152,16 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
 
 std::size_t count_lines(std::string_view s) { return io::count_byte(s, '\n'); }
 
-// The columns `score` writes after the input's: an input that has one already (a scored file) would carry it
-// twice under --keep-columns, and which of the two a reader takes depends on the reader.
-constexpr std::string_view added_columns[] = {"pd_default", "decision", "expected_loss", "score",
-                                              "reason_1",   "reason_2", "reason_3",      "error"};
-
-void refuse_added_column(std::string_view name, std::size_t line) {
-    if (std::find(std::begin(added_columns), std::end(added_columns), name) != std::end(added_columns))
+// Under --keep-columns: an input column (or NDJSON top-level field) that the run also writes (a scored file
+// scored again) would be there twice, and which of the two a reader takes depends on the reader.
+void refuse_added_column(std::string_view name, std::size_t line, const score_job& job) {
+    const bool added = name == "pd_default" || name == "decision" || name == "expected_loss" ||
+                       (job.explain && (name == "score" || name == "reason_1" || name == "reason_2" || name == "reason_3")) ||
+                       (job.errors == on_error::report && name == "error");
+    if (added)
         throw std::runtime_error("line " + std::to_string(line) + ": the input has a " + std::string(name) +
                                  " field already (a scored file?): with --keep-columns it would be written twice; "
-                                 "drop the scored columns first");
+                                 "drop that column first");
 }
 
 // When the text (from its first non-blank byte) is a JSON document of loans rather than NDJSON: what it is,
@@ -180,32 +180,50 @@ std::optional<std::pair<std::string, std::string>> json_document(std::string_vie
     return std::pair{"a JSON batch document ({\"items\": [...]})", ".items[]"};
 }
 
-// NDJSON's first object, checked as a CSV header is: one whose fields are all strangers to the model (renamed
-// or miscased fields) would score every loan as all-missing without a word; ids alone do not count, as they
-// do not for a CSV header. Field names are those of the object and of its "data" object; `{}` passes. A line that does not parse is left to the decoder, which names the error.
-void check_first_object(std::string_view line, std::size_t line_number, const core::compiled_model& m, bool keep_columns) {
+// NDJSON's first objects (the complete lines of `text`, the input's first read, up to 1,000 of them),
+// checked as a CSV header is: objects whose fields are all strangers to the model (renamed or miscased
+// fields) would score every loan as all-missing without a word. Refused when none of them names an input
+// and one names something (ids alone do not count, as they do not in a CSV header; a sparse first loan,
+// {} or an id alone, does not decide it). Names are an object's and its "data" object's; under
+// --keep-columns the first object's top level is checked for the fields the run adds. Lines that do not
+// parse are left to the decoder, which names their error. `line` is the number of text's first line; `whole`:
+// text is the whole input (its last line may have no line end).
+void check_first_objects(std::string_view text, std::size_t line, bool whole, const core::compiled_model& m,
+                         const score_job& job) {
     simdjson::dom::parser parser;
-    simdjson::dom::object object;
-    if (parser.parse(line.data(), line.size()).get(object)) return;
-    std::vector<std::string_view> names;
-    for (auto [key, value] : object) {
-        names.push_back(key);
-        simdjson::dom::object data;
-        if (key == "data" && !value.get(data))
-            for (auto field : data) names.push_back(field.key);
+    std::vector<std::string> names;  // of the objects checked, for the message
+    std::size_t first_named = 0;
+    bool known = false;
+    for (std::size_t at = 0, seen = 0; !known && seen < 1000 && at < text.size(); ++line) {
+        std::size_t end = text.find('\n', at);
+        if (end == std::string_view::npos && !whole) break;
+        end = std::min(end, text.size());
+        const std::string_view record = text.substr(at, end - at);
+        at = end + 1;
+        simdjson::dom::object object;
+        if (record.find_first_not_of(" \t\r") == std::string_view::npos || parser.parse(record.data(), record.size()).get(object))
+            continue;
+        for (auto [key, value] : object) {
+            if (job.keep_columns && seen == 0) refuse_added_column(key, line, job);
+            std::vector<std::string_view> keys{key};
+            simdjson::dom::object data;
+            if (key == "data" && !value.get(data))
+                for (auto field : data) keys.push_back(field.key);
+            for (std::string_view k : keys) {
+                known = known || m.find_input(k) >= 0 || k == m.exposure_field;
+                if (!first_named) first_named = line;
+                if (names.size() < 20 && std::find(names.begin(), names.end(), k) == names.end()) names.emplace_back(k);
+            }
+        }
+        ++seen;
     }
-    bool known = names.empty();
-    for (std::string_view name : names) {
-        if (keep_columns) refuse_added_column(name, line_number);
-        known = known || m.find_input(name) >= 0 || name == m.exposure_field;
-    }
-    if (known) return;
+    if (known || !first_named) return;
     std::string inputs, found;
     for (const auto& in : m.inputs) inputs += (inputs.empty() ? "" : ", ") + in.name;
-    for (std::string_view name : names) found += (found.empty() ? "" : ", ") + std::string(name);
-    throw std::runtime_error("line " + std::to_string(line_number) + ": the object names none of the model's input "
-                             "fields (" + inputs + "), only " + found + " (names are case-sensitive): is this data "
-                             "for this model?");
+    for (const auto& name : names) found += (found.empty() ? "" : ", ") + name;
+    throw std::runtime_error("line " + std::to_string(first_named) + ": no object of the input's first lines names "
+                             "any of the model's input fields (" + inputs + "), only " + found +
+                             " (names are case-sensitive): is this data for this model?");
 }
 
 // Decodes whole records with a fresh decoder positioned at the block's place in the stream.
@@ -677,9 +695,38 @@ extern "C" void on_interrupt(int sig) {
     ::_exit(128 + sig);
 }
 
+constexpr int interruptions[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
+// Signals the shell had ignored (nohup, a background job's SIGINT) stay ignored.
 void handle_interruptions() {
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, on_interrupt);
+    for (int sig : interruptions) {
+        struct sigaction previous {}, handler {};
+        handler.sa_handler = on_interrupt;
+        if (::sigaction(sig, nullptr, &previous) == 0 && previous.sa_handler != SIG_IGN) ::sigaction(sig, &handler, nullptr);
+    }
 }
+
+// Holds the interruptions back while the run's files are put in place, so that a signal cannot leave the new
+// output beside the old summary; one that came meanwhile ends the process when this goes.
+class interruptions_held {
+public:
+    interruptions_held() {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig : interruptions) sigaddset(&set, sig);
+        ::pthread_sigmask(SIG_BLOCK, &set, &previous_);
+    }
+    ~interruptions_held() {
+        std::snprintf(interrupted_text, sizeof interrupted_text, "\nloanrisk score: interrupted after the run was "
+                                                                 "complete\n");
+        ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+    }
+    interruptions_held(const interruptions_held&) = delete;
+    interruptions_held& operator=(const interruptions_held&) = delete;
+
+private:
+    sigset_t previous_;
+};
 
 // Names of a descriptor (/dev/stdout, /dev/fd/N...): written from where the descriptor is, never truncated
 // (opening /dev/stdout with "w" would empty a file the shell appends to).
@@ -701,7 +748,7 @@ public:
         const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
         struct stat st {};
         const bool exists = !ec && ::stat(target.c_str(), &st) == 0;
-        if (!ec && !names_a_descriptor(path) && (!exists || S_ISREG(st.st_mode)) &&
+        if (!ec && !names_a_descriptor(path) && replaceable(target, exists ? &st : nullptr) &&
             target.string().size() + 16 < sizeof interrupted_temp[slot]) {
             final_ = target.string();
             std::string name = final_ + ".partial-XXXXXX";
@@ -718,6 +765,12 @@ public:
             std::memcpy(interrupted_temp[slot], temp_.c_str(), temp_.size() + 1);
             interrupted_temp_set[slot] = 1;
             f_ = ::fdopen(fd, "wb");
+            if (!f_) {
+                const auto e = failed();
+                ::close(fd);
+                discard();
+                throw e;
+            }
         } else {
             f_ = std::fopen(path.c_str(), names_a_descriptor(path) ? "ab" : "wb");
         }
@@ -730,10 +783,13 @@ public:
     std::FILE* stream() const { return f_; }
     // Whether it is written under a temporary name, put in place by commit().
     bool staged() const { return !temp_.empty(); }
-    // Closes the file and puts it in place.
+    // Closes the file and puts it in place (durably: the data before the rename).
     void commit() {
-        const bool closed = std::fclose(std::exchange(f_, nullptr)) == 0;
-        if (!closed || (!temp_.empty() && std::rename(temp_.c_str(), final_.c_str()) != 0)) {
+        bool done = std::fflush(f_) == 0 && (temp_.empty() || ::fsync(fileno(f_)) == 0);
+        done = std::fclose(std::exchange(f_, nullptr)) == 0 && done;
+        if (done && !temp_.empty() && std::rename(temp_.c_str(), final_.c_str()) != 0)
+            done = (errno == EBUSY || errno == EXDEV) && copy_into_place();  // a file mounted on its own
+        if (!done) {
             const auto e = failed();
             discard();
             throw e;
@@ -750,6 +806,34 @@ public:
     }
 
 private:
+    // Whether the path's file can be replaced by a renamed one without changing what the path means: a new
+    // file, or a regular file with one link, owned and writable by this user, not mounted on its own, in a
+    // directory this user may create files in. Anything else (a hard link's other names, a file owned by
+    // someone else, a write-protected one, a dangling symbolic link) is written in place, as before.
+    static bool replaceable(const std::filesystem::path& target, const struct stat* st) {
+        struct stat link {}, dir {};
+        if (::lstat(target.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) return false;  // dangling: its target is made
+        const std::string parent = target.parent_path().string();
+        if (::stat(parent.c_str(), &dir) != 0 || ::access(parent.c_str(), W_OK | X_OK) != 0) return false;
+        return !st || (S_ISREG(st->st_mode) && st->st_nlink == 1 && st->st_uid == ::geteuid() &&
+                       st->st_dev == dir.st_dev && ::access(target.c_str(), W_OK) == 0);
+    }
+
+    // The temporary file's bytes copied over the file (when it cannot be renamed over), then removed.
+    bool copy_into_place() {
+        std::FILE* from = std::fopen(temp_.c_str(), "rb");
+        std::FILE* to = from ? std::fopen(final_.c_str(), "wb") : nullptr;
+        bool ok = to != nullptr;
+        std::vector<char> buf(1 << 20);
+        for (std::size_t n; ok && (n = std::fread(buf.data(), 1, buf.size(), from)) > 0;)
+            ok = std::fwrite(buf.data(), 1, n, to) == n;
+        ok = ok && !std::ferror(from);
+        if (from) std::fclose(from);
+        if (to) ok = std::fclose(to) == 0 && ok;
+        if (ok) ::unlink(temp_.c_str());
+        return ok;
+    }
+
     std::runtime_error failed() const {
         return std::runtime_error(std::string("cannot write the ") + what_ + " " + path_ + ": " + std::strerror(errno));
     }
@@ -850,22 +934,28 @@ int run_score_job(const score_job& requested) {
         if (auto doc = json_document(pending))
             throw std::runtime_error("line " + std::to_string(first_line) + ": " + doc->first + " is not NDJSON (one "
                                      "loan object per line): convert it first, e.g. jq -c '" + doc->second + "' FILE");
-        // The first object's line whole (or the limit of one line), read before it is checked.
+        // The first object's line whole (or the limit of one line), read before the first lines are checked.
         const std::size_t max_line = io::decode_limits{}.max_line_bytes;
         while (!eof && pending.find('\n', first) == std::string::npos && pending.size() - first <= max_line)
             eof = read_more(pending, job.block_bytes, fileno(in), job.input);
-        if (first < pending.size())
-            check_first_object(std::string_view(pending).substr(first, pending.find('\n', first) - first), first_line, m,
-                               job.keep_columns);
+        const std::size_t line_start = pending.rfind('\n', first) == std::string::npos ? 0 : pending.rfind('\n', first) + 1;
+        check_first_objects(std::string_view(pending).substr(line_start), first_line, eof, m, job);
     }
     if (csv) {
-        // Blank lines before the header are skipped, as the server's CSV decoder skips them.
+        // Blank lines before the header are skipped, as the server's CSV decoder skips them (read on while
+        // all that is pending is blank).
         for (;;) {
-            const std::size_t blank = pending.starts_with("\n") ? 1 : pending.starts_with("\r\n") ? 2 : 0;
-            if (blank == 0) break;
-            pending.erase(0, blank);
-            consumed += blank;
-            ++header_lines;
+            std::size_t at = 0;
+            for (;;) {
+                const std::size_t blank = pending.compare(at, 1, "\n") == 0 ? 1 : pending.compare(at, 2, "\r\n") == 0 ? 2 : 0;
+                if (blank == 0) break;
+                at += blank;
+                ++header_lines;
+            }
+            pending.erase(0, at);
+            consumed += at;
+            if (eof || !(pending.empty() || pending == "\r")) break;
+            eof = read_more(pending, job.block_bytes, fileno(in), job.input);
         }
         // The header is the first record; it may in principle hold quoted line breaks. Records are cut at
         // LF (CRLF included): a file whose lines end in a lone CR (classic Mac) would read as one header
@@ -883,13 +973,13 @@ int run_score_job(const score_job& requested) {
                     cr_at_end = !eof;
                     if (cr_at_end) break;
                 } else if (pending[end + 1] != '\n') {
-                    throw std::runtime_error("line 1: the CSV's lines end in a lone CR (classic Mac); convert them "
+                    throw std::runtime_error("line " + std::to_string(header_lines + 1) + ": the CSV's lines end in a lone CR (classic Mac); convert them "
                                              "to LF first, e.g. tr '\\r' '\\n'");
                 }
             }
             if (!cr_at_end && (end < pending.size() || eof)) break;
             if (pending.size() > max_header_bytes)
-                throw std::runtime_error("line 1: no line end in the first " + std::to_string(max_header_bytes) +
+                throw std::runtime_error("line " + std::to_string(header_lines + 1) + ": no line end in the first " + std::to_string(max_header_bytes) +
                                          " bytes: is this a CSV file?");
             eof = read_more(pending, job.block_bytes, fileno(in), job.input);
         }
@@ -913,7 +1003,7 @@ int run_score_job(const score_job& requested) {
             io::csv_reader names(header);
             std::vector<std::string_view> fields;
             if (auto got = names.next(fields); got && *got)
-                for (std::string_view name : fields) refuse_added_column(io::trim_blanks(name), first_line);
+                for (std::string_view name : fields) refuse_added_column(io::trim_blanks(name), first_line, job);
         }
         // Allowed (a missing feature is imputed as the model says), but a renamed column would otherwise
         // lower the scores' quality without a word.
@@ -1103,6 +1193,7 @@ int run_score_job(const score_job& requested) {
     // that was there.
     if (std::fflush(out) != 0 || std::ferror(out))
         throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
+    interruptions_held held;
     if (output) output->commit();
     if (summary) summary->commit();
     return 0;

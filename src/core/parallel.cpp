@@ -43,7 +43,7 @@ public:
                 break;
             }
         }
-        work_.notify_all();
+        for (std::size_t k = 1; k < n; ++k) work_.notify_one();  // a thread per part, not every idle one
         lock.unlock();
         f.call(f.fn, 0);
         lock.lock();

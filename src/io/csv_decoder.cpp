@@ -135,10 +135,18 @@ status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
     if (failed_) return *failed_;
     std::string_view rest = chunk;
     std::size_t rest_offset = offset_ + carry_.size();  // body offset of chunk[0]
+    // A byte-order mark opening the body is no field's (csv_reader steps over it): the quote state skips it,
+    // so that a quote after it still opens the header's first field.
+    std::size_t mark = 0;
+    for (; bom_seen_ < 3 && mark < chunk.size() && rest_offset + mark == bom_seen_; ++mark, ++bom_seen_)
+        if (chunk[mark] != "\xEF\xBB\xBF"[bom_seen_]) break;
+    if (mark < chunk.size()) bom_seen_ = 3;  // past the start of the body: no mark to look for
     if (!carry_.empty()) {
         // Finish the record carry_ holds and decode it there; the records after it are decoded in place.
         const bool after_cr = !quotes_.inside() && carry_.back() == '\r';
-        const std::size_t end = first_record_end(chunk, quotes_, after_cr);
+        std::size_t end = first_record_end(chunk.substr(mark), quotes_, after_cr);
+        if (end != none) end += mark;
+        mark = 0;
         if (end == none) {
             carry_.append(chunk);
         } else {
@@ -152,7 +160,8 @@ status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
     }
     if (carry_.empty()) {
         bool quote_free = false;
-        const std::size_t end = last_record_end(rest, quotes_, quote_free);
+        std::size_t end = last_record_end(rest.substr(mark), quotes_, quote_free);
+        if (end > 0) end += mark;
         if (end > 0) {
             if (auto s = decode_records(rest.substr(0, end), rest_offset, out, quote_free); !s) return fail(s.err());
         }
@@ -186,8 +195,10 @@ status csv_decoder::decode_records(std::string_view text, std::size_t base, core
     std::size_t done = 0;
     while (!have_header_ && done < text.size()) {
         csv_quotes quotes;
-        const std::size_t end = first_record_end(text.substr(done), quotes, false);
-        const std::size_t next = end == none ? text.size() : done + end;
+        // The body's byte-order mark is no field's (see feed).
+        const std::size_t mark = base + done == 0 && text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+        const std::size_t end = first_record_end(text.substr(done + mark), quotes, false);
+        const std::size_t next = end == none ? text.size() : done + mark + end;
         if (auto s = decode_general(text.substr(done, next - done), base + done, out); !s) return s;
         done = next;
     }

@@ -145,6 +145,24 @@ grep -q "interrupted; the output file was left as it was" "$work/int.err" || fai
 ls "$work" | grep -q partial && fail "a temporary output was left: $(ls "$work")"
 score --input "$work/p.csv" --output "$work/old_out.csv" --summary /dev/null
 [[ $(wc -l < "$work/old_out.csv") == 6 ]] || fail "a successful run did not replace the output"
+# A path whose file a rename would not replace in place is written in place: another hard link to it sees the
+# rows, and a dangling symbolic link gets its target created (it stays a link).
+echo old > "$work/linked.csv"
+ln "$work/linked.csv" "$work/other_name.csv"
+score --input "$work/p.csv" --output "$work/linked.csv" --summary /dev/null
+[[ $(wc -l < "$work/other_name.csv") == 6 ]] || fail "the hard link kept the old rows: $(cat "$work/other_name.csv")"
+ln -s "$work/made.csv" "$work/dangling.csv"
+score --input "$work/p.csv" --output "$work/dangling.csv" --summary /dev/null
+[[ -L $work/dangling.csv && $(wc -l < "$work/made.csv") == 6 ]] || fail "the dangling link was replaced"
+# A hangup the shell had ignored (nohup) stays ignored: the run goes on and puts its output in place.
+echo old > "$work/nohup.csv"
+( trap '' HUP; { cat "$work/p.csv"; sleep 2; } | exec "$bin" score --model "$src/models/credit_risk_pd.json" --quiet \
+    --output "$work/nohup.csv" --summary /dev/null ) &
+pid=$!
+sleep 1
+pkill -HUP -f "output $work/nohup.csv" || true
+rc=0; wait $pid || rc=$?
+[[ $rc == 0 && $(wc -l < "$work/nohup.csv") == 6 ]] || fail "an ignored SIGHUP ended the run: exit $rc, $(cat "$work/nohup.csv")"
 # /dev/stdout is written where standard output is (appended by the shell, not emptied); standard output
 # being the input would read its own rows back without end: refused.
 echo keep > "$work/app.csv"
@@ -271,10 +289,11 @@ if score --input "$work/array.json" --format ndjson --output /dev/null --summary
 grep -q "a JSON array is not NDJSON" "$work/err" || fail "array message: $(cat "$work/err")"
 sed 's/"person_/"Person_/g; s/"loan_/"Loan_/g; s/"cb_/"Cb_/g' "$work/p.ndjson" > "$work/camel.ndjson"
 if score --input "$work/camel.ndjson" --output /dev/null --summary /dev/null 2> "$work/err"; then fail "miscased fields were scored"; fi
-grep -q "line 1: the object names none of the model's input fields .*only application_id, Person_age" "$work/err" ||
+grep -q "line 1: no object of the input's first lines names any of the model's input fields .*only application_id, Person_age" "$work/err" ||
     fail "miscased fields message: $(cat "$work/err")"
-{ echo '{}'; cat "$work/p.ndjson"; } > "$work/empty_first.ndjson"
-score --input "$work/empty_first.ndjson" --output /dev/null --summary /dev/null || fail "an empty first object (all missing) is a loan"
+{ echo '{}'; echo '{"application_id":"S-1"}'; cat "$work/p.ndjson"; } > "$work/empty_first.ndjson"
+score --input "$work/empty_first.ndjson" --output /dev/null --summary /dev/null ||
+    fail "sparse first loans ({}, an id alone: all missing) before named ones were refused"
 
 # --keep-columns: an input scored already would carry the scores twice (refused); a bad record whose fields
 # do not line up with the header, or a line that is not one JSON object, is written without its input.
@@ -284,6 +303,12 @@ grep -q "line 1: the input has a pd_default field already" "$work/err" || fail "
 score --input "$work/p.ndjson" --keep-columns --output "$work/kept.ndjson" --summary /dev/null
 if score --input "$work/kept.ndjson" --keep-columns --output /dev/null --summary /dev/null 2> "$work/err"; then fail "a scored NDJSON was scored again"; fi
 grep -q "the input has a pd_default field already" "$work/err" || fail "scored NDJSON message: $(cat "$work/err")"
+# A column named like one the run adds only with --explain (a bureau "score") is input like any other.
+sed '1s/^application_id,/application_id,score,/; 2,$s/^\("[^"]*"\|[^,]*\),/\1,700,/' "$work/p.csv" > "$work/bureau.csv"
+score --input "$work/bureau.csv" --keep-columns --output "$work/bureau_out.csv" --summary /dev/null || fail "an input score column was refused"
+[[ $(head -1 "$work/bureau_out.csv") == application_id,score,person_age,*,pd_default,decision,expected_loss ]] || fail "bureau header: $(head -1 "$work/bureau_out.csv")"
+if score --input "$work/bureau.csv" --keep-columns --explain --output /dev/null --summary /dev/null 2> "$work/err"; then fail "score twice with --explain"; fi
+grep -q "the input has a score field already" "$work/err" || fail "explain score message: $(cat "$work/err")"
 { sed -n 1,2p "$work/p.csv"; sed -n 3p "$work/p.csv" | cut -d, -f1-11; sed -n 5p "$work/p.csv" | sed 's/$/,extra/'; sed -n 6p "$work/p.csv"; } > "$work/ragged.csv"
 score --input "$work/ragged.csv" --keep-columns --on-error report --output "$work/ragged_out.csv" --summary /dev/null
 python3 - "$work/ragged_out.csv" <<'PY' || fail "ragged rows misplace the scores: $(cat "$work/ragged_out.csv")"

@@ -33,6 +33,6 @@ expect 2 "loanrisk score: --block-bytes must be a whole number between 1024 and 
 expect 2 "loanrisk bench: --loans must be a whole number between 1 and 1e+09" bench --loans 1.5
 expect 2 "loanrisk serve: --release-memory-after must be from 0 to 86400 seconds" serve --release-memory-after -1
 expect 2 "loanrisk serve: --idle-timeout must be between 0 and 86400 seconds" serve --idle-timeout 0
-expect 2 "loanrisk score: --input is given 2 times; it takes one value" score --input a.csv --input b.csv
+expect 2 "loanrisk score: --input is given 2 times: score reads one input (several are for --merge-summaries)" score --input a.csv --input b.csv
 expect 1 "loanrisk evaluate: /nonexistent.json: cannot open model file" evaluate --model /nonexistent.json --data x.csv
 echo PASS

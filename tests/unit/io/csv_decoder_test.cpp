@@ -198,6 +198,17 @@ TEST(csv_decoder, a_stray_quote_is_its_records_error_wherever_the_body_is_cut) {
     EXPECT_EQ(std::count(loans.begin(), loans.end(), '\n'), 2) << loans;
 }
 
+TEST(csv_decoder, a_quoted_first_header_field_after_a_byte_order_mark_opens_a_quoted_field) {
+    // The mark is no field's: the quote after it starts the first field, whose line break is data.
+    const std::string text = "\xEF\xBB\xBF\"note\nx\",grade,amount\nA,B,300\n";
+    const std::string expected = decode(text.substr(3));
+    ASSERT_EQ(expected.find("id="), 0u) << expected;
+    for (std::size_t cut = 0; cut <= text.size(); ++cut)
+        ASSERT_EQ(decode_chunks({std::string_view(text).substr(0, cut), std::string_view(text).substr(cut)}), expected)
+            << "cut at " << cut;
+    EXPECT_EQ(decode_chunks({"\xEF", "\xBB", "\xBF\"note\nx\",grade,amount\n", "A,B,300\n"}), expected);
+}
+
 TEST(csv_decoder, an_error_keeps_the_records_before_it_and_sticks) {
     loan_batch b = empty_batch(small_compiled());
     csv_decoder d(small_compiled());
