@@ -183,9 +183,9 @@ std::optional<std::pair<std::string, std::string>> json_document(std::string_vie
 // NDJSON's first objects (the complete lines of `text`, the input's first read, up to 1,000 of them),
 // checked as a CSV header is: objects whose fields are all strangers to the model (renamed or miscased
 // fields) would score every loan as all-missing without a word. Refused when none of them names an input
-// and one names something (ids alone do not count, as they do not in a CSV header; a sparse first loan,
-// {} or an id alone, does not decide it). Names are an object's and its "data" object's; under
-// --keep-columns the first object's top level is checked for the fields the run adds. Lines that do not
+// and one names something else: ids do not count (a sparse loan, {} or an id alone, decides nothing).
+// Names are an object's and its "data" object's; under --keep-columns every object read is checked at its
+// top level for the fields the run adds. Lines that do not
 // parse are left to the decoder, which names their error. `line` is the number of text's first line; `whole`:
 // text is the whole input (its last line may have no line end).
 void check_first_objects(std::string_view text, std::size_t line, bool whole, const core::compiled_model& m,
@@ -204,12 +204,16 @@ void check_first_objects(std::string_view text, std::size_t line, bool whole, co
         if (record.find_first_not_of(" \t\r") == std::string_view::npos || parser.parse(record.data(), record.size()).get(object))
             continue;
         for (auto [key, value] : object) {
-            if (job.keep_columns && seen == 0) refuse_added_column(key, line, job);
-            std::vector<std::string_view> keys{key};
+            if (job.keep_columns) refuse_added_column(key, line, job);
+            std::vector<std::string_view> keys;
             simdjson::dom::object data;
-            if (key == "data" && !value.get(data))
+            if (key == "data" && !value.get(data)) {
                 for (auto field : data) keys.push_back(field.key);
+            } else {
+                keys.push_back(key);
+            }
             for (std::string_view k : keys) {
+                if (std::find(std::begin(io::id_fields), std::end(io::id_fields), k) != std::end(io::id_fields)) continue;
                 known = known || m.find_input(k) >= 0 || k == m.exposure_field;
                 if (!first_named) first_named = line;
                 if (names.size() < 20 && std::find(names.begin(), names.end(), k) == names.end()) names.emplace_back(k);
@@ -697,12 +701,14 @@ extern "C" void on_interrupt(int sig) {
 
 constexpr int interruptions[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 
-// Signals the shell had ignored (nohup, a background job's SIGINT) stay ignored.
+// Signals the shell had ignored (nohup, a background job's SIGINT) stay ignored; SIGPIPE is always caught,
+// so that `| head` ends the run quietly even where it was ignored (systemd's IgnoreSIGPIPE).
 void handle_interruptions() {
     for (int sig : interruptions) {
         struct sigaction previous {}, handler {};
         handler.sa_handler = on_interrupt;
-        if (::sigaction(sig, nullptr, &previous) == 0 && previous.sa_handler != SIG_IGN) ::sigaction(sig, &handler, nullptr);
+        if (sig == SIGPIPE || (::sigaction(sig, nullptr, &previous) == 0 && previous.sa_handler != SIG_IGN))
+            ::sigaction(sig, &handler, nullptr);
     }
 }
 
@@ -716,11 +722,9 @@ public:
         for (int sig : interruptions) sigaddset(&set, sig);
         ::pthread_sigmask(SIG_BLOCK, &set, &previous_);
     }
-    ~interruptions_held() {
-        std::snprintf(interrupted_text, sizeof interrupted_text, "\nloanrisk score: interrupted after the run was "
-                                                                 "complete\n");
-        ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-    }
+    ~interruptions_held() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+    // What a signal held meanwhile says when it ends the process.
+    static void say(const char* text) { std::snprintf(interrupted_text, sizeof interrupted_text, "%s", text); }
     interruptions_held(const interruptions_held&) = delete;
     interruptions_held& operator=(const interruptions_held&) = delete;
 
@@ -745,7 +749,8 @@ class staged_file {
 public:
     staged_file(const std::string& path, staged_slot slot, const char* what) : path_(path), what_(what), slot_(slot) {
         std::error_code ec;
-        const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
+        // Absolute first: a new file named without a directory (out.csv) has its directory checked and staged too.
+        const std::filesystem::path target = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
         struct stat st {};
         const bool exists = !ec && ::stat(target.c_str(), &st) == 0;
         if (!ec && !names_a_descriptor(path) && replaceable(target, exists ? &st : nullptr) &&
@@ -929,16 +934,22 @@ int run_score_job(const score_job& requested) {
     std::string header;
     std::size_t header_lines = 0;
     if (!csv) {
-        const std::size_t first = std::min(pending.find_first_not_of(" \t\r\n"), pending.size());
+        // The first object's line whole (or the limit of one line, or a few MiB of blank lines), read before the
+        // first lines are checked.
+        const std::size_t max_line = io::decode_limits{}.max_line_bytes;
+        std::size_t first = 0;
+        for (;;) {
+            first = std::min(pending.find_first_not_of(" \t\r\n"), pending.size());
+            if (eof || pending.size() > 4 * max_line ||
+                (first < pending.size() && (pending.find('\n', first) != std::string::npos || pending.size() - first > max_line)))
+                break;
+            eof = read_more(pending, job.block_bytes, fileno(in), job.input);
+        }
         const std::size_t first_line = 1 + count_lines(std::string_view(pending).substr(0, first));
         if (auto doc = json_document(pending))
             throw std::runtime_error("line " + std::to_string(first_line) + ": " + doc->first + " is not NDJSON (one "
                                      "loan object per line): convert it first, e.g. jq -c '" + doc->second + "' FILE");
-        // The first object's line whole (or the limit of one line), read before the first lines are checked.
-        const std::size_t max_line = io::decode_limits{}.max_line_bytes;
-        while (!eof && pending.find('\n', first) == std::string::npos && pending.size() - first <= max_line)
-            eof = read_more(pending, job.block_bytes, fileno(in), job.input);
-        const std::size_t line_start = pending.rfind('\n', first) == std::string::npos ? 0 : pending.rfind('\n', first) + 1;
+        const std::size_t line_start = first == 0 || pending.rfind('\n', first - 1) == std::string::npos ? 0 : pending.rfind('\n', first - 1) + 1;
         check_first_objects(std::string_view(pending).substr(line_start), first_line, eof, m, job);
     }
     if (csv) {
@@ -1195,7 +1206,9 @@ int run_score_job(const score_job& requested) {
         throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
     interruptions_held held;
     if (output) output->commit();
+    interruptions_held::say("\nloanrisk score: interrupted once the output was in place\n");
     if (summary) summary->commit();
+    interruptions_held::say("\nloanrisk score: interrupted after the run was complete\n");
     return 0;
 }
 

@@ -140,6 +140,10 @@ status csv_decoder::feed(std::string_view chunk, core::loan_batch& out) {
     std::size_t mark = 0;
     for (; bom_seen_ < 3 && mark < chunk.size() && rest_offset + mark == bom_seen_; ++mark, ++bom_seen_)
         if (chunk[mark] != "\xEF\xBB\xBF"[bom_seen_]) break;
+    if (bom_seen_ < 3 && mark < chunk.size()) {  // not a mark after all: its bytes are the first field's
+        if (bom_seen_ > mark) quotes_.field_start = false;  // some came in an earlier chunk, not stepped over
+        mark = 0;
+    }
     if (mark < chunk.size()) bom_seen_ = 3;  // past the start of the body: no mark to look for
     if (!carry_.empty()) {
         // Finish the record carry_ holds and decode it there; the records after it are decoded in place.

@@ -145,6 +145,13 @@ grep -q "interrupted; the output file was left as it was" "$work/int.err" || fai
 ls "$work" | grep -q partial && fail "a temporary output was left: $(ls "$work")"
 score --input "$work/p.csv" --output "$work/old_out.csv" --summary /dev/null
 [[ $(wc -l < "$work/old_out.csv") == 6 ]] || fail "a successful run did not replace the output"
+# A new file named without a directory is staged too: a failed run leaves none.
+( cd "$work" && if score --input bad_row.csv --output fresh_rel.csv --summary /dev/null 2> /dev/null; then fail "bad_row.csv passed"; fi )
+[[ ! -e $work/fresh_rel.csv ]] || fail "a failed run left a new relative output: $(cat "$work/fresh_rel.csv")"
+# `| head` ends the run quietly even where SIGPIPE was ignored (systemd's IgnoreSIGPIPE).
+for i in $(seq 2000); do sed -n 2p "$work/p.csv"; done | cat <(head -1 "$work/p.csv") - > "$work/many.csv"
+rc=0; bash -c "trap '' PIPE; \"$bin\" score --model \"$src/models/credit_risk_pd.json\" --quiet --input \"$work/many.csv\" --summary /dev/null --block-bytes 4096 | head -1 > /dev/null; exit \${PIPESTATUS[0]}" 2> "$work/err" || rc=$?
+[[ $rc == 141 && ! -s $work/err ]] || fail "| head with SIGPIPE ignored: exit $rc, $(cat "$work/err")"
 # A path whose file a rename would not replace in place is written in place: another hard link to it sees the
 # rows, and a dangling symbolic link gets its target created (it stays a link).
 echo old > "$work/linked.csv"
@@ -289,9 +296,9 @@ if score --input "$work/array.json" --format ndjson --output /dev/null --summary
 grep -q "a JSON array is not NDJSON" "$work/err" || fail "array message: $(cat "$work/err")"
 sed 's/"person_/"Person_/g; s/"loan_/"Loan_/g; s/"cb_/"Cb_/g' "$work/p.ndjson" > "$work/camel.ndjson"
 if score --input "$work/camel.ndjson" --output /dev/null --summary /dev/null 2> "$work/err"; then fail "miscased fields were scored"; fi
-grep -q "line 1: no object of the input's first lines names any of the model's input fields .*only application_id, Person_age" "$work/err" ||
+grep -q "line 1: no object of the input's first lines names any of the model's input fields .*only Person_age" "$work/err" ||
     fail "miscased fields message: $(cat "$work/err")"
-{ echo '{}'; echo '{"application_id":"S-1"}'; cat "$work/p.ndjson"; } > "$work/empty_first.ndjson"
+{ echo '{}'; echo '{"application_id":"S-1"}'; echo '{"id":2,"data":{}}'; cat "$work/p.ndjson"; } > "$work/empty_first.ndjson"
 score --input "$work/empty_first.ndjson" --output /dev/null --summary /dev/null ||
     fail "sparse first loans ({}, an id alone: all missing) before named ones were refused"
 

@@ -207,6 +207,18 @@ TEST(csv_decoder, a_quoted_first_header_field_after_a_byte_order_mark_opens_a_qu
         ASSERT_EQ(decode_chunks({std::string_view(text).substr(0, cut), std::string_view(text).substr(cut)}), expected)
             << "cut at " << cut;
     EXPECT_EQ(decode_chunks({"\xEF", "\xBB", "\xBF\"note\nx\",grade,amount\n", "A,B,300\n"}), expected);
+    // Two bytes of a mark and then not the third: data, so the quote after them is inside a field, however cut.
+    // (Read as opening a quoted field, it would hold the rest as one record, past a small record limit.)
+    const std::string partial = "\xEF\xBB\"h,grade\nA,B\nA,B\nA,B\nA,B\nA,B\nA,B\n";
+    decode_limits small;
+    small.max_line_bytes = 16;
+    const std::string refused = decode(partial, small);
+    ASSERT_EQ(refused.find("malformed_csv line 1: quote character inside an unquoted field"), 0u) << refused;
+    for (std::size_t cut = 0; cut <= partial.size(); ++cut)
+        ASSERT_EQ(decode_chunks({std::string_view(partial).substr(0, cut), std::string_view(partial).substr(cut)}, small),
+                  refused)
+            << "cut at " << cut;
+    EXPECT_EQ(decode_chunks({"\xEF", "\xBB", std::string_view(partial).substr(2)}, small), refused);
 }
 
 TEST(csv_decoder, an_error_keeps_the_records_before_it_and_sticks) {
