@@ -41,10 +41,6 @@ using namespace loanrisk;
 constexpr const char* version_text = "loanrisk 0.1.0";
 
 // A subcommand's flags: each known flag takes a value unless listed as a switch; repeats accumulate.
-struct usage_error {
-    std::string message;
-};
-
 struct flags {
     std::map<std::string, std::vector<std::string>> values;
     bool has(const std::string& name) const { return values.count(name) != 0; }
@@ -60,6 +56,10 @@ struct flags {
         auto it = values.find(name);
         return it == values.end() ? none : it->second;
     }
+};
+
+struct usage_error {
+    std::string message;
 };
 
 flags parse_flags(int argc, char** argv, int first, const std::vector<std::string>& with_value,
@@ -211,15 +211,10 @@ void remove_staged_temp(int sig) {
     std::raise(sig);
 }
 
-bool names_a_descriptor(const std::string& path) {
-    return path == "/dev/stdout" || path == "/dev/stderr" || path.starts_with("/dev/fd/") ||
-           (path.starts_with("/proc/") && path.find("/fd/") != std::string::npos);
-}
-
 class staged_output {
 public:
     explicit staged_output(const std::string& path) : path_(path) {
-        if (names_a_descriptor(path)) return;
+        if (cli::names_a_descriptor(path)) return;
         std::error_code ec;
         const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
         struct stat st {};
@@ -271,7 +266,7 @@ public:
         auto failed = [&] { return std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno)); };
         if (fd_ < 0) {
             // A stream (/dev/stdout reopens what the shell opened: appended to, as `>>` asks, never cut short).
-            const bool stream = names_a_descriptor(path_);
+            const bool stream = cli::names_a_descriptor(path_);
             std::ofstream out(path_, std::ios::binary | (stream ? std::ios::app : std::ios::trunc));
             if (!out || !out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !out.flush()) throw failed();
             return;

@@ -152,13 +152,19 @@ std::size_t split_records(std::string_view text, bool csv, bool final, std::vect
 
 std::size_t count_lines(std::string_view s) { return io::count_byte(s, '\n'); }
 
+// The columns a run writes after the input's (or the id), as the CSV header names them; NDJSON keys alike.
+std::string added_columns(const score_job& job) {
+    std::string columns = "pd_default,decision,expected_loss";
+    if (job.explain) (columns += ',') += io::csv_explanation_columns;
+    if (job.errors == on_error::report) columns += ",error";
+    return columns;
+}
+
 // Under --keep-columns: an input column (or NDJSON top-level field) that the run also writes (a scored file
 // scored again) would be there twice, and which of the two a reader takes depends on the reader.
 void refuse_added_column(std::string_view name, std::size_t line, const score_job& job) {
-    const bool added = name == "pd_default" || name == "decision" || name == "expected_loss" ||
-                       (job.explain && (name == "score" || name == "reason_1" || name == "reason_2" || name == "reason_3")) ||
-                       (job.errors == on_error::report && name == "error");
-    if (added)
+    const std::string columns = "," + added_columns(job) + ",";
+    if (columns.find("," + std::string(name) + ",") != std::string::npos)
         throw std::runtime_error("line " + std::to_string(line) + ": the input has a " + std::string(name) +
                                  " field already (a scored file?): with --keep-columns it would be written twice; "
                                  "drop that column first");
@@ -345,10 +351,7 @@ public:
         } else {
             h = "application_id,";
         }
-        h += "pd_default,decision,expected_loss";
-        if (job_.explain) (h += ',') += io::csv_explanation_columns;
-        if (job_.errors == on_error::report) h += ",error";
-        return h + "\n";
+        return h + added_columns(job_) + "\n";
     }
 
 private:
@@ -701,6 +704,9 @@ extern "C" void on_interrupt(int sig) {
 
 constexpr int interruptions[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 
+// What an interruption says from now on.
+void say_on_interruption(const char* text) { std::snprintf(interrupted_text, sizeof interrupted_text, "%s", text); }
+
 // Signals the shell had ignored (nohup, a background job's SIGINT) stay ignored; SIGPIPE is always caught,
 // so that `| head` ends the run quietly even where it was ignored (systemd's IgnoreSIGPIPE).
 void handle_interruptions() {
@@ -723,21 +729,12 @@ public:
         ::pthread_sigmask(SIG_BLOCK, &set, &previous_);
     }
     ~interruptions_held() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
-    // What a signal held meanwhile says when it ends the process.
-    static void say(const char* text) { std::snprintf(interrupted_text, sizeof interrupted_text, "%s", text); }
     interruptions_held(const interruptions_held&) = delete;
     interruptions_held& operator=(const interruptions_held&) = delete;
 
 private:
     sigset_t previous_;
 };
-
-// Names of a descriptor (/dev/stdout, /dev/fd/N...): written from where the descriptor is, never truncated
-// (opening /dev/stdout with "w" would empty a file the shell appends to).
-bool names_a_descriptor(const std::string& path) {
-    return path == "/dev/stdout" || path == "/dev/stderr" || path.starts_with("/dev/fd/") ||
-           (path.starts_with("/proc/") && path.find("/fd/") != std::string::npos);
-}
 
 // The --output or --summary file. A regular file (or one not there yet; a symbolic link counts as the file
 // it points to) is written under a new temporary name beside it (mkstemp: never a file someone placed there)
@@ -882,6 +879,11 @@ std::string policy_text(const core::policy& p) {
 
 }  // namespace
 
+bool names_a_descriptor(const std::string& path) {
+    return path == "/dev/stdout" || path == "/dev/stderr" || path.starts_with("/dev/fd/") ||
+           (path.starts_with("/proc/") && path.find("/fd/") != std::string::npos);
+}
+
 int run_score_job(const score_job& requested) {
     const core::compiled_model m = load_compiled(requested.model_path);
     const score_job job = with_checked_group_by(requested, m);
@@ -902,9 +904,7 @@ int run_score_job(const score_job& requested) {
     if (!job.summary_path.empty() && !summary_on_stdout) summary.emplace(job.summary_path, summary_slot, "summary");
     if (!names_stdout(job.output)) output.emplace(job.output, output_slot, "output");
     std::FILE* out = output ? output->stream() : stdout;
-    if (output && output->staged())
-        std::snprintf(interrupted_text, sizeof interrupted_text, "\nloanrisk score: interrupted; the output file was "
-                                                                 "left as it was\n");
+    if (output && output->staged()) say_on_interruption("\nloanrisk score: interrupted; the output file was left as it was\n");
     // Rows reach a pipe or terminal block by block, as they are scored; a file gets them whole at the end.
     const bool flush_each_block = !(output && output->staged());
 
@@ -949,8 +949,7 @@ int run_score_job(const score_job& requested) {
         if (auto doc = json_document(pending))
             throw std::runtime_error("line " + std::to_string(first_line) + ": " + doc->first + " is not NDJSON (one "
                                      "loan object per line): convert it first, e.g. jq -c '" + doc->second + "' FILE");
-        const std::size_t line_start = first == 0 || pending.rfind('\n', first - 1) == std::string::npos ? 0 : pending.rfind('\n', first - 1) + 1;
-        check_first_objects(std::string_view(pending).substr(line_start), first_line, eof, m, job);
+        check_first_objects(pending, 1, eof, m, job);
     }
     if (csv) {
         // Blank lines before the header are skipped, as the server's CSV decoder skips them (read on while
@@ -1007,7 +1006,8 @@ int run_score_job(const score_job& requested) {
         check.continue_at(first_line - 1, consumed - end);
         core::loan_batch none;
         none.reset(m);
-        if (header.find_first_not_of("\r\n") == std::string::npos) {
+        const bool has_header = header.find_first_not_of("\r\n") != std::string::npos;
+        if (!has_header) {
         } else if (auto s = check.feed(header, none); !s) {
             throw std::runtime_error(s.err().message());
         } else if (job.keep_columns) {
@@ -1018,7 +1018,7 @@ int run_score_job(const score_job& requested) {
         }
         // Allowed (a missing feature is imputed as the model says), but a renamed column would otherwise
         // lower the scores' quality without a word.
-        if (const auto absent = check.inputs_without_column(); !absent.empty() && header.find_first_not_of("\r\n") != std::string::npos) {
+        if (const auto absent = check.inputs_without_column(); has_header && !absent.empty()) {
             std::string names;
             for (const auto& a : absent) names += (names.empty() ? "" : ", ") + a;
             std::fprintf(stderr, "loanrisk score: warning: the header has no column for %s: every row scores %s as "
@@ -1206,9 +1206,9 @@ int run_score_job(const score_job& requested) {
         throw std::runtime_error("cannot write the output " + job.output + ": " + std::strerror(errno));
     interruptions_held held;
     if (output) output->commit();
-    interruptions_held::say("\nloanrisk score: interrupted once the output was in place\n");
+    say_on_interruption("\nloanrisk score: interrupted once the output was in place\n");
     if (summary) summary->commit();
-    interruptions_held::say("\nloanrisk score: interrupted after the run was complete\n");
+    say_on_interruption("\nloanrisk score: interrupted after the run was complete\n");
     return 0;
 }
 

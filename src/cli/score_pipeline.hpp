@@ -50,4 +50,8 @@ int run_score_job(const score_job& job);
 // policy flag given must say the same.
 int merge_summaries(const score_job& job, const std::vector<std::string>& files);
 
+// Whether a path names an open descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N...): written from where the
+// descriptor is, never truncated (opening /dev/stdout with "w" would empty a file the shell appends to).
+bool names_a_descriptor(const std::string& path);
+
 }  // namespace loanrisk::cli

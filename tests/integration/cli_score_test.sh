@@ -117,12 +117,15 @@ score --input "$work/p.csv" --output /dev/null --summary "$work/link.json"
 grep -q '"rows_scored":5' "$work/kept.json" || fail "the summary did not reach the link's file"
 [[ $(stat -c %a "$work/kept.json") == 640 ]] || fail "the summary lost its permissions: $(stat -c %a "$work/kept.json")"
 echo '{"kept":true}' > "$work/kept.json"
-{ cat "$work/p.csv"; sleep 5; } | "$bin" score --model "$src/models/credit_risk_pd.json" --quiet --output /dev/null \
-    --summary "$work/kept.json" 2> "$work/int.err" &
-pid=$!
-sleep 1
-kill -TERM $pid
-rc=0; wait $pid || rc=$?
+# score ARGS... reading a pipe that stays open, sent SIGTERM after a second: its exit code in rc, stderr in int.err.
+terminated_score() {
+    { cat "$work/p.csv"; sleep 5; } | "$bin" score --model "$src/models/credit_risk_pd.json" --quiet "$@" 2> "$work/int.err" &
+    local pid=$!
+    sleep 1
+    kill -TERM $pid
+    rc=0; wait $pid || rc=$?
+}
+terminated_score --output /dev/null --summary "$work/kept.json"
 [[ $rc == 143 ]] || fail "SIGTERM: exit $rc, expected 143"
 grep -q "interrupted; the scored output is incomplete" "$work/int.err" || fail "SIGTERM message: $(cat "$work/int.err")"
 [[ $(cat "$work/kept.json") == '{"kept":true}' ]] || fail "an interrupted run changed the summary file"
@@ -133,12 +136,7 @@ ls "$work" | grep -q partial && fail "a temporary summary was left: $(ls "$work"
 echo keep > "$work/old_out.csv"
 if score --input "$work/bad_row.csv" --output "$work/old_out.csv" --summary /dev/null 2> /dev/null; then fail "bad_row.csv passed"; fi
 [[ $(cat "$work/old_out.csv") == keep ]] || fail "a failed run changed the output file"
-{ cat "$work/p.csv"; sleep 5; } | "$bin" score --model "$src/models/credit_risk_pd.json" --quiet --output "$work/old_out.csv" \
-    --summary /dev/null 2> "$work/int.err" &
-pid=$!
-sleep 1
-kill -TERM $pid
-rc=0; wait $pid || rc=$?
+terminated_score --output "$work/old_out.csv" --summary /dev/null
 [[ $rc == 143 ]] || fail "SIGTERM with --output: exit $rc, expected 143"
 grep -q "interrupted; the output file was left as it was" "$work/int.err" || fail "SIGTERM message: $(cat "$work/int.err")"
 [[ $(cat "$work/old_out.csv") == keep ]] || fail "an interrupted run changed the output file"
